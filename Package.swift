@@ -1,0 +1,174 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// One settings array for every target (Swift 6 language mode is the default for tools 6.0).
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny")
+]
+
+let package = Package(
+    name: "emp",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "emp-control-plane", targets: ["emp-control-plane"]),
+        .executable(name: "emp-agent", targets: ["emp-agent"]),
+        .executable(name: "emp-webhook", targets: ["emp-webhook"]),
+        .executable(name: "empctl", targets: ["empctl"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // MARK: libraries, in dependency order
+        .target(name: "EMPModel", swiftSettings: swiftSettings),
+        .target(name: "EMPScheduling", dependencies: ["EMPModel"], swiftSettings: swiftSettings),
+        .systemLibrary(
+            name: "CLibvirt",
+            path: "Sources/CLibvirt",
+            pkgConfig: "libvirt",
+            providers: [.apt(["libvirt-dev"])]
+        ),
+        .target(
+            name: "Libvirt",
+            dependencies: [
+                "CLibvirt",
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Kube",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "EMPStore",
+            dependencies: [
+                "EMPModel",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "EMPControlPlane",
+            dependencies: [
+                "EMPModel", "EMPScheduling", "EMPStore", "Kube",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "EMPAgent",
+            dependencies: [
+                "EMPModel", "Libvirt", "Kube",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "EMPWebhook",
+            dependencies: [
+                "EMPModel", "Kube",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "KubeSim",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        /// Test support (fixtures, child processes, temp dirs); production code never imports it.
+        .target(
+            name: "EMPTesting",
+            dependencies: ["EMPModel"],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: executables (thin mains)
+        .executableTarget(
+            name: "emp-control-plane",
+            dependencies: [
+                "EMPControlPlane",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "emp-agent",
+            dependencies: [
+                "EMPAgent",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "emp-webhook",
+            dependencies: [
+                "EMPWebhook",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "empctl",
+            dependencies: [
+                "EMPModel", "KubeSim",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        /// Child-process helper for tests that kill a writer mid-flight; not shipped.
+        .executableTarget(
+            name: "emp-test-helper",
+            dependencies: ["EMPModel", "EMPStore"],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: test targets
+        .testTarget(name: "EMPModelTests", dependencies: ["EMPModel"], swiftSettings: swiftSettings),
+        .testTarget(name: "EMPSchedulingTests", dependencies: ["EMPScheduling"], swiftSettings: swiftSettings),
+        .testTarget(name: "LibvirtTests", dependencies: ["Libvirt", "EMPTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "KubeTests", dependencies: ["Kube"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "EMPStoreTests",
+            dependencies: ["EMPStore", "EMPTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "KubeSimTests", dependencies: ["KubeSim"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "EMPControlPlaneTests",
+            dependencies: [
+                "EMPControlPlane", "EMPTesting",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "EMPAgentTests", dependencies: ["EMPAgent"], swiftSettings: swiftSettings),
+        .testTarget(name: "EMPWebhookTests", dependencies: ["EMPWebhook"], swiftSettings: swiftSettings),
+        .testTarget(name: "E2ETests", dependencies: ["EMPTesting"], swiftSettings: swiftSettings),
+    ]
+)

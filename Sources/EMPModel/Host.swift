@@ -1,0 +1,95 @@
+import Foundation
+
+/// A bare-metal machine running libvirt and `emp-agent`, as the control plane tracks it.
+public struct Host: Sendable, Hashable, Codable, Identifiable {
+    public var id: String
+    public var poolID: String
+    /// Physical capacity (cores × 1000, memory bytes) from the agent's inventory.
+    public var capacity: Resources
+    /// Sum of the sizes of EVMs placed here; kept equal to that sum in the same transaction as each placement.
+    public var allocated: Resources
+    /// Actual use reported by the agent (libvirt stats).
+    public var used: Resources
+    public var state: HostState
+    /// Operator cordon: no new EVMs land here, existing ones stay.
+    public var cordoned: Bool
+    /// Operator maintenance: the host is evacuated.
+    public var maintenance: Bool
+    public var inventory: HostInventory?
+    public var lastHeartbeat: Date?
+    /// When an interruption notice says the host goes away.
+    public var deadline: Date?
+
+    public init(
+        id: String,
+        poolID: String,
+        capacity: Resources,
+        allocated: Resources = .zero,
+        used: Resources = .zero,
+        state: HostState = .ready,
+        cordoned: Bool = false,
+        maintenance: Bool = false,
+        inventory: HostInventory? = nil,
+        lastHeartbeat: Date? = nil,
+        deadline: Date? = nil
+    ) {
+        self.id = id
+        self.poolID = poolID
+        self.capacity = capacity
+        self.allocated = allocated
+        self.used = used
+        self.state = state
+        self.cordoned = cordoned
+        self.maintenance = maintenance
+        self.inventory = inventory
+        self.lastHeartbeat = lastHeartbeat
+        self.deadline = deadline
+    }
+
+    /// What an operator sees: maintenance beats cordon beats health.
+    public var effectiveState: HostState {
+        if maintenance { return .maintenance }
+        if cordoned { return .cordoned }
+        return state
+    }
+
+    /// True when new EVMs may be placed here.
+    public var acceptsPlacements: Bool { effectiveState == .ready && deadline == nil }
+}
+
+/// Where a host stands, as shown to operators.
+public enum HostState: String, Sendable, Hashable, Codable, CaseIterable {
+    case ready
+    case notReady
+    case cordoned
+    case maintenance
+}
+
+/// What an agent reports about its machine when it joins.
+public struct HostInventory: Sendable, Hashable, Codable {
+    public var hostname: String
+    public var cores: Int
+    public var memoryBytes: Int64
+    public var cpuModel: String
+    public var hostUUID: String?
+    public var libvirtVersion: String
+    public var hypervisorVersion: String
+
+    public init(
+        hostname: String,
+        cores: Int,
+        memoryBytes: Int64,
+        cpuModel: String,
+        hostUUID: String?,
+        libvirtVersion: String,
+        hypervisorVersion: String
+    ) {
+        self.hostname = hostname
+        self.cores = cores
+        self.memoryBytes = memoryBytes
+        self.cpuModel = cpuModel
+        self.hostUUID = hostUUID
+        self.libvirtVersion = libvirtVersion
+        self.hypervisorVersion = hypervisorVersion
+    }
+}

@@ -1,0 +1,82 @@
+/// CPU and memory as integers (millicores, bytes) so placement arithmetic is exact and comparable.
+public struct Resources: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// CPU in thousandths of a core (`1` core = `1000`).
+    public var cpuMillis: Int64
+    /// Memory in bytes.
+    public var memoryBytes: Int64
+
+    public init(cpuMillis: Int64 = 0, memoryBytes: Int64 = 0) {
+        self.cpuMillis = cpuMillis
+        self.memoryBytes = memoryBytes
+    }
+
+    /// Builds resources from Kubernetes quantities such as `cpu: "500m"`, `memory: "3Gi"`.
+    public init(cpu: String, memory: String) throws {
+        self.init(cpuMillis: try Quantity(cpu).milliRoundedUp, memoryBytes: try Quantity(memory).roundedUp)
+    }
+
+    public static let zero = Resources()
+
+    /// Whole cores and binary units for humans: `2 CPU, 3Gi`.
+    public var description: String {
+        "\(Resources.formatCPU(cpuMillis)) CPU, \(Resources.formatBytes(memoryBytes))"
+    }
+
+    /// True when both dimensions are zero or more.
+    public var isNonNegative: Bool { cpuMillis >= 0 && memoryBytes >= 0 }
+
+    /// True when every dimension of `self` is at most the same dimension of `other`.
+    public func fits(in other: Resources) -> Bool {
+        cpuMillis <= other.cpuMillis && memoryBytes <= other.memoryBytes
+    }
+
+    /// Each dimension multiplied by its own ratio and rounded down (capacity × overcommit).
+    public func scaled(cpu: Double, memory: Double) -> Resources {
+        Resources(
+            cpuMillis: Int64((Double(cpuMillis) * cpu).rounded(.down)),
+            memoryBytes: Int64((Double(memoryBytes) * memory).rounded(.down))
+        )
+    }
+
+    /// Dimension-wise maximum.
+    public func componentMax(_ other: Resources) -> Resources {
+        Resources(cpuMillis: max(cpuMillis, other.cpuMillis), memoryBytes: max(memoryBytes, other.memoryBytes))
+    }
+
+    public static func + (lhs: Resources, rhs: Resources) -> Resources {
+        Resources(cpuMillis: lhs.cpuMillis + rhs.cpuMillis, memoryBytes: lhs.memoryBytes + rhs.memoryBytes)
+    }
+
+    public static func - (lhs: Resources, rhs: Resources) -> Resources {
+        Resources(cpuMillis: lhs.cpuMillis - rhs.cpuMillis, memoryBytes: lhs.memoryBytes - rhs.memoryBytes)
+    }
+
+    public static func += (lhs: inout Resources, rhs: Resources) { lhs = lhs + rhs }
+    public static func -= (lhs: inout Resources, rhs: Resources) { lhs = lhs - rhs }
+
+    public static func * (lhs: Resources, rhs: Int64) -> Resources {
+        Resources(cpuMillis: lhs.cpuMillis * rhs, memoryBytes: lhs.memoryBytes * rhs)
+    }
+
+    // MARK: Formatting
+
+    static func formatCPU(_ millis: Int64) -> String {
+        millis % 1000 == 0 ? "\(millis / 1000)" : "\(millis)m"
+    }
+
+    /// The largest binary unit that divides `bytes` exactly (`3Gi`, `1536Mi`), else plain bytes.
+    public static func formatBytes(_ bytes: Int64) -> String {
+        let units: [(String, Int64)] = [("Ti", 1 << 40), ("Gi", 1 << 30), ("Mi", 1 << 20), ("Ki", 1 << 10)]
+        for (suffix, size) in units where bytes != 0 && bytes % size == 0 {
+            return "\(bytes / size)\(suffix)"
+        }
+        return "\(bytes)"
+    }
+}
+
+extension Int64 {
+    /// `n` GiB in bytes.
+    public static func gibibytes(_ n: Int64) -> Int64 { n << 30 }
+    /// `n` MiB in bytes.
+    public static func mebibytes(_ n: Int64) -> Int64 { n << 20 }
+}

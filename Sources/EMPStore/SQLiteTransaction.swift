@@ -1,0 +1,219 @@
+import EMPModel
+import Foundation
+import GRDB
+
+/// ``StoreWriting`` over one GRDB `Database` inside a transaction. Lives only for the transaction's body.
+struct SQLiteTransaction: StoreWriting {
+    let db: Database
+
+    private static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return encoder
+    }()
+    private static let decoder = JSONDecoder()
+
+    private func encode<T: Encodable>(_ value: T) throws -> Data { try Self.encoder.encode(value) }
+
+    private func decode<T: Decodable>(_ type: T.Type, _ rows: [Row]) throws -> [T] {
+        try rows.map { row in
+            let data: Data = row["data"]
+            do {
+                return try Self.decoder.decode(T.self, from: data)
+            } catch {
+                throw StoreError("stored \(T.self) is unreadable: \(error)")
+            }
+        }
+    }
+
+    private func fetch<T: Decodable>(_ type: T.Type, _ sql: String, _ arguments: StatementArguments = []) throws -> [T] {
+        try decode(type, try Row.fetchAll(db, sql: sql, arguments: arguments))
+    }
+
+    private func delete(_ table: String, _ id: String) throws -> Bool {
+        try db.execute(sql: "DELETE FROM \(table) WHERE id = ?", arguments: [id])
+        return db.changesCount > 0
+    }
+
+    // MARK: Reading
+
+    func pool(_ id: String) throws -> Pool? {
+        try fetch(Pool.self, "SELECT data FROM pool WHERE id = ?", [id]).first
+    }
+
+    func pools() throws -> [Pool] {
+        try fetch(Pool.self, "SELECT data FROM pool ORDER BY id")
+    }
+
+    func host(_ id: String) throws -> EMPModel.Host? {
+        try fetch(EMPModel.Host.self, "SELECT data FROM host WHERE id = ?", [id]).first
+    }
+
+    func hosts(pool: String?) throws -> [EMPModel.Host] {
+        if let pool {
+            return try fetch(EMPModel.Host.self, "SELECT data FROM host WHERE poolID = ? ORDER BY id", [pool])
+        }
+        return try fetch(EMPModel.Host.self, "SELECT data FROM host ORDER BY id")
+    }
+
+    func evm(_ id: String) throws -> EVM? {
+        try fetch(EVM.self, "SELECT data FROM evm WHERE id = ?", [id]).first
+    }
+
+    func evms(_ filter: EVMFilter) throws -> [EVM] {
+        var clauses: [String] = []
+        var arguments: StatementArguments = []
+        if let poolID = filter.poolID {
+            clauses.append("poolID = ?")
+            arguments += [poolID]
+        }
+        if let hostID = filter.hostID {
+            clauses.append("hostID = ?")
+            arguments += [hostID]
+        }
+        if let phases = filter.phases {
+            if phases.isEmpty { return [] }
+            clauses.append("phase IN (\(Array(repeating: "?", count: phases.count).joined(separator: ",")))")
+            for phase in phases.map(\.rawValue).sorted() { arguments += [phase] }
+        }
+        let condition = clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND ")
+        return try fetch(EVM.self, "SELECT data FROM evm\(condition) ORDER BY id", arguments)
+    }
+
+    func migration(_ id: String) throws -> Migration? {
+        try fetch(Migration.self, "SELECT data FROM migration WHERE id = ?", [id]).first
+    }
+
+    func migrations(_ filter: MigrationFilter) throws -> [Migration] {
+        var clauses: [String] = []
+        var arguments: StatementArguments = []
+        if let evmID = filter.evmID {
+            clauses.append("evmID = ?")
+            arguments += [evmID]
+        }
+        if let hostID = filter.hostID {
+            clauses.append("(fromHost = ? OR toHost = ?)")
+            arguments += [hostID, hostID]
+        }
+        if let states = filter.states {
+            if states.isEmpty { return [] }
+            clauses.append("state IN (\(Array(repeating: "?", count: states.count).joined(separator: ",")))")
+            for state in states.map(\.rawValue).sorted() { arguments += [state] }
+        }
+        let condition = clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND ")
+        return try fetch(Migration.self, "SELECT data FROM migration\(condition) ORDER BY rowid", arguments)
+    }
+
+    func joinToken(_ id: String) throws -> JoinToken? {
+        try fetch(JoinToken.self, "SELECT data FROM joinToken WHERE id = ?", [id]).first
+    }
+
+    func joinTokens(pool: String?) throws -> [JoinToken] {
+        if let pool {
+            return try fetch(JoinToken.self, "SELECT data FROM joinToken WHERE poolID = ? ORDER BY id", [pool])
+        }
+        return try fetch(JoinToken.self, "SELECT data FROM joinToken ORDER BY id")
+    }
+
+    func events(_ filter: EventFilter) throws -> [Event] {
+        var clauses: [String] = []
+        var arguments: StatementArguments = []
+        if let object = filter.object {
+            clauses.append("objectKind = ? AND objectID = ?")
+            arguments += [object.kind.rawValue, object.id]
+        }
+        if let after = filter.after {
+            clauses.append("id > ?")
+            arguments += [after]
+        }
+        let condition = clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND ")
+        arguments += [max(0, filter.limit)]
+        let rows = try Row.fetchAll(
+            db,
+            sql: "SELECT id, data FROM event\(condition) ORDER BY id DESC LIMIT ?",
+            arguments: arguments
+        )
+        return try rows.reversed().map { row in
+            var event = try decode(Event.self, [row])[0]
+            event.id = row["id"]
+            return event
+        }
+    }
+
+    func revision(_ scope: String) throws -> Int64 {
+        try Int64.fetchOne(db, sql: "SELECT value FROM revision WHERE scope = ?", arguments: [scope]) ?? 0
+    }
+
+    // MARK: Writing
+
+    func save(_ pool: Pool) throws {
+        try db.execute(
+            sql: "INSERT OR REPLACE INTO pool (id, data) VALUES (?, ?)",
+            arguments: [pool.id, try encode(pool)]
+        )
+    }
+
+    func deletePool(_ id: String) throws -> Bool { try delete("pool", id) }
+
+    func save(_ host: EMPModel.Host) throws {
+        try db.execute(
+            sql: "INSERT OR REPLACE INTO host (id, poolID, data) VALUES (?, ?, ?)",
+            arguments: [host.id, host.poolID, try encode(host)]
+        )
+    }
+
+    func deleteHost(_ id: String) throws -> Bool { try delete("host", id) }
+
+    func save(_ evm: EVM) throws {
+        try db.execute(
+            sql: "INSERT OR REPLACE INTO evm (id, poolID, hostID, phase, data) VALUES (?, ?, ?, ?, ?)",
+            arguments: [evm.id, evm.poolID, evm.hostID, evm.phase.rawValue, try encode(evm)]
+        )
+    }
+
+    func deleteEVM(_ id: String) throws -> Bool { try delete("evm", id) }
+
+    func save(_ migration: Migration) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO migration (id, evmID, fromHost, toHost, state, data) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT(id) DO UPDATE SET evmID = excluded.evmID, fromHost = excluded.fromHost,
+                  toHost = excluded.toHost, state = excluded.state, data = excluded.data
+                """,
+            arguments: [
+                migration.id, migration.evmID, migration.from, migration.to, migration.state.rawValue,
+                try encode(migration),
+            ]
+        )
+    }
+
+    func save(_ token: JoinToken) throws {
+        try db.execute(
+            sql: "INSERT OR REPLACE INTO joinToken (id, poolID, data) VALUES (?, ?, ?)",
+            arguments: [token.id, token.poolID, try encode(token)]
+        )
+    }
+
+    func deleteJoinToken(_ id: String) throws -> Bool { try delete("joinToken", id) }
+
+    func append(_ event: Event) throws -> Event {
+        try db.execute(
+            sql: "INSERT INTO event (objectKind, objectID, data) VALUES (?, ?, ?)",
+            arguments: [event.object.kind.rawValue, event.object.id, try encode(event)]
+        )
+        var stored = event
+        stored.id = db.lastInsertedRowID
+        return stored
+    }
+
+    func bumpRevision(_ scope: String) throws -> Int64 {
+        try db.execute(
+            sql: """
+                INSERT INTO revision (scope, value) VALUES (?, 1)
+                ON CONFLICT(scope) DO UPDATE SET value = value + 1
+                """,
+            arguments: [scope]
+        )
+        return try revision(scope)
+    }
+}

@@ -1,0 +1,108 @@
+import EMPModel
+
+/// The control plane's persistence seam: every read and write of pools, hosts, EVMs, migrations, join tokens
+/// and events goes through one of these, inside a transaction.
+///
+/// A write transaction's body runs synchronously and either commits entirely or not at all; that is how a
+/// placement and its host allocation stay consistent. Bodies must not do I/O other than through the
+/// transaction handle, and must not capture the handle beyond the call.
+///
+/// - Note: Implementations are safe to use from many tasks; write transactions are serialized.
+public protocol StateStore: Sendable {
+    /// Runs `body` in a read-only transaction (a consistent snapshot).
+    func read<T: Sendable>(_ body: @escaping @Sendable (any StoreReading) throws -> T) async throws -> T
+    /// Runs `body` in a write transaction; a thrown error rolls everything back.
+    func write<T: Sendable>(_ body: @escaping @Sendable (any StoreWriting) throws -> T) async throws -> T
+}
+
+/// What a transaction can read.
+public protocol StoreReading {
+    func pool(_ id: String) throws -> Pool?
+    func pools() throws -> [Pool]
+    func host(_ id: String) throws -> EMPModel.Host?
+    func hosts(pool: String?) throws -> [EMPModel.Host]
+    func evm(_ id: String) throws -> EVM?
+    func evms(_ filter: EVMFilter) throws -> [EVM]
+    func migration(_ id: String) throws -> Migration?
+    func migrations(_ filter: MigrationFilter) throws -> [Migration]
+    func joinToken(_ id: String) throws -> JoinToken?
+    func joinTokens(pool: String?) throws -> [JoinToken]
+    func events(_ filter: EventFilter) throws -> [Event]
+    /// A counter bumped whenever `scope`'s desired state changes (agents long-poll on their host's).
+    func revision(_ scope: String) throws -> Int64
+}
+
+/// What a write transaction can change. `save` inserts or replaces by id.
+public protocol StoreWriting: StoreReading {
+    func save(_ pool: Pool) throws
+    /// Returns false when there was no such pool.
+    @discardableResult func deletePool(_ id: String) throws -> Bool
+    func save(_ host: EMPModel.Host) throws
+    @discardableResult func deleteHost(_ id: String) throws -> Bool
+    func save(_ evm: EVM) throws
+    @discardableResult func deleteEVM(_ id: String) throws -> Bool
+    func save(_ migration: Migration) throws
+    func save(_ token: JoinToken) throws
+    @discardableResult func deleteJoinToken(_ id: String) throws -> Bool
+    /// Appends an event and returns it with its assigned id.
+    @discardableResult func append(_ event: Event) throws -> Event
+    /// Increments `scope`'s revision and returns the new value.
+    @discardableResult func bumpRevision(_ scope: String) throws -> Int64
+}
+
+extension StoreReading {
+    /// Every pool's hosts.
+    public func hosts() throws -> [EMPModel.Host] { try hosts(pool: nil) }
+}
+
+/// Which EVMs to list; nil fields match everything.
+public struct EVMFilter: Sendable, Hashable {
+    public var poolID: String?
+    public var hostID: String?
+    public var phases: Set<EVMPhase>?
+
+    public init(poolID: String? = nil, hostID: String? = nil, phases: Set<EVMPhase>? = nil) {
+        self.poolID = poolID
+        self.hostID = hostID
+        self.phases = phases
+    }
+
+    public static let all = EVMFilter()
+}
+
+/// Which migrations to list; nil fields match everything.
+public struct MigrationFilter: Sendable, Hashable {
+    public var evmID: String?
+    public var hostID: String?
+    public var states: Set<MigrationState>?
+
+    public init(evmID: String? = nil, hostID: String? = nil, states: Set<MigrationState>? = nil) {
+        self.evmID = evmID
+        self.hostID = hostID
+        self.states = states
+    }
+
+    public static let all = MigrationFilter()
+}
+
+/// Which events to list, oldest first.
+public struct EventFilter: Sendable, Hashable {
+    public var object: ObjectRef?
+    /// Only events with an id greater than this.
+    public var after: Int64?
+    /// At most this many (the newest ones when more match).
+    public var limit: Int
+
+    public init(object: ObjectRef? = nil, after: Int64? = nil, limit: Int = 500) {
+        self.object = object
+        self.after = after
+        self.limit = limit
+    }
+}
+
+/// A store failure that is not the caller's bug: the database could not be opened, is corrupt, or is newer.
+public struct StoreError: Error, Sendable, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
