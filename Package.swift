@@ -14,6 +14,9 @@ let package = Package(
         .executable(name: "emp-agent", targets: ["emp-agent"]),
         .executable(name: "emp-webhook", targets: ["emp-webhook"]),
         .executable(name: "empctl", targets: ["empctl"]),
+        // Libraries for embedding, and for Tests/TSan (the ThreadSanitizer run of LibvirtTests).
+        .library(name: "Libvirt", targets: ["Libvirt"]),
+        .library(name: "EMPTesting", targets: ["EMPTesting"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),

@@ -6,7 +6,9 @@ public enum BuiltProducts {
     public static var directory: String {
         var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
         // On Linux the runner is `<dir>/<Package>PackageTests.xctest`; it may be given as a path inside it.
-        while url.path != "/" && !FileManager.default.fileExists(atPath: url.deletingLastPathComponent().appendingPathComponent("empctl").path) {
+        while url.path != "/"
+            && !FileManager.default.fileExists(atPath: url.deletingLastPathComponent().appendingPathComponent("empctl").path)
+        {
             url.deleteLastPathComponent()
         }
         return url.deletingLastPathComponent().path

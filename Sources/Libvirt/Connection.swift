@@ -37,7 +37,12 @@ public final class Connection: Sendable {
 
     /// Drops this object's reference to the hypervisor connection; later calls throw. Idempotent.
     public func close() async {
-        guard let handle = state.withLockedValue({ value -> Handle? in defer { value = nil }; return value }) else {
+        guard
+            let handle = state.withLockedValue({ value -> Handle? in
+                defer { value = nil }
+                return value
+            })
+        else {
             return
         }
         _ = try? await runtime.run { _ = virConnectClose(handle.raw) }

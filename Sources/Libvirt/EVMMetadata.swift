@@ -1,9 +1,9 @@
 import Foundation
 
 #if canImport(FoundationXML)
-import FoundationXML
+    import FoundationXML
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// The ids EMP stores in a domain's `<metadata>` so a restarted agent knows which domains are its own.

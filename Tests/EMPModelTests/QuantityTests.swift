@@ -1,4 +1,5 @@
 import EMPModel
+import Foundation
 import Testing
 
 struct QuantityTests {
@@ -91,5 +92,3 @@ struct ResourcesTests {
         #expect(Resources.formatBytes(.mebibytes(1536)) == "1536Mi")
     }
 }
-
-import Foundation

@@ -1,4 +1,5 @@
 import EMPTesting
+import Foundation
 import Libvirt
 import Testing
 
@@ -79,5 +80,3 @@ import Testing
         #expect(error?.code == .operationInvalid)
     }
 }
-
-import Foundation

@@ -1,0 +1,76 @@
+import EMPModel
+import EMPStore
+import Foundation
+import Hummingbird
+import Logging
+import Prometheus
+
+/// The composition root of `emp-control-plane`: opens the store, builds the HTTP API and returns a
+/// runnable application. Loops (autoscaler, rebalancer, host health) join here as they are built.
+public enum ControlPlane {
+    /// What ``build(configuration:logger:registry:now:)`` returns: the app, its store and the token to use.
+    public struct Built: Sendable {
+        public let application: Application<RouterResponder<BasicRequestContext>>
+        public let store: SQLiteStore
+        public let operatorToken: String
+        /// True when the token was generated now and should be shown to the operator once.
+        public let tokenGenerated: Bool
+    }
+
+    /// Builds the control plane from `configuration`.
+    /// - Parameters:
+    ///   - registry: Prometheus registry exposed at `/metrics`.
+    ///   - now: The clock; injected so tests can pin time.
+    ///   - onServerRunning: Called with the bound port once the API listens (useful with port 0).
+    public static func build(
+        configuration: ControlPlaneConfiguration,
+        logger: Logger,
+        registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
+        now: @escaping @Sendable () -> Date = { Date() },
+        onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
+    ) throws -> Built {
+        let store = try SQLiteStore(directory: configuration.dataDirectory)
+        var tokens = configuration.operatorTokens
+        var generated = false
+        if tokens.isEmpty {
+            let stored = try OperatorToken.loadOrCreate(in: configuration.dataDirectory)
+            tokens = [stored.token]
+            generated = stored.created
+        }
+        let router = makeRouter(store: store, tokens: tokens, registry: registry, configuration: configuration, now: now)
+        let application = Application(
+            router: router,
+            configuration: ApplicationConfiguration(
+                address: .hostname(configuration.host, port: configuration.port),
+                serverName: "emp-control-plane"
+            ),
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
+            logger: logger
+        )
+        return Built(application: application, store: store, operatorToken: tokens[0], tokenGenerated: generated)
+    }
+
+    /// The HTTP API: health and metrics are open; everything under `/v1` needs an operator token.
+    public static func makeRouter(
+        store: any StateStore,
+        tokens: [String],
+        registry: PrometheusCollectorRegistry,
+        configuration: ControlPlaneConfiguration,
+        now: @escaping @Sendable () -> Date
+    ) -> Router<BasicRequestContext> {
+        let router = Router()
+        router.get("healthz") { _, _ in "ok\n" }
+        router.get("readyz") { _, _ in
+            _ = try await store.read { try $0.revision("readiness-probe") }
+            return "ok\n"
+        }
+        router.get("metrics") { _, _ in registry.emitToString() }
+        let v1 = router.group("v1").add(middleware: OperatorAuth(tokens: tokens))
+        PoolRoutes<BasicRequestContext>(store: store, now: now, maxBodyBytes: configuration.maxBodyBytes).register(on: v1)
+        v1.get("events") { request, _ in
+            let after = request.uri.queryParameters.get("after", as: Int64.self)
+            return JSONResponse(try await store.read { try $0.events(EventFilter(after: after)) })
+        }
+        return router
+    }
+}

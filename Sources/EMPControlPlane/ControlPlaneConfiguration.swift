@@ -1,0 +1,29 @@
+import Foundation
+
+/// Everything the control plane reads at start; each default is stated where it is declared.
+public struct ControlPlaneConfiguration: Sendable {
+    /// Address the HTTP API listens on. Default `127.0.0.1`.
+    public var host: String
+    /// Port of the HTTP API; 0 picks a free port. Default 7443.
+    public var port: Int
+    /// Directory holding `emp.sqlite` and the generated operator token. Default `/var/lib/emp`.
+    public var dataDirectory: String
+    /// Operator bearer tokens. Default empty: a token is generated at first start and kept in the data directory.
+    public var operatorTokens: [String]
+    /// Largest request body accepted. Default 1 MiB.
+    public var maxBodyBytes: Int
+
+    public init(
+        host: String = "127.0.0.1",
+        port: Int = 7443,
+        dataDirectory: String = "/var/lib/emp",
+        operatorTokens: [String] = [],
+        maxBodyBytes: Int = 1 << 20
+    ) {
+        self.host = host
+        self.port = port
+        self.dataDirectory = dataDirectory
+        self.operatorTokens = operatorTokens
+        self.maxBodyBytes = maxBodyBytes
+    }
+}

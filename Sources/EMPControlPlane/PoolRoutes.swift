@@ -1,0 +1,81 @@
+import EMPModel
+import EMPStore
+import Foundation
+import Hummingbird
+
+/// `/v1/pools`: create, list, get, delete (only when the pool has no hosts and no EVMs).
+struct PoolRoutes<Context: RequestContext>: Sendable {
+    let store: any StateStore
+    let now: @Sendable () -> Date
+    let maxBodyBytes: Int
+
+    func register(on group: RouterGroup<Context>) {
+        group.get("pools") { _, _ in try await list() }
+        group.post("pools") { request, _ in try await create(request) }
+        group.get("pools/{id}") { _, context in try await get(try context.parameters.require("id")) }
+        group.delete("pools/{id}") { _, context in try await delete(try context.parameters.require("id")) }
+    }
+
+    func list() async throws -> JSONResponse<[Pool]> {
+        JSONResponse(try await store.read { try $0.pools() })
+    }
+
+    func get(_ id: String) async throws -> JSONResponse<Pool> {
+        guard let pool = try await store.read({ try $0.pool(id) }) else { throw APIError.notFound("pool \(id)") }
+        return JSONResponse(pool)
+    }
+
+    func create(_ request: Request) async throws -> JSONResponse<Pool> {
+        let body = try await StrictJSON.decode(PoolRequest.self, from: request, maxBytes: maxBodyBytes)
+        let pool = try body.pool(createdAt: now())
+        try await store.write { tx in
+            if try tx.pool(pool.id) != nil { throw APIError.conflict("pool \(pool.id) already exists") }
+            try tx.save(pool)
+            try tx.append(
+                Event(
+                    time: pool.createdAt, object: ObjectRef(.pool, pool.id), reason: "Created",
+                    message: "pool created with \(pool.shape.resources) EVMs")
+            )
+        }
+        return JSONResponse(pool, status: .created)
+    }
+
+    func delete(_ id: String) async throws -> Response {
+        let time = now()
+        try await store.write { tx in
+            guard try tx.pool(id) != nil else { throw APIError.notFound("pool \(id)") }
+            let evms = try tx.evms(EVMFilter(poolID: id)).count
+            let hosts = try tx.hosts(pool: id).count
+            guard evms == 0, hosts == 0 else {
+                throw APIError.conflict("pool \(id) still has \(evms) EVMs and \(hosts) hosts; delete them first")
+            }
+            try tx.deletePool(id)
+            try tx.append(Event(time: time, object: ObjectRef(.pool, id), reason: "Deleted", message: "pool deleted"))
+        }
+        return Response(status: .noContent)
+    }
+}
+
+/// A Codable value rendered as a JSON response with a chosen status.
+struct JSONResponse<Value: Encodable & Sendable>: ResponseGenerator, Sendable {
+    let value: Value
+    let status: HTTPResponse.Status
+
+    init(_ value: Value, status: HTTPResponse.Status = .ok) {
+        self.value = value
+        self.status = status
+    }
+
+    static var encoder: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.dateEncodingStrategy = .iso8601
+        return encoder
+    }
+
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        let data = try Self.encoder.encode(value)
+        return Response(
+            status: status, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
