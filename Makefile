@@ -1,6 +1,5 @@
 # EMP: `make demo` runs the main job, `make test` passes the tests. See README.md.
 SWIFT ?= swift
-TSAN_BUILD ?= .build-tsan
 
 .PHONY: all deps build test test-unit test-tsan lint demo bench clean
 
@@ -19,9 +18,11 @@ test-unit:
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
+# Tests/TSan is a small package over the same LibvirtTests sources: only Libvirt and its dependencies get
+# built with ThreadSanitizer (about 3 minutes instead of 10 for the whole package).
 test-tsan:
-	$(SWIFT) build --build-tests --sanitize=thread --scratch-path $(TSAN_BUILD)
-	$(SWIFT) test --skip-build --sanitize=thread --scratch-path $(TSAN_BUILD) --filter LibvirtTests
+	cd Tests/TSan && $(SWIFT) build --build-tests --sanitize=thread
+	cd Tests/TSan && $(SWIFT) test --skip-build --sanitize=thread
 
 lint:
 	$(SWIFT) format lint --strict --recursive Sources Tests Package.swift
@@ -36,4 +37,4 @@ bench: deps
 	.build/release/emp-bench
 
 clean:
-	rm -rf .build $(TSAN_BUILD) .demo
+	rm -rf .build Tests/TSan/.build

@@ -144,6 +144,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        /// `make bench`: side-by-side measurements recorded in docs/benchmarks.md.
+        .executableTarget(
+            name: "emp-bench",
+            dependencies: ["EMPModel", "EMPScheduling", "EMPStore", "Libvirt"],
+            swiftSettings: swiftSettings
+        ),
         /// Child-process helper for tests that kill a writer mid-flight; not shipped.
         .executableTarget(
             name: "emp-test-helper",
