@@ -157,17 +157,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // MARK: test targets
+        // MARK: test targets (Kube, KubeSim, EMPAgent, EMPWebhook and E2E tests arrive with their modules' issues)
         .testTarget(name: "EMPModelTests", dependencies: ["EMPModel"], swiftSettings: swiftSettings),
         .testTarget(name: "EMPSchedulingTests", dependencies: ["EMPScheduling"], swiftSettings: swiftSettings),
         .testTarget(name: "LibvirtTests", dependencies: ["Libvirt", "EMPTesting"], swiftSettings: swiftSettings),
-        .testTarget(name: "KubeTests", dependencies: ["Kube"], swiftSettings: swiftSettings),
         .testTarget(
             name: "EMPStoreTests",
             dependencies: ["EMPStore", "EMPTesting"],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "KubeSimTests", dependencies: ["KubeSim"], swiftSettings: swiftSettings),
         .testTarget(
             name: "EMPControlPlaneTests",
             dependencies: [
@@ -176,8 +174,5 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "EMPAgentTests", dependencies: ["EMPAgent"], swiftSettings: swiftSettings),
-        .testTarget(name: "EMPWebhookTests", dependencies: ["EMPWebhook"], swiftSettings: swiftSettings),
-        .testTarget(name: "E2ETests", dependencies: ["EMPTesting"], swiftSettings: swiftSettings),
     ]
 )
