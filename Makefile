@@ -14,15 +14,18 @@ build: deps
 # Every test target, then the libvirt concurrency tests again under ThreadSanitizer, then the format lint.
 test: deps test-unit test-tsan lint
 
+# A crashing test can leave the runner waiting on the crash backtracer; the timeout turns that into a failure.
+TEST_TIMEOUT ?= 1200
+
 test-unit:
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	timeout $(TEST_TIMEOUT) $(SWIFT) test --skip-build
 
 # Tests/TSan is a small package over the same LibvirtTests sources: only Libvirt and its dependencies get
 # built with ThreadSanitizer (about 3 minutes instead of 10 for the whole package).
 test-tsan:
 	cd Tests/TSan && $(SWIFT) build --build-tests --sanitize=thread
-	cd Tests/TSan && $(SWIFT) test --skip-build --sanitize=thread
+	cd Tests/TSan && timeout $(TEST_TIMEOUT) $(SWIFT) test --skip-build --sanitize=thread
 
 lint:
 	$(SWIFT) format lint --strict --recursive Sources Tests Package.swift

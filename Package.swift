@@ -29,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"6.0.0"),
     ],
     targets: [
         // MARK: libraries, in dependency order
@@ -71,6 +72,7 @@ let package = Package(
             name: "EMPControlPlane",
             dependencies: [
                 "EMPModel", "EMPScheduling", "EMPStore", "Kube",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -139,7 +141,7 @@ let package = Package(
         .executableTarget(
             name: "empctl",
             dependencies: [
-                "EMPModel", "KubeSim",
+                "EMPModel", "EMPScheduling", "KubeSim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -157,7 +159,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // MARK: test targets (Kube, KubeSim, EMPAgent, EMPWebhook and E2E tests arrive with their modules' issues)
+        // MARK: test targets (Kube, KubeSim, EMPAgent and EMPWebhook tests arrive with their modules' issues)
         .testTarget(name: "EMPModelTests", dependencies: ["EMPModel"], swiftSettings: swiftSettings),
         .testTarget(name: "EMPSchedulingTests", dependencies: ["EMPScheduling"], swiftSettings: swiftSettings),
         .testTarget(name: "LibvirtTests", dependencies: ["Libvirt", "EMPTesting"], swiftSettings: swiftSettings),
@@ -174,5 +176,6 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "E2ETests", dependencies: ["EMPTesting"], swiftSettings: swiftSettings),
     ]
 )

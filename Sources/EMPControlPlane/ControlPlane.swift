@@ -67,6 +67,13 @@ public enum ControlPlane {
         router.get("metrics") { _, _ in registry.emitToString() }
         let v1 = router.group("v1").add(middleware: OperatorAuth(tokens: tokens))
         PoolRoutes<BasicRequestContext>(store: store, now: now, maxBodyBytes: configuration.maxBodyBytes).register(on: v1)
+        HostRoutes<BasicRequestContext>(store: store, now: now, configuration: configuration).register(on: v1)
+        EVMRoutes<BasicRequestContext>(store: store, now: now, configuration: configuration).register(on: v1)
+        JoinTokenRoutes<BasicRequestContext>(store: store, now: now, configuration: configuration).register(on: v1)
+        // The agent API is outside the operator group: joins carry a join token, the rest a host credential.
+        let agent = router.group("v1/agent")
+        let agentHost = agent.group("hosts/{id}").add(middleware: AgentAuth(store: store))
+        AgentRoutes<BasicRequestContext>(store: store, now: now, configuration: configuration).register(join: agent, host: agentHost)
         v1.get("events") { request, _ in
             let after = request.uri.queryParameters.get("after", as: Int64.self)
             return JSONResponse(try await store.read { try $0.events(EventFilter(after: after)) })

@@ -12,18 +12,27 @@ public struct ControlPlaneConfiguration: Sendable {
     public var operatorTokens: [String]
     /// Largest request body accepted. Default 1 MiB.
     public var maxBodyBytes: Int
+    /// Share of a new EVM's size counted against its host's usage watermark until the agent reports real
+    /// use. Default 0.25.
+    public var expectedUseFraction: Double
+    /// How often a waiting desired-state long poll re-reads its host's revision. Default 200 ms.
+    public var longPollInterval: Duration
 
     public init(
         host: String = "127.0.0.1",
         port: Int = 7443,
         dataDirectory: String = "/var/lib/emp",
         operatorTokens: [String] = [],
-        maxBodyBytes: Int = 1 << 20
+        maxBodyBytes: Int = 1 << 20,
+        expectedUseFraction: Double = 0.25,
+        longPollInterval: Duration = .milliseconds(200)
     ) {
         self.host = host
         self.port = port
         self.dataDirectory = dataDirectory
         self.operatorTokens = operatorTokens
         self.maxBodyBytes = maxBodyBytes
+        self.expectedUseFraction = expectedUseFraction
+        self.longPollInterval = longPollInterval
     }
 }

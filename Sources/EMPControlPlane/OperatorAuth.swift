@@ -9,17 +9,10 @@ struct OperatorAuth<Context: RequestContext>: RouterMiddleware {
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
             throw APIError.unauthorized
         }
-        let presented = Array(header.dropFirst("Bearer ".count).utf8)
-        guard tokens.contains(where: { Self.constantTimeEqual(Array($0.utf8), presented) }) else {
+        let presented = String(header.dropFirst("Bearer ".count))
+        guard tokens.contains(where: { Secrets.constantTimeEqual($0, presented) }) else {
             throw APIError.unauthorized
         }
         return try await next(request, context)
-    }
-
-    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        guard a.count == b.count else { return false }
-        var difference: UInt8 = 0
-        for index in a.indices { difference |= a[index] ^ b[index] }
-        return difference == 0
     }
 }

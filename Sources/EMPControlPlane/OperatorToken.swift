@@ -11,8 +11,7 @@ enum OperatorToken {
             let token = existing.trimmingCharacters(in: .whitespacesAndNewlines)
             if !token.isEmpty { return (token, false) }
         }
-        var generator = SystemRandomNumberGenerator()
-        let token = "emp_" + (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
+        let token = "emp_" + Secrets.random()
         let written = FileManager.default.createFile(
             atPath: path,
             contents: Data((token + "\n").utf8),

@@ -66,15 +66,8 @@ struct JSONResponse<Value: Encodable & Sendable>: ResponseGenerator, Sendable {
         self.status = status
     }
 
-    static var encoder: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        encoder.dateEncodingStrategy = .iso8601
-        return encoder
-    }
-
     func response(from request: Request, context: some RequestContext) throws -> Response {
-        let data = try Self.encoder.encode(value)
+        let data = try WireJSON.encoder().encode(value)
         return Response(
             status: status, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
     }

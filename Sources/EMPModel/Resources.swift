@@ -17,6 +17,36 @@ public struct Resources: Sendable, Hashable, Codable, CustomStringConvertible {
 
     public static let zero = Resources()
 
+    private enum CodingKeys: String, CodingKey {
+        case cpuMillis, memoryBytes, cpu, memory
+    }
+
+    /// Reads `{"cpuMillis": 2000, "memoryBytes": 4294967296}` (what EMP writes) or, for hand-written
+    /// files, Kubernetes quantities `{"cpu": "2", "memory": "4Gi"}`. A missing dimension is zero.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        cpuMillis = try container.decodeIfPresent(Int64.self, forKey: .cpuMillis) ?? 0
+        memoryBytes = try container.decodeIfPresent(Int64.self, forKey: .memoryBytes) ?? 0
+        do {
+            if let cpu = try container.decodeIfPresent(String.self, forKey: .cpu) {
+                cpuMillis = try Quantity(cpu).milliRoundedUp
+            }
+            if let memory = try container.decodeIfPresent(String.self, forKey: .memory) {
+                memoryBytes = try Quantity(memory).roundedUp
+            }
+        } catch let error as QuantityError {
+            throw DecodingError.dataCorrupted(
+                DecodingError.Context(codingPath: container.codingPath, debugDescription: error.description)
+            )
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(cpuMillis, forKey: .cpuMillis)
+        try container.encode(memoryBytes, forKey: .memoryBytes)
+    }
+
     /// Whole cores and binary units for humans: `2 CPU, 3Gi`.
     public var description: String {
         "\(Resources.formatCPU(cpuMillis)) CPU, \(Resources.formatBytes(memoryBytes))"

@@ -125,6 +125,18 @@ public struct PlacementRequest: Sendable, Hashable, Codable {
         self.size = size
         self.expectedUse = expectedUse
     }
+
+    private enum CodingKeys: String, CodingKey { case id, size, expectedUse }
+
+    /// `expectedUse` may be omitted (zero).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            id: try c.decode(String.self, forKey: .id),
+            size: try c.decode(Resources.self, forKey: .size),
+            expectedUse: try c.decodeIfPresent(Resources.self, forKey: .expectedUse) ?? .zero
+        )
+    }
 }
 
 /// Where one EVM goes.

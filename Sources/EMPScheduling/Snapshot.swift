@@ -49,6 +49,27 @@ public struct HostSnapshot: Sendable, Hashable, Codable, Identifiable {
         self.deadlineSeconds = deadlineSeconds
     }
 
+    private enum CodingKeys: String, CodingKey {
+        case id, capacity, allocated, used, cpuOvercommit, memoryOvercommit, highWatermark, state, deadlineSeconds
+    }
+
+    /// Decodes with the defaults of ``init(id:capacity:allocated:used:cpuOvercommit:memoryOvercommit:highWatermark:state:deadlineSeconds:)``
+    /// for every field but `id` and `capacity`, so hand-written what-if files stay short.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            id: try c.decode(String.self, forKey: .id),
+            capacity: try c.decode(Resources.self, forKey: .capacity),
+            allocated: try c.decodeIfPresent(Resources.self, forKey: .allocated) ?? .zero,
+            used: try c.decodeIfPresent(Resources.self, forKey: .used) ?? .zero,
+            cpuOvercommit: try c.decodeIfPresent(Double.self, forKey: .cpuOvercommit) ?? 1,
+            memoryOvercommit: try c.decodeIfPresent(Double.self, forKey: .memoryOvercommit) ?? 1,
+            highWatermark: try c.decodeIfPresent(Double.self, forKey: .highWatermark) ?? PoolPolicy.defaultHighWatermark,
+            state: try c.decodeIfPresent(HostState.self, forKey: .state) ?? .ready,
+            deadlineSeconds: try c.decodeIfPresent(Double.self, forKey: .deadlineSeconds)
+        )
+    }
+
     /// Builds the snapshot of a stored host under its pool's policy.
     public init(_ host: Host, policy: PoolPolicy) {
         self.init(

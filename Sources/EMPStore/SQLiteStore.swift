@@ -64,6 +64,11 @@ public final class SQLiteStore: StateStore {
         try pool.read { db in try Schema.migrator.appliedIdentifiers(db).count }
     }
 
+    /// `PRAGMA journal_mode` (`wal` for every store this type opens).
+    public func journalMode() throws -> String {
+        try pool.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "" }
+    }
+
     /// Runs SQLite's own consistency check; returns its findings (`["ok"]` when sound).
     public func integrityCheck() throws -> [String] {
         try pool.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }

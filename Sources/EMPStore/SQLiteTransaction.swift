@@ -115,6 +115,10 @@ struct SQLiteTransaction: StoreWriting {
         return try fetch(JoinToken.self, "SELECT data FROM joinToken ORDER BY id")
     }
 
+    func credential(host: String) throws -> AgentCredential? {
+        try fetch(AgentCredential.self, "SELECT data FROM credential WHERE hostID = ?", [host]).first
+    }
+
     func events(_ filter: EventFilter) throws -> [Event] {
         var clauses: [String] = []
         var arguments: StatementArguments = []
@@ -162,7 +166,10 @@ struct SQLiteTransaction: StoreWriting {
         )
     }
 
-    func deleteHost(_ id: String) throws -> Bool { try delete("host", id) }
+    func deleteHost(_ id: String) throws -> Bool {
+        try db.execute(sql: "DELETE FROM credential WHERE hostID = ?", arguments: [id])
+        return try delete("host", id)
+    }
 
     func save(_ evm: EVM) throws {
         try db.execute(
@@ -195,6 +202,13 @@ struct SQLiteTransaction: StoreWriting {
     }
 
     func deleteJoinToken(_ id: String) throws -> Bool { try delete("joinToken", id) }
+
+    func save(_ credential: AgentCredential) throws {
+        try db.execute(
+            sql: "INSERT OR REPLACE INTO credential (hostID, data) VALUES (?, ?)",
+            arguments: [credential.hostID, try encode(credential)]
+        )
+    }
 
     func append(_ event: Event) throws -> Event {
         try db.execute(

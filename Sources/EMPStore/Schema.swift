@@ -46,6 +46,12 @@ enum Schema {
                 t.column("value", .integer).notNull()
             }
         }
+        migrator.registerMigration("v2: agent credentials") { db in
+            try db.create(table: "credential") { t in
+                t.primaryKey("hostID", .text)
+                t.column("data", .blob).notNull()
+            }
+        }
         return migrator
     }
 }

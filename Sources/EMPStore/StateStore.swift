@@ -27,6 +27,7 @@ public protocol StoreReading {
     func migrations(_ filter: MigrationFilter) throws -> [Migration]
     func joinToken(_ id: String) throws -> JoinToken?
     func joinTokens(pool: String?) throws -> [JoinToken]
+    func credential(host: String) throws -> AgentCredential?
     func events(_ filter: EventFilter) throws -> [Event]
     /// A counter bumped whenever `scope`'s desired state changes (agents long-poll on their host's).
     func revision(_ scope: String) throws -> Int64
@@ -44,6 +45,8 @@ public protocol StoreWriting: StoreReading {
     func save(_ migration: Migration) throws
     func save(_ token: JoinToken) throws
     @discardableResult func deleteJoinToken(_ id: String) throws -> Bool
+    /// Replaces the host's credential (a host has at most one).
+    func save(_ credential: AgentCredential) throws
     /// Appends an event and returns it with its assigned id.
     @discardableResult func append(_ event: Event) throws -> Event
     /// Increments `scope`'s revision and returns the new value.

@@ -1,15 +1,14 @@
 import Foundation
 
-/// A child process whose stdout is read line by line, for tests that kill and restart components.
+/// A child process whose stdout and stderr are collected line by line, for tests that run the built
+/// executables as a user would, and kill and restart them.
 public final class ChildProcess: @unchecked Sendable {
-    // @unchecked: `process` is only mutated in init; `lines` is guarded by `lock`.
+    // @unchecked: `process` and the pipes are set in init only; `LineCollector`s lock their own state.
     private let process: Process
-    private let lock = NSLock()
-    private var lines: [String] = []
-    private var partial = ""
-    private let stdout = Pipe()
+    private let stdout = LineCollector()
+    private let stderr = LineCollector()
 
-    /// Starts `executable` with `arguments`; stderr goes to the test's stderr.
+    /// Starts `executable` with `arguments` (and extra environment variables).
     public init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws {
         process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
@@ -17,37 +16,26 @@ public final class ChildProcess: @unchecked Sendable {
         if let environment {
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         }
-        process.standardOutput = stdout
-        stdout.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let data = handle.availableData
-            guard let self, !data.isEmpty else { return }
-            self.lock.lock()
-            self.partial += String(decoding: data, as: UTF8.self)
-            while let newline = self.partial.firstIndex(of: "\n") {
-                self.lines.append(String(self.partial[..<newline]))
-                self.partial = String(self.partial[self.partial.index(after: newline)...])
-            }
-            self.lock.unlock()
-        }
+        process.standardOutput = stdout.pipe
+        process.standardError = stderr.pipe
         try process.run()
     }
 
-    /// Lines printed so far.
-    public var output: [String] {
-        lock.lock()
-        defer { lock.unlock() }
-        return lines
-    }
+    /// Lines printed on stdout so far.
+    public var output: [String] { stdout.lines }
+    /// Lines printed on stderr so far.
+    public var errorOutput: [String] { stderr.lines }
 
     public var pid: Int32 { process.processIdentifier }
     public var isRunning: Bool { process.isRunning }
 
-    /// Waits (polling every 10 ms, at most `timeout`) until `predicate` holds for the output so far.
+    /// Waits (polling every 10 ms, at most `timeout`) until `predicate` holds for the stdout lines so far.
     public func waitFor(timeout: Duration = .seconds(60), _ predicate: ([String]) -> Bool) async throws {
         let deadline = ContinuousClock.now + timeout
         while !predicate(output) {
             guard ContinuousClock.now < deadline else {
-                throw TestSupportError("timed out waiting for child output; last lines: \(output.suffix(5))")
+                throw TestSupportError(
+                    "timed out waiting for child output; last lines: \(output.suffix(5)) stderr: \(errorOutput.suffix(5))")
             }
             try await Task.sleep(for: .milliseconds(10))
         }
@@ -56,17 +44,66 @@ public final class ChildProcess: @unchecked Sendable {
     /// Sends `signal` (SIGKILL by default) and waits for the process to exit.
     public func kill(_ signal: Int32 = SIGKILL) {
         if process.isRunning { Foundation.kill(process.processIdentifier, signal) }
-        process.waitUntilExit()
-        stdout.fileHandleForReading.readabilityHandler = nil
+        _ = wait()
     }
 
-    /// Waits for exit and returns the status.
+    /// Waits for exit and for both streams to be read to their end; returns the exit status.
     public func wait() -> Int32 {
         process.waitUntilExit()
+        stdout.drain()
+        stderr.drain()
         return process.terminationStatus
     }
 
     deinit {
         if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
+    }
+}
+
+/// Reads a pipe on a background queue and splits it into lines.
+private final class LineCollector: @unchecked Sendable {
+    // @unchecked: `lines`/`partial` are guarded by `lock`; the reader runs on its own thread until EOF.
+    let pipe = Pipe()
+    private let lock = NSLock()
+    private var collected: [String] = []
+    private var partial = ""
+    private let done = DispatchSemaphore(value: 0)
+
+    init() {
+        let handle = pipe.fileHandleForReading
+        Thread.detachNewThread { [self] in
+            while true {
+                let data = handle.availableData
+                if data.isEmpty { break }
+                append(String(decoding: data, as: UTF8.self))
+            }
+            lock.lock()
+            if !partial.isEmpty { collected.append(partial) }
+            partial = ""
+            lock.unlock()
+            done.signal()
+        }
+    }
+
+    private func append(_ text: String) {
+        lock.lock()
+        defer { lock.unlock() }
+        partial += text
+        while let newline = partial.firstIndex(of: "\n") {
+            collected.append(String(partial[..<newline]))
+            partial = String(partial[partial.index(after: newline)...])
+        }
+    }
+
+    var lines: [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return collected
+    }
+
+    /// Blocks until the writer side closed and everything was read (call after the process exited).
+    func drain() {
+        try? pipe.fileHandleForWriting.close()
+        if done.wait(timeout: .now() + 5) == .success { done.signal() }
     }
 }

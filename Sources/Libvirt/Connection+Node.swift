@@ -84,9 +84,13 @@ extension Connection {
         }
     }
 
-    /// The host UUID from the capabilities' `<host><uuid>`, where the driver gives one.
+    /// The host UUID from the capabilities' `<host><uuid>`, where the driver gives one (the test driver does not).
     public func hostUUID() async throws -> String? {
-        let caps = try await capabilities()
+        Connection.hostUUID(fromCapabilities: try await capabilities())
+    }
+
+    /// Extracts `<host><uuid>` from capabilities XML.
+    public static func hostUUID(fromCapabilities caps: String) -> String? {
         guard let host = caps.range(of: "<host>"),
             let open = caps.range(of: "<uuid>", range: host.upperBound..<caps.endIndex),
             let close = caps.range(of: "</uuid>", range: open.upperBound..<caps.endIndex)

@@ -27,9 +27,7 @@ func libvirtBenchmark() async throws {
         }
         try await group.waitForAll()
     }
-    let elapsed = ContinuousClock.now - start
-    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-    report("16 concurrent callers sharing one connection", Double(calls) / seconds, "calls/s")
+    report("16 concurrent callers sharing one connection", Double(calls) / seconds(ContinuousClock.now - start), "calls/s")
 }
 
 /// Store: placement-shaped write transactions (EVM row + host allocation + revision + event) with

@@ -7,3 +7,4 @@ func wants(_ name: String) -> Bool { selected.isEmpty || selected.contains(name)
 
 if wants("libvirt") { try await libvirtBenchmark() }
 if wants("store") { try await storeBenchmark() }
+if wants("placement") { placementBenchmark() }

@@ -38,7 +38,7 @@ struct ErrorBody: Decodable, Equatable {
 }
 
 func decode<T: Decodable>(_ type: T.Type, _ response: TestResponse) throws -> T {
-    try JSONDecoder().decode(T.self, from: Data(buffer: response.body))
+    try WireJSON.decoder().decode(T.self, from: Data(buffer: response.body))
 }
 
 @Suite struct PoolAPITests {

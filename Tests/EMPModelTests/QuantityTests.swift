@@ -91,4 +91,12 @@ struct ResourcesTests {
         #expect(try JSONDecoder().decode(Resources.self, from: data) == value)
         #expect(Resources.formatBytes(.mebibytes(1536)) == "1536Mi")
     }
+
+    @Test func decodesHandWrittenQuantities() throws {
+        let decoded = try JSONDecoder().decode(Resources.self, from: Data(#"{"cpu":"1500m","memory":"3Gi"}"#.utf8))
+        #expect(decoded == Resources(cpuMillis: 1500, memoryBytes: .gibibytes(3)))
+        #expect(throws: DecodingError.self) {
+            try JSONDecoder().decode(Resources.self, from: Data(#"{"cpu":"lots"}"#.utf8))
+        }
+    }
 }

@@ -45,8 +45,9 @@ func openStore(_ dir: TemporaryDirectory) throws -> SQLiteStore {
         #expect(read.2 == evm)
         #expect(read.3 == migration)
         #expect(read.4 == token)
-        #expect(try store.schemaVersion() == 1)
+        #expect(try store.schemaVersion() == 2)
         #expect(try store.integrityCheck() == ["ok"])
+        #expect(try store.journalMode() == "wal")
     }
 
     @Test func filtersSelectTheRightEVMsAndMigrations() async throws {

@@ -1,4 +1,5 @@
 import EMPTesting
+import Foundation
 import Libvirt
 import Testing
 
@@ -23,6 +24,19 @@ import Testing
         #expect(info.cpus == 64)
         #expect(try await connection.totalMemoryBytes() == 256 << 30)
         #expect(try await connection.listDomains().isEmpty)
+        // The test driver's capabilities carry no host UUID; the real QEMU driver's do.
+        #expect(try await connection.hostUUID() == nil)
+        let qemuCaps = """
+            <capabilities>
+              <host>
+                <uuid>00000000-0000-4000-8000-000000000002</uuid>
+                <cpu><arch>x86_64</arch></cpu>
+              </host>
+              <guest><os_type>hvm</os_type></guest>
+            </capabilities>
+            """
+        #expect(Connection.hostUUID(fromCapabilities: qemuCaps) == "00000000-0000-4000-8000-000000000002")
+        #expect(try await connection.hypervisorVersion().split(separator: ".").count == 3)
     }
 
     @Test func openingABadURIThrowsLibvirtsError() async throws {

@@ -1,0 +1,70 @@
+import EMPModel
+import EMPScheduling
+import EMPStore
+import Foundation
+
+/// Creates EVMs and places them in one store transaction with their hosts' allocations, so concurrent
+/// requests can never push a host past capacity × overcommit (the store serializes write transactions).
+struct EVMPlacement: Sendable {
+    let store: any StateStore
+    /// Share of an EVM's size counted against the host's usage watermark at placement.
+    let expectedUseFraction: Double
+
+    /// Places `count` new EVMs of the pool's shape, all or none.
+    /// - Throws: ``APIError`` 404 for an unknown pool, 409 when the pool's max EVMs or the hosts' room would be exceeded.
+    func create(count: Int, poolID: String, at time: Date) async throws -> [EVM] {
+        let fraction = expectedUseFraction
+        return try await store.write { tx in
+            guard let pool = try tx.pool(poolID) else { throw APIError.notFound("pool \(poolID)") }
+            let existing = try tx.evms(EVMFilter(poolID: poolID)).filter { $0.phase != .deleting }.count
+            guard existing + count <= pool.policy.maxEVMs else {
+                throw APIError.conflict("pool \(poolID) has \(existing) EVMs; \(count) more would exceed maxEVMs \(pool.policy.maxEVMs)")
+            }
+            let hosts = try tx.hosts(pool: poolID)
+            let size = pool.shape.resources
+            let expected = size.scaled(cpu: fraction, memory: fraction)
+            var ids = Set(try tx.evms(EVMFilter(poolID: poolID)).map(\.id))
+            let requests = (0..<count).map { _ in
+                PlacementRequest(id: EVMName.unique(pool: poolID, avoiding: &ids), size: size, expectedUse: expected)
+            }
+            let result = Placer(policy: pool.policy.placement).place(requests, on: hosts.map { HostSnapshot($0, policy: pool.policy) })
+            if let miss = result.unplaced.first {
+                throw APIError(.conflict, code: "insufficient_capacity", "cannot place \(count) EVMs in pool \(poolID): \(miss.reason)")
+            }
+            var byID = Dictionary(uniqueKeysWithValues: hosts.map { ($0.id, $0) })
+            var created: [EVM] = []
+            for placement in result.placements {
+                guard var host = byID[placement.hostID] else { continue }
+                host.allocated += size
+                host.used += expected
+                byID[host.id] = host
+                let evm = EVM(
+                    id: placement.evmID, poolID: poolID, hostID: host.id, shape: pool.shape, phase: .creating,
+                    nodeName: placement.evmID, createdAt: time
+                )
+                try tx.save(evm)
+                try tx.append(Event(time: time, object: ObjectRef(.evm, evm.id), reason: "Placed", message: "placed on host \(host.id)"))
+                created.append(evm)
+            }
+            for host in Set(result.placements.map(\.hostID)).sorted() {
+                if let updated = byID[host] { try tx.save(updated) }
+                try tx.bumpRevision(HostRevision.scope(host))
+            }
+            return created
+        }
+    }
+}
+
+/// EVM names in the seed's style: `<pool>-<6 lowercase letters and digits>` (`pf9-demo-ehmd82`).
+enum EVMName {
+    static let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789")
+
+    static func unique(pool: String, avoiding taken: inout Set<String>) -> String {
+        var generator = SystemRandomNumberGenerator()
+        while true {
+            let suffix = String((0..<6).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &generator)] })
+            let name = "\(pool)-\(suffix)"
+            if taken.insert(name).inserted { return name }
+        }
+    }
+}

@@ -1,0 +1,71 @@
+import EMPModel
+import EMPScheduling
+import EMPStore
+import Foundation
+import Hummingbird
+
+/// `/v1/pools/{id}/evms` and `/v1/evms`: create N (placed in the same transaction as their hosts'
+/// allocations), list with filters, get, delete.
+struct EVMRoutes<Context: RequestContext>: Sendable {
+    let store: any StateStore
+    let now: @Sendable () -> Date
+    let configuration: ControlPlaneConfiguration
+
+    func register(on group: RouterGroup<Context>) {
+        group.post("pools/{id}/evms") { request, context in
+            try await create(request, pool: try context.parameters.require("id"))
+        }
+        group.get("evms") { request, _ in try await list(request) }
+        group.get("evms/{id}") { _, context in try await get(try context.parameters.require("id")) }
+        group.delete("evms/{id}") { _, context in try await delete(try context.parameters.require("id")) }
+    }
+
+    func create(_ request: Request, pool poolID: String) async throws -> JSONResponse<[EVM]> {
+        let body = try await StrictJSON.decode(EVMCreateRequest.self, from: request, maxBytes: configuration.maxBodyBytes)
+        guard (1...1000).contains(body.count) else {
+            throw APIError.invalid("must be between 1 and 1000 (got \(body.count))", field: "count")
+        }
+        let evms = try await EVMPlacement(store: store, expectedUseFraction: configuration.expectedUseFraction)
+            .create(count: body.count, poolID: poolID, at: now())
+        return JSONResponse(evms, status: .created)
+    }
+
+    func list(_ request: Request) async throws -> JSONResponse<[EVM]> {
+        let query = request.uri.queryParameters
+        var phases: Set<EVMPhase>?
+        if let text = query.get("phase") {
+            guard let phase = EVMPhase(rawValue: text) else {
+                let allowed = EVMPhase.allCases.map(\.rawValue).joined(separator: ", ")
+                throw APIError.invalid("unknown phase \"\(text)\"; one of \(allowed)", field: "phase")
+            }
+            phases = [phase]
+        }
+        let filter = EVMFilter(poolID: query.get("pool"), hostID: query.get("host"), phases: phases)
+        return JSONResponse(try await store.read { try $0.evms(filter) })
+    }
+
+    func get(_ id: String) async throws -> JSONResponse<EVM> {
+        guard let evm = try await store.read({ try $0.evm(id) }) else { throw APIError.notFound("EVM \(id)") }
+        return JSONResponse(evm)
+    }
+
+    /// Marks the EVM `deleting`; its host's agent destroys the domain and then the record goes (agent issue).
+    func delete(_ id: String) async throws -> JSONResponse<EVM> {
+        let time = now()
+        let evm = try await store.write { tx -> EVM in
+            guard var evm = try tx.evm(id) else { throw APIError.notFound("EVM \(id)") }
+            guard evm.phase != .deleting else { return evm }
+            evm.phase = .deleting
+            try tx.save(evm)
+            if let host = evm.hostID { try tx.bumpRevision(HostRevision.scope(host)) }
+            try tx.append(Event(time: time, object: ObjectRef(.evm, id), reason: "Deleting", message: "delete requested"))
+            return evm
+        }
+        return JSONResponse(evm, status: .accepted)
+    }
+}
+
+/// The revision scope an agent long-polls on for its host's desired EVM set.
+public enum HostRevision {
+    public static func scope(_ hostID: String) -> String { "host/\(hostID)" }
+}

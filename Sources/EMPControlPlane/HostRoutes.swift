@@ -1,0 +1,61 @@
+import EMPModel
+import EMPStore
+import Foundation
+import Hummingbird
+
+/// `/v1/hosts`: list, get, cordon / uncordon, maintenance on / off.
+struct HostRoutes<Context: RequestContext>: Sendable {
+    let store: any StateStore
+    let now: @Sendable () -> Date
+    let configuration: ControlPlaneConfiguration
+
+    func register(on group: RouterGroup<Context>) {
+        group.get("hosts") { request, _ in
+            let pool = request.uri.queryParameters.get("pool")
+            return JSONResponse(try await store.read { try $0.hosts(pool: pool) })
+        }
+        group.get("hosts/{id}") { _, context in
+            let id = try context.parameters.require("id")
+            guard let host = try await store.read({ try $0.host(id) }) else { throw APIError.notFound("host \(id)") }
+            return JSONResponse(host)
+        }
+        group.post("hosts/{id}/cordon") { _, context in
+            try await update(try context.parameters.require("id"), reason: "Cordoned", message: "no new EVMs will be placed here") {
+                $0.cordoned = true
+            }
+        }
+        group.post("hosts/{id}/uncordon") { _, context in
+            try await update(try context.parameters.require("id"), reason: "Uncordoned", message: "accepting EVMs again") {
+                $0.cordoned = false
+            }
+        }
+        group.post("hosts/{id}/maintenance") { request, context in
+            let body = try await StrictJSON.decode(MaintenanceRequest.self, from: request, maxBytes: configuration.maxBodyBytes)
+            let message = body.enabled ? "maintenance on: the host will be evacuated" : "maintenance off"
+            return try await update(
+                try context.parameters.require("id"),
+                reason: body.enabled ? "MaintenanceOn" : "MaintenanceOff",
+                message: message
+            ) { $0.maintenance = body.enabled }
+        }
+    }
+
+    private func update(
+        _ id: String,
+        reason: String,
+        message: String,
+        _ change: @escaping @Sendable (inout EMPModel.Host) -> Void
+    ) async throws -> JSONResponse<EMPModel.Host> {
+        let time = now()
+        let host = try await store.write { tx -> EMPModel.Host in
+            guard var host = try tx.host(id) else { throw APIError.notFound("host \(id)") }
+            let before = host
+            change(&host)
+            guard host != before else { return host }
+            try tx.save(host)
+            try tx.append(Event(time: time, object: ObjectRef(.host, id), reason: reason, message: message))
+            return host
+        }
+        return JSONResponse(host)
+    }
+}

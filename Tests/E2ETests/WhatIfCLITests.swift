@@ -1,0 +1,57 @@
+import EMPTesting
+import Foundation
+import Testing
+
+/// `empctl whatif …` as a user runs it: the built binary, a file, its output and exit status.
+@Suite struct WhatIfCLITests {
+    static var repositoryRoot: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    }
+
+    func run(_ arguments: [String]) throws -> (status: Int32, output: [String]) {
+        let child = try ChildProcess(try BuiltProducts.executable("empctl"), arguments)
+        let status = child.wait()
+        return (status, child.output)
+    }
+
+    @Test func placesTheDocumentedExample() throws {
+        let (status, output) = try run(["whatif", "place", "--input", "\(Self.repositoryRoot)/docs/examples/whatif-place.json"])
+        #expect(status == 0)
+        #expect(output.contains { $0.hasPrefix("evm-a") && $0.hasSuffix("bm-1") })
+        #expect(output.contains { $0.hasPrefix("evm-b") && $0.hasSuffix("bm-1") })
+        #expect(output.contains("placed 2 of 3 EVMs on 1 hosts"))
+        #expect(output.contains { $0.hasPrefix("not placed: evm-c:") && $0.contains("no host has that much") })
+        #expect(!output.contains { $0.contains("bm-3") }, "a host in maintenance received an EVM")
+    }
+
+    @Test func jsonOutputIsMachineReadable() throws {
+        let (status, output) = try run([
+            "whatif", "place", "--input", "\(Self.repositoryRoot)/docs/examples/whatif-place.json", "-o", "json",
+        ])
+        #expect(status == 0)
+        struct Result: Decodable {
+            struct Placement: Decodable {
+                let evmID: String
+                let hostID: String
+            }
+            let placements: [Placement]
+        }
+        let result = try JSONDecoder().decode(Result.self, from: Data(output.joined(separator: "\n").utf8))
+        #expect(result.placements.map(\.hostID) == ["bm-1", "bm-1"])
+    }
+
+    @Test func badFilesNameTheFileAndTheField() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.file("bad.json")
+        try #"{"hosts":[{"id":"h","capacity":{"cpu":"lots"}}],"place":[]}"#.write(toFile: path, atomically: true, encoding: .utf8)
+        let child = try ChildProcess(try BuiltProducts.executable("empctl"), ["whatif", "place", "--input", path])
+        #expect(child.wait() != 0)
+        let message = child.errorOutput.joined(separator: "\n")
+        #expect(message.contains(path))
+        #expect(message.contains("hosts[0].capacity"))
+        #expect(message.contains("quantity \"lots\""))
+        let missing = try ChildProcess(try BuiltProducts.executable("empctl"), ["whatif", "place", "--input", dir.file("nope.json")])
+        #expect(missing.wait() != 0)
+        #expect(missing.errorOutput.joined().contains("cannot read \(dir.file("nope.json"))"))
+    }
+}
