@@ -85,6 +85,8 @@ let package = Package(
             name: "EMPAgent",
             dependencies: [
                 "EMPModel", "Libvirt", "Kube",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -159,7 +161,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // MARK: test targets (Kube, KubeSim, EMPAgent and EMPWebhook tests arrive with their modules' issues)
+        // MARK: test targets (Kube, KubeSim and EMPWebhook tests arrive with their modules' issues)
         .testTarget(name: "EMPModelTests", dependencies: ["EMPModel"], swiftSettings: swiftSettings),
         .testTarget(name: "EMPSchedulingTests", dependencies: ["EMPScheduling"], swiftSettings: swiftSettings),
         .testTarget(name: "LibvirtTests", dependencies: ["Libvirt", "EMPTesting"], swiftSettings: swiftSettings),
@@ -176,6 +178,11 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "E2ETests", dependencies: ["EMPTesting"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "EMPAgentTests",
+            dependencies: ["EMPAgent", "EMPTesting", .product(name: "AsyncHTTPClient", package: "async-http-client")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "E2ETests", dependencies: ["EMPTesting", "EMPModel"], swiftSettings: swiftSettings),
     ]
 )

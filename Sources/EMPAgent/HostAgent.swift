@@ -1,0 +1,178 @@
+import AsyncHTTPClient
+import EMPModel
+import Foundation
+import Libvirt
+import Logging
+
+/// The agent loop: join once, then follow the host's desired EVM set (long poll) and reconcile libvirt to it,
+/// and report usage and observed domains every ``AgentConfiguration/reportInterval``.
+///
+/// Idempotent by construction: every pass lists libvirt's domains and acts only on the difference
+/// (``ReconcilePlan``), domain name = EVM id, so a restart at any point converges without duplicates or leaks.
+public final class HostAgent: Sendable {
+    let configuration: AgentConfiguration
+    let client: ControlPlaneClient
+    let connection: Connection
+    let logger: Logger
+
+    public init(configuration: AgentConfiguration, client: ControlPlaneClient, connection: Connection, logger: Logger) {
+        self.configuration = configuration
+        self.client = client
+        self.connection = connection
+        self.logger = logger
+    }
+
+    /// Runs until cancelled.
+    public func run() async throws {
+        let credential = try await ensureJoined()
+        logger.info("agent running", metadata: ["host": "\(credential.hostID)", "pool": "\(credential.poolID)"])
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await self.followDesiredState(credential) }
+            group.addTask { try await self.reportLoop(credential) }
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+
+    // MARK: Join
+
+    /// The stored credential, or a new one from the join token.
+    public func ensureJoined() async throws -> Credential {
+        if let stored = try Credential.load(from: configuration.stateDirectory) { return stored }
+        guard let token = configuration.joinToken else {
+            throw AgentError("not joined yet and no join token given (--join-token)")
+        }
+        let inventory = try await self.inventory()
+        let answer = try await client.join(JoinRequest(token: token, hostID: configuration.hostID, inventory: inventory))
+        let credential = Credential(hostID: answer.hostID, poolID: answer.poolID, secret: answer.credential)
+        try credential.save(to: configuration.stateDirectory)
+        logger.info("joined", metadata: ["host": "\(answer.hostID)", "pool": "\(answer.poolID)"])
+        return credential
+    }
+
+    /// What the host is: from libvirt.
+    public func inventory() async throws -> HostInventory {
+        let info = try await connection.nodeInfo()
+        return HostInventory(
+            hostname: try await connection.hostname(),
+            cores: info.cpus,
+            memoryBytes: try await connection.totalMemoryBytes(),
+            cpuModel: info.cpuModel,
+            hostUUID: try await connection.hostUUID(),
+            libvirtVersion: try await connection.libraryVersion(),
+            hypervisorVersion: try await connection.hypervisorVersion()
+        )
+    }
+
+    // MARK: Desired state
+
+    private func followDesiredState(_ credential: Credential) async throws {
+        var revision: Int64 = -1
+        var desired: [EVM] = []
+        var backoff = Duration.milliseconds(200)
+        while !Task.isCancelled {
+            do {
+                let state = try await client.desired(credential, after: revision, wait: configuration.pollWait)
+                revision = state.revision
+                desired = state.evms
+                backoff = .milliseconds(200)
+            } catch is CancellationError {
+                return
+            } catch {
+                logger.warning("desired-state poll failed; retrying", metadata: ["error": "\(error)", "in": "\(backoff)"])
+                try await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, .seconds(10))
+            }
+            await reconcileLogged(desired)
+        }
+    }
+
+    private func reconcileLogged(_ desired: [EVM]) async {
+        do {
+            try await reconcile(desired)
+        } catch {
+            logger.error("reconcile failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Makes libvirt match `desired` once. Errors on one domain do not stop the others.
+    public func reconcile(_ desired: [EVM]) async throws {
+        let plan = ReconcilePlan(desired: desired, observed: try await observe())
+        guard !plan.isEmpty else { return }
+        try FileManager.default.createDirectory(atPath: "\(configuration.stateDirectory)/console", withIntermediateDirectories: true)
+        for evm in plan.create {
+            await attempt("create", evm.id) {
+                let domain = try await self.connection.defineDomain(xml: self.configuration.domainSpec(for: evm).xml())
+                try await domain.start()
+            }
+        }
+        for name in plan.start {
+            await attempt("start", name) { try await self.connection.domain(named: name).start() }
+        }
+        for name in plan.remove {
+            await attempt("remove", name) {
+                guard let domain = try await self.connection.domainIfExists(named: name) else { return }
+                if try await domain.isActive() { try await domain.destroy() }
+                try await domain.undefine()
+            }
+        }
+    }
+
+    private func attempt(_ action: String, _ name: String, _ body: () async throws -> Void) async {
+        do {
+            try await body()
+            logger.info("\(action) \(name)")
+        } catch {
+            logger.error("\(action) \(name) failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// libvirt's domains with their EMP metadata.
+    func observe() async throws -> [ReconcilePlan.Observed] {
+        var observed: [ReconcilePlan.Observed] = []
+        for listing in try await connection.listDomains() {
+            let metadata = try await listing.domain.empMetadata()
+            observed.append(.init(name: listing.domain.name, metadata: metadata, active: listing.state.isActive))
+        }
+        return observed
+    }
+
+    // MARK: Reports
+
+    private func reportLoop(_ credential: Credential) async throws {
+        while !Task.isCancelled {
+            do {
+                try await client.report(credential, try await makeReport())
+            } catch is CancellationError {
+                return
+            } catch {
+                logger.warning("report failed", metadata: ["error": "\(error)"])
+            }
+            try await Task.sleep(for: configuration.reportInterval)
+        }
+    }
+
+    /// Usage from `virConnectGetAllDomainStats` for EMP's domains, and the host total.
+    public func makeReport() async throws -> HostReport {
+        let ours = Dictionary(
+            try await observe().compactMap { domain in domain.metadata.map { (domain.name, $0) } },
+            uniquingKeysWith: { a, _ in a }
+        )
+        var used = Resources.zero
+        var domains: [DomainReport] = []
+        for stats in try await connection.allDomainStats() where ours[stats.name] != nil {
+            let steal = stats.vcpus.compactMap(\.delayNanoseconds).reduce(Int64(0), +)
+            domains.append(
+                DomainReport(
+                    evmID: stats.name,
+                    running: stats.state?.isActive ?? false,
+                    rssBytes: stats.balloonRSSBytes,
+                    cpuTimeNanoseconds: stats.cpuTimeNanoseconds,
+                    stealNanoseconds: stats.vcpus.isEmpty ? nil : steal
+                )
+            )
+            used.memoryBytes += stats.balloonRSSBytes ?? 0
+        }
+        return HostReport(used: used, domains: domains)
+    }
+}

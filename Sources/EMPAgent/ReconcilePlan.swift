@@ -1,0 +1,43 @@
+import EMPModel
+import Libvirt
+
+/// What the agent must do to make libvirt match the desired EVM set: pure, so it is tested with values.
+///
+/// Rules: a desired EVM (not `deleting`) with no domain is defined and started; one whose domain is stopped
+/// is started; a domain carrying EMP metadata whose EVM is not desired, or is `deleting`, is destroyed and
+/// undefined; a domain without EMP metadata is never touched. Applying a plan twice is the same as once.
+public struct ReconcilePlan: Sendable, Hashable {
+    /// EVMs to define (from their spec) and start.
+    public var create: [EVM]
+    /// Domains (by name) that exist but are stopped and should run.
+    public var start: [String]
+    /// Domains (by name) to destroy if running and undefine.
+    public var remove: [String]
+
+    public var isEmpty: Bool { create.isEmpty && start.isEmpty && remove.isEmpty }
+
+    /// A domain as the agent observed it.
+    public struct Observed: Sendable, Hashable {
+        public var name: String
+        public var metadata: EVMMetadata?
+        public var active: Bool
+
+        public init(name: String, metadata: EVMMetadata?, active: Bool) {
+            self.name = name
+            self.metadata = metadata
+            self.active = active
+        }
+    }
+
+    /// Compares `desired` (this host's EVMs from the control plane) with `observed` (libvirt's domains).
+    public init(desired: [EVM], observed: [Observed]) {
+        let wanted = Dictionary(desired.filter { $0.phase != .deleting }.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        let present = Dictionary(observed.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        create = wanted.values.filter { present[$0.id] == nil }.sorted { $0.id < $1.id }
+        start = wanted.keys.filter { present[$0]?.active == false }.sorted()
+        remove = observed.filter { domain in
+            guard let metadata = domain.metadata else { return false }  // not ours: leave it alone
+            return wanted[metadata.evmID] == nil
+        }.map(\.name).sorted()
+    }
+}
