@@ -183,6 +183,14 @@ let package = Package(
             dependencies: ["EMPAgent", "EMPTesting", .product(name: "AsyncHTTPClient", package: "async-http-client")],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "E2ETests", dependencies: ["EMPTesting", "EMPModel"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "E2ETests",
+            dependencies: [
+                "EMPTesting", "EMPModel",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
     ]
 )
