@@ -2,7 +2,10 @@ import EMPModel
 import EMPStore
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import Logging
+import NIOSSL
 import Prometheus
 
 /// The composition root of `emp-control-plane`: opens the store, builds the HTTP API and returns a
@@ -40,14 +43,35 @@ public enum ControlPlane {
         let router = makeRouter(store: store, tokens: tokens, registry: registry, configuration: configuration, now: now)
         let application = Application(
             router: router,
+            server: try serverBuilder(configuration),
             configuration: ApplicationConfiguration(
                 address: .hostname(configuration.host, port: configuration.port),
                 serverName: "emp-control-plane"
             ),
+            services: [HostHealth(store: store, configuration: configuration, now: now, logger: logger)],
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
             logger: logger
         )
         return Built(application: application, store: store, operatorToken: tokens[0], tokenGenerated: generated)
+    }
+
+    /// HTTP/1.1, wrapped in TLS when a certificate and key are configured.
+    static func serverBuilder(_ configuration: ControlPlaneConfiguration) throws -> HTTPServerBuilder {
+        switch (configuration.tlsCertificatePath, configuration.tlsKeyPath) {
+        case (nil, nil):
+            return .http1()
+        case (let certificate?, let key?):
+            do {
+                let chain = try NIOSSLCertificate.fromPEMFile(certificate).map { NIOSSLCertificateSource.certificate($0) }
+                let privateKey = try NIOSSLPrivateKey(file: key, format: .pem)
+                let tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(privateKey))
+                return try .tls(.http1(), tlsConfiguration: tls)
+            } catch {
+                throw ConfigurationError("cannot load TLS certificate \(certificate) / key \(key): \(error)")
+            }
+        default:
+            throw ConfigurationError("tls.certificate and tls.key must be given together")
+        }
     }
 
     /// The HTTP API: health and metrics are open; everything under `/v1` needs an operator token.

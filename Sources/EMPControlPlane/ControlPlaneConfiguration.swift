@@ -10,6 +10,9 @@ public struct ControlPlaneConfiguration: Sendable {
     public var dataDirectory: String
     /// Operator bearer tokens. Default empty: a token is generated at first start and kept in the data directory.
     public var operatorTokens: [String]
+    /// PEM certificate chain and key for HTTPS; both nil (default) serves plain HTTP.
+    public var tlsCertificatePath: String?
+    public var tlsKeyPath: String?
     /// Largest request body accepted. Default 1 MiB.
     public var maxBodyBytes: Int
     /// Share of a new EVM's size counted against its host's usage watermark until the agent reports real
@@ -17,22 +20,34 @@ public struct ControlPlaneConfiguration: Sendable {
     public var expectedUseFraction: Double
     /// How often a waiting desired-state long poll re-reads its host's revision. Default 200 ms.
     public var longPollInterval: Duration
+    /// A host whose agent has not reported for this long becomes NotReady. Default 40 s.
+    public var heartbeatTimeout: Duration
+    /// How often host health is checked. Default 5 s.
+    public var healthCheckInterval: Duration
 
     public init(
         host: String = "127.0.0.1",
         port: Int = 7443,
         dataDirectory: String = "/var/lib/emp",
         operatorTokens: [String] = [],
+        tlsCertificatePath: String? = nil,
+        tlsKeyPath: String? = nil,
         maxBodyBytes: Int = 1 << 20,
         expectedUseFraction: Double = 0.25,
-        longPollInterval: Duration = .milliseconds(200)
+        longPollInterval: Duration = .milliseconds(200),
+        heartbeatTimeout: Duration = .seconds(40),
+        healthCheckInterval: Duration = .seconds(5)
     ) {
         self.host = host
         self.port = port
         self.dataDirectory = dataDirectory
         self.operatorTokens = operatorTokens
+        self.tlsCertificatePath = tlsCertificatePath
+        self.tlsKeyPath = tlsKeyPath
         self.maxBodyBytes = maxBodyBytes
         self.expectedUseFraction = expectedUseFraction
         self.longPollInterval = longPollInterval
+        self.heartbeatTimeout = heartbeatTimeout
+        self.healthCheckInterval = healthCheckInterval
     }
 }

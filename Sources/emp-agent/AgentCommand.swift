@@ -13,8 +13,11 @@ struct AgentCommand: AsyncParsableCommand {
         abstract: "Run the EMP host agent: join, follow the desired EVM set, reconcile libvirt, report usage."
     )
 
-    @Option(name: .long, help: "Control plane base URL, e.g. http://10.0.0.5:7443.")
-    var controlPlane: String
+    @Option(name: .long, help: "YAML configuration file (agent/agent.example.yaml); flags override it.")
+    var config: String?
+
+    @Option(name: .long, help: "Control plane base URL, e.g. https://10.0.0.5:7443.")
+    var controlPlane: String?
 
     @Option(name: .long, help: "One-time join token (<id>.<secret>); needed only for the first start.")
     var joinToken: String?
@@ -22,20 +25,20 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Host id to register as (default: the libvirt hostname).")
     var hostID: String?
 
-    @Option(name: .long, help: "libvirt URI of this host.")
-    var libvirtURI: String = "qemu:///system"
+    @Option(name: .long, help: "libvirt URI of this host (default qemu:///system).")
+    var libvirtURI: String?
 
-    @Option(name: .long, help: "State directory (credential, consoles, disks).")
-    var stateDir: String = "/var/lib/emp-agent"
+    @Option(name: .long, help: "State directory: credential, consoles, disks (default /var/lib/emp-agent).")
+    var stateDir: String?
 
-    @Option(name: .long, help: "EVM domain type: kvm, qemu (no usable KVM) or test (libvirt test driver).")
-    var domainType: String = "kvm"
+    @Option(name: .long, help: "EVM domain type: kvm (default), qemu (no usable KVM) or test (libvirt test driver).")
+    var domainType: String?
 
-    @Option(name: .long, help: "Seconds between usage reports (heartbeats).")
-    var reportInterval: Double = 10
+    @Option(name: .long, help: "Seconds between usage reports (heartbeats; default 10).")
+    var reportInterval: Double?
 
-    @Option(name: .long, help: "Longest desired-state long poll, in seconds (1...60).")
-    var pollWait: Int = 30
+    @Option(name: .long, help: "Longest desired-state long poll, in seconds (1...60; default 30).")
+    var pollWait: Int?
 
     @Option(name: .long, help: "Kernel for direct boot of every EVM (optional).")
     var kernel: String?
@@ -52,43 +55,62 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
-    func validate() throws {
-        guard DomainSpec.DomainType(rawValue: domainType) != nil else {
-            throw ValidationError("--domain-type must be kvm, qemu or test (got \"\(domainType)\")")
+    /// Flags over the file over the defaults, checked; errors name the flag or key.
+    func resolve() throws -> AgentConfiguration {
+        let file = try config.map { try AgentConfigurationFile.load($0) }
+        guard let url = controlPlane ?? file?.controlPlane else {
+            throw ValidationError("the control plane URL is required (--control-plane or controlPlane in --config)")
         }
-        guard reportInterval > 0, reportInterval <= 300 else { throw ValidationError("--report-interval must be in (0, 300] seconds") }
-        guard (1...60).contains(pollWait) else { throw ValidationError("--poll-wait must be 1...60 seconds") }
-        guard Logger.Level(rawValue: logLevel) != nil else {
-            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+        let defaults = AgentConfiguration(controlPlaneURL: url)
+        let typeName = domainType ?? file?.domainType ?? defaults.domainType.rawValue
+        guard let type = DomainSpec.DomainType(rawValue: typeName) else {
+            throw ValidationError("--domain-type must be kvm, qemu or test (got \"\(typeName)\")")
         }
+        let interval = reportInterval ?? file?.reportIntervalSeconds ?? 10
+        guard interval > 0, interval <= 300 else { throw ValidationError("--report-interval must be in (0, 300] seconds") }
+        let wait = pollWait ?? file?.pollWaitSeconds ?? defaults.pollWait
+        guard (1...60).contains(wait) else { throw ValidationError("--poll-wait must be 1...60 seconds") }
+        return AgentConfiguration(
+            controlPlaneURL: url,
+            joinToken: joinToken ?? file?.joinToken,
+            hostID: hostID ?? file?.hostID,
+            libvirtURI: libvirtURI ?? file?.libvirtURI ?? defaults.libvirtURI,
+            stateDirectory: stateDir ?? file?.stateDir ?? defaults.stateDirectory,
+            domainType: type,
+            reportInterval: .milliseconds(Int64(interval * 1000)),
+            pollWait: wait,
+            kernel: kernel ?? file?.kernel,
+            initrd: initrd ?? file?.initrd,
+            kernelCommandLine: cmdline ?? file?.cmdline,
+            network: network ?? file?.network
+        )
     }
 
     func run() async throws {
-        let level = Logger.Level(rawValue: logLevel) ?? .info
+        guard let level = Logger.Level(rawValue: logLevel) else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+        }
+        let configuration: AgentConfiguration
+        do {
+            configuration = try resolve()
+        } catch let error as AgentError {
+            throw ValidationError(error.description)
+        }
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler
         }
         let logger = Logger(label: "emp-agent")
-        let configuration = AgentConfiguration(
-            controlPlaneURL: controlPlane,
-            joinToken: joinToken,
-            hostID: hostID,
-            libvirtURI: libvirtURI,
-            stateDirectory: stateDir,
-            domainType: DomainSpec.DomainType(rawValue: domainType) ?? .kvm,
-            reportInterval: .milliseconds(Int64(reportInterval * 1000)),
-            pollWait: pollWait,
-            kernel: kernel,
-            initrd: initrd,
-            kernelCommandLine: cmdline,
-            network: network
-        )
-        let connection = try await Connection(uri: libvirtURI)
+        if configuration.domainType == .kvm, !FileManager.default.isWritableFile(atPath: "/dev/kvm"),
+            configuration.libvirtURI.hasPrefix("qemu")
+        {
+            logger.warning("domain type kvm but /dev/kvm is not usable here; use --domain-type qemu (TCG) on machines without KVM")
+        }
+        let connection = try await Connection(uri: configuration.libvirtURI)
         let agent = HostAgent(
             configuration: configuration,
-            client: ControlPlaneClient(http: HTTPClient.shared, baseURL: controlPlane),
+            client: ControlPlaneClient(http: HTTPClient.shared, baseURL: configuration.controlPlaneURL),
             connection: connection,
             logger: logger
         )

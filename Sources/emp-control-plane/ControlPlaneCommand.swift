@@ -11,25 +11,44 @@ import Prometheus
 struct ControlPlaneCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "emp-control-plane",
-        abstract: "Run the EMP control plane (HTTP API + store)."
+        abstract: "Run the EMP control plane (HTTP API, store, host health)."
     )
 
-    @Option(name: .long, help: "Directory holding the SQLite database and generated operator token.")
-    var dataDir: String = ControlPlaneConfiguration().dataDirectory
+    @Option(name: .long, help: "YAML configuration file (control-plane/config.example.yaml); flags override it.")
+    var config: String?
 
-    @Option(name: .long, help: "Address to listen on, HOST:PORT (port 0 picks a free one).")
-    var listen: String = "127.0.0.1:7443"
+    @Option(name: .long, help: "Directory holding the SQLite database and generated operator token (default /var/lib/emp).")
+    var dataDir: String?
+
+    @Option(name: .long, help: "Address to listen on, HOST:PORT (port 0 picks a free one; default 127.0.0.1:7443).")
+    var listen: String?
 
     @Option(name: .long, help: "Operator bearer token (repeatable). Default: generated once into the data dir.")
     var token: [String] = []
+
+    @Option(name: .long, help: "PEM certificate chain for HTTPS (with --tls-key).")
+    var tlsCert: String?
+
+    @Option(name: .long, help: "PEM private key for HTTPS (with --tls-cert).")
+    var tlsKey: String?
 
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
     func run() async throws {
-        var configuration = ControlPlaneConfiguration(dataDirectory: dataDir, operatorTokens: token)
-        (configuration.host, configuration.port) = try Self.parseListen(listen)
-
+        var configuration = ControlPlaneConfiguration()
+        do {
+            if let config { configuration = try ConfigurationFile.load(config).apply(to: configuration) }
+            if let dataDir { configuration.dataDirectory = dataDir }
+            if let listen { (configuration.host, configuration.port) = try ControlPlaneConfiguration.parseListen(listen) }
+            if !token.isEmpty { configuration.operatorTokens = token }
+            if tlsCert != nil || tlsKey != nil {
+                configuration.tlsCertificatePath = tlsCert
+                configuration.tlsKeyPath = tlsKey
+            }
+        } catch let error as ConfigurationError {
+            throw ValidationError(error.description)
+        }
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
@@ -43,25 +62,20 @@ struct ControlPlaneCommand: AsyncParsableCommand {
         let logger = Logger(label: "emp-control-plane")
 
         let host = configuration.host
+        let scheme = configuration.tlsCertificatePath == nil ? "http" : "https"
         let built = try ControlPlane.build(
-            configuration: configuration, logger: logger, registry: registry,
+            configuration: configuration,
+            logger: logger,
+            registry: registry,
             onServerRunning: { port in
                 // One machine-readable line on stdout: scripts and the demo wait for it.
-                emit("emp-control-plane listening on http://\(host):\(port)")
-            })
+                emit("emp-control-plane listening on \(scheme)://\(host):\(port)")
+            }
+        )
         if built.tokenGenerated {
-            emit("Generated operator token (shown once; also in \(dataDir)/operator-token): \(built.operatorToken)")
+            emit("Generated operator token (shown once; also in \(configuration.dataDirectory)/operator-token): \(built.operatorToken)")
         }
         try await built.application.runService()
-    }
-
-    static func parseListen(_ value: String) throws -> (String, Int) {
-        guard let colon = value.lastIndex(of: ":"), let port = Int(value[value.index(after: colon)...]),
-            (0...65535).contains(port)
-        else {
-            throw ValidationError("--listen must be HOST:PORT with a port in 0...65535 (got \"\(value)\")")
-        }
-        return (String(value[..<colon]), port)
     }
 }
 

@@ -1,0 +1,94 @@
+import Foundation
+import Yams
+
+/// `emp-control-plane --config FILE`: the YAML form of ``ControlPlaneConfiguration`` (see
+/// control-plane/config.example.yaml). Unknown keys are refused so typos do not silently fall back to defaults.
+public struct ConfigurationFile: Decodable, Sendable {
+    public var listen: String?
+    public var dataDir: String?
+    public var operatorTokens: [String]?
+    public var tls: TLS?
+    public var heartbeatTimeoutSeconds: Double?
+    public var expectedUseFraction: Double?
+
+    /// `tls:` section.
+    public struct TLS: Decodable, Sendable {
+        public var certificate: String
+        public var key: String
+    }
+
+    static let keys: Set<String> = ["listen", "dataDir", "operatorTokens", "tls", "heartbeatTimeoutSeconds", "expectedUseFraction"]
+
+    /// Reads and checks `path`; errors name the file and the key at fault.
+    public static func load(_ path: String) throws -> ConfigurationFile {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw ConfigurationError("cannot read configuration file \(path)")
+        }
+        do {
+            if let mapping = try Yams.load(yaml: text) as? [String: Any] {
+                if let unknown = Set(mapping.keys).subtracting(keys).sorted().first {
+                    throw ConfigurationError("\(path): unknown key \"\(unknown)\"")
+                }
+            }
+            return try YAMLDecoder().decode(ConfigurationFile.self, from: text)
+        } catch let error as ConfigurationError {
+            throw error
+        } catch let error as DecodingError {
+            throw ConfigurationError("\(path): \(ConfigurationFile.describe(error))")
+        } catch {
+            throw ConfigurationError("\(path): not valid YAML: \(error)")
+        }
+    }
+
+    /// Applies the file's values over `base`.
+    public func apply(to base: ControlPlaneConfiguration) throws -> ControlPlaneConfiguration {
+        var configuration = base
+        if let listen {
+            (configuration.host, configuration.port) = try ControlPlaneConfiguration.parseListen(listen, key: "listen")
+        }
+        if let dataDir { configuration.dataDirectory = dataDir }
+        if let operatorTokens { configuration.operatorTokens = operatorTokens }
+        if let tls {
+            configuration.tlsCertificatePath = tls.certificate
+            configuration.tlsKeyPath = tls.key
+        }
+        if let heartbeatTimeoutSeconds {
+            guard heartbeatTimeoutSeconds >= 5 else { throw ConfigurationError("heartbeatTimeoutSeconds must be at least 5") }
+            configuration.heartbeatTimeout = .milliseconds(Int64(heartbeatTimeoutSeconds * 1000))
+        }
+        if let expectedUseFraction {
+            guard (0...1).contains(expectedUseFraction) else { throw ConfigurationError("expectedUseFraction must be in [0, 1]") }
+            configuration.expectedUseFraction = expectedUseFraction
+        }
+        return configuration
+    }
+
+    static func describe(_ error: DecodingError) -> String {
+        func path(_ keys: [any CodingKey]) -> String { keys.map(\.stringValue).joined(separator: ".") }
+        switch error {
+        case .keyNotFound(let key, let context): return "\(path(context.codingPath + [key])) is required"
+        case .typeMismatch(let type, let context): return "\(path(context.codingPath)) must be \(type)"
+        case .valueNotFound(let type, let context): return "\(path(context.codingPath)) must be \(type)"
+        case .dataCorrupted(let context): return "\(path(context.codingPath)): \(context.debugDescription)"
+        @unknown default: return "\(error)"
+        }
+    }
+}
+
+/// A configuration mistake, with a message that names the key.
+public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+extension ControlPlaneConfiguration {
+    /// Parses `HOST:PORT`.
+    public static func parseListen(_ value: String, key: String = "--listen") throws -> (String, Int) {
+        guard let colon = value.lastIndex(of: ":"), let port = Int(value[value.index(after: colon)...]),
+            (0...65535).contains(port), colon != value.startIndex
+        else {
+            throw ConfigurationError("\(key) must be HOST:PORT with a port in 0...65535 (got \"\(value)\")")
+        }
+        return (String(value[..<colon]), port)
+    }
+}

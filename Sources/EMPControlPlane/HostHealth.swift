@@ -1,0 +1,62 @@
+import EMPModel
+import EMPStore
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// Marks hosts NotReady when their agent misses heartbeats for ``ControlPlaneConfiguration/heartbeatTimeout``:
+/// no new placements land there and an event says why. Their EVMs are left alone.
+public struct HostHealth: Service {
+    let store: any StateStore
+    let configuration: ControlPlaneConfiguration
+    let now: @Sendable () -> Date
+    let logger: Logger
+
+    public init(store: any StateStore, configuration: ControlPlaneConfiguration, now: @escaping @Sendable () -> Date, logger: Logger) {
+        self.store = store
+        self.configuration = configuration
+        self.now = now
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        // Graceful shutdown cancels the loop, including a sleep in progress.
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    let marked = try await check()
+                    for host in marked { logger.warning("host NotReady: missed heartbeats", metadata: ["host": "\(host)"]) }
+                } catch {
+                    logger.error("host health check failed", metadata: ["error": "\(error)"])
+                }
+                try await Task.sleep(for: configuration.healthCheckInterval)
+            }
+        }
+    }
+
+    /// One pass: returns the hosts it marked NotReady.
+    @discardableResult
+    public func check() async throws -> [String] {
+        let time = now()
+        let timeout = configuration.heartbeatTimeout
+        let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
+        return try await store.write { tx in
+            var marked: [String] = []
+            for var host in try tx.hosts() where host.state == .ready {
+                guard let last = host.lastHeartbeat, time.timeIntervalSince(last) > seconds else { continue }
+                host.state = .notReady
+                try tx.save(host)
+                try tx.append(
+                    Event(
+                        time: time, object: ObjectRef(.host, host.id), reason: "HostNotReady",
+                        message:
+                            "no heartbeat from the agent for \(Int(time.timeIntervalSince(last))) s (limit \(Int(seconds)) s); no new EVMs will be placed here",
+                        type: .warning
+                    )
+                )
+                marked.append(host.id)
+            }
+            return marked
+        }
+    }
+}

@@ -1,0 +1,89 @@
+import AsyncHTTPClient
+import EMPTesting
+import Foundation
+import NIOCore
+import NIOSSL
+import Testing
+
+/// `emp-control-plane --config FILE` as an operator runs it: YAML file, TLS on, tokens from the file.
+@Suite struct ConfigurationTests {
+    func makeCertificate(in dir: TemporaryDirectory) throws -> (String, String) {
+        let openssl = Process()
+        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        openssl.arguments = [
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+            "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", dir.file("key.pem"), "-out", dir.file("cert.pem"),
+        ]
+        openssl.standardError = FileHandle.nullDevice
+        try openssl.run()
+        openssl.waitUntilExit()
+        #expect(openssl.terminationStatus == 0)
+        return (dir.file("cert.pem"), dir.file("key.pem"))
+    }
+
+    @Test func servesHTTPSWithTheConfiguredCertificateAndTokens() async throws {
+        let dir = try TemporaryDirectory()
+        let (certificate, key) = try makeCertificate(in: dir)
+        let config = """
+            listen: 127.0.0.1:0
+            dataDir: \(dir.file("data"))
+            operatorTokens: [from-the-file]
+            tls:
+              certificate: \(certificate)
+              key: \(key)
+            """
+        try config.write(toFile: dir.file("cp.yaml"), atomically: true, encoding: .utf8)
+        let process = try ChildProcess(
+            try BuiltProducts.executable("emp-control-plane"), ["--config", dir.file("cp.yaml"), "--log-level", "warning"])
+        defer { process.kill() }
+        try await process.waitFor(timeout: .seconds(30)) { $0.contains { $0.contains("listening on https://127.0.0.1:") } }
+        let url = String(process.output.first { $0.contains("listening on") }!.split(separator: " ").last!)
+
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .file(certificate)
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
+        defer { _ = client.shutdown() }
+        var request = HTTPClientRequest(url: url + "/v1/pools")
+        request.headers.add(name: "Authorization", value: "Bearer from-the-file")
+        let response = try await client.execute(request, timeout: .seconds(10))
+        #expect(response.status == .ok)
+        var wrong = HTTPClientRequest(url: url + "/v1/pools")
+        wrong.headers.add(name: "Authorization", value: "Bearer something-else")
+        #expect(try await client.execute(wrong, timeout: .seconds(10)).status == .unauthorized)
+        // Plain HTTP to the TLS port fails.
+        let plain = HTTPClientRequest(url: url.replacingOccurrences(of: "https://", with: "http://") + "/healthz")
+        await #expect(throws: (any Error).self) {
+            _ = try await HTTPClient.shared.execute(plain, timeout: .seconds(5)).body.collect(upTo: 1024)
+        }
+    }
+
+    @Test func theShippedExampleIsAccepted() async throws {
+        let dir = try TemporaryDirectory()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+        let process = try ChildProcess(
+            try BuiltProducts.executable("emp-control-plane"),
+            ["--config", "\(root)/control-plane/config.example.yaml", "--data-dir", dir.file("data"), "--listen", "127.0.0.1:0"]
+        )
+        defer { process.kill() }
+        try await process.waitFor(timeout: .seconds(30)) { $0.contains { $0.contains("listening on http://127.0.0.1:") } }
+    }
+
+    @Test(arguments: [
+        ("listen: 127.0.0.1:0\ncolour: blue\n", "unknown key \"colour\""),
+        ("listen: nowhere\n", "listen must be HOST:PORT"),
+        ("tls:\n  certificate: /nope.pem\n", "tls.key is required"),
+        ("operatorTokens: 5\n", "operatorTokens"),
+    ])
+    func badFilesNameTheKeyAndStartNothing(yaml: String, expected: String) throws {
+        let dir = try TemporaryDirectory()
+        try yaml.write(toFile: dir.file("cp.yaml"), atomically: true, encoding: .utf8)
+        let process = try ChildProcess(
+            try BuiltProducts.executable("emp-control-plane"),
+            ["--config", dir.file("cp.yaml"), "--data-dir", dir.file("data")]
+        )
+        #expect(process.wait() != 0)
+        let message = process.errorOutput.joined(separator: "\n")
+        #expect(message.contains(expected), "stderr was: \(message)")
+        #expect(message.contains(dir.file("cp.yaml")) || expected.hasPrefix("listen"), "the message should name the file")
+    }
+}
