@@ -99,8 +99,17 @@ public enum ControlPlane {
         let agentHost = agent.group("hosts/{id}").add(middleware: AgentAuth(store: store))
         AgentRoutes<BasicRequestContext>(store: store, now: now, configuration: configuration).register(join: agent, host: agentHost)
         v1.get("events") { request, _ in
-            let after = request.uri.queryParameters.get("after", as: Int64.self)
-            return JSONResponse(try await store.read { try $0.events(EventFilter(after: after)) })
+            let query = request.uri.queryParameters
+            var object: ObjectRef?
+            if let kind = query.get("kind") {
+                guard let parsed = ObjectKind(rawValue: kind) else {
+                    throw APIError.invalid("unknown kind \"\(kind)\"; one of pool, host, evm, migration", field: "kind")
+                }
+                guard let id = query.get("id") else { throw APIError.invalid("is required with kind", field: "id") }
+                object = ObjectRef(parsed, id)
+            }
+            let filter = EventFilter(object: object, after: query.get("after", as: Int64.self))
+            return JSONResponse(try await store.read { try $0.events(filter) })
         }
         return router
     }
