@@ -30,9 +30,11 @@ test-tsan:
 lint:
 	$(SWIFT) format lint --strict --recursive Sources Tests Package.swift
 
-# Runs the control plane on a fresh data directory and walks through it; DEMO_ONCE=1 exits after the walkthrough.
+# Control plane + 3 agents on libvirt test-driver hosts, operated with empctl; DEMO_ONCE=1 exits after the walkthrough.
 demo: deps
 	$(SWIFT) build --product emp-control-plane
+	$(SWIFT) build --product emp-agent
+	$(SWIFT) build --product empctl
 	@DEMO_ONCE=$(DEMO_ONCE) scripts/demo.sh
 
 bench: deps

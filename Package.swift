@@ -183,7 +183,7 @@ let package = Package(
         .testTarget(
             name: "EMPControlPlaneTests",
             dependencies: [
-                "EMPControlPlane", "EMPTesting",
+                "EMPControlPlane", "EMPScheduling", "EMPTesting",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings

@@ -88,6 +88,18 @@ struct AgentRoutes<Context: RequestContext>: Sendable {
 
     // MARK: Report
 
+    /// Memory from RSS; CPU as the rate between this report's CPU time and the previous one.
+    static func recordUsage(_ domain: DomainReport, into evm: inout EVM, at time: Date) {
+        var used = evm.used ?? .zero
+        if let rss = domain.rssBytes { used.memoryBytes = rss }
+        if let cpu = domain.cpuTimeNanoseconds {
+            let sample = CPUSample(cpuTimeNanoseconds: cpu, at: time)
+            if let rate = evm.cpuSample?.millicores(until: sample) { used.cpuMillis = rate }
+            evm.cpuSample = sample
+        }
+        evm.used = used
+    }
+
     /// Records use and heartbeat, moves EVMs `creating → running` once their domain runs, and forgets
     /// `deleting` EVMs once their domain is gone (releasing their allocation).
     func report(_ request: Request, hostID: String) async throws -> JSONResponse<EMPModel.Host> {
@@ -105,6 +117,10 @@ struct AgentRoutes<Context: RequestContext>: Sendable {
             var changed = false
             for var evm in try tx.evms(EVMFilter(hostID: hostID)) {
                 let domain = observed[evm.id]
+                if let domain, evm.phase != .deleting {
+                    Self.recordUsage(domain, into: &evm, at: time)
+                    try tx.save(evm)
+                }
                 switch evm.phase {
                 case .creating where domain?.running == true:
                     evm.phase = .running

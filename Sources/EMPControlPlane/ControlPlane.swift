@@ -94,6 +94,7 @@ public enum ControlPlane {
         HostRoutes<BasicRequestContext>(store: store, now: now, configuration: configuration).register(on: v1)
         EVMRoutes<BasicRequestContext>(store: store, now: now, configuration: configuration).register(on: v1)
         JoinTokenRoutes<BasicRequestContext>(store: store, now: now, configuration: configuration).register(on: v1)
+        SnapshotRoutes<BasicRequestContext>(store: store, now: now).register(on: v1)
         // The agent API is outside the operator group: joins carry a join token, the rest a host credential.
         let agent = router.group("v1/agent")
         let agentHost = agent.group("hosts/{id}").add(middleware: AgentAuth(store: store))

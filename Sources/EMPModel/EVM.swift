@@ -16,6 +16,11 @@ public struct EVM: Sendable, Hashable, Codable, Identifiable {
     public var message: String?
     /// When it last finished a live migration (for the cooldown).
     public var lastMigratedAt: Date?
+    /// Measured use from the agent's last report: memory is the QEMU process RSS; CPU the rate over the
+    /// last report interval. Nil until reported.
+    public var used: Resources?
+    /// The cumulative CPU time and when it was sampled, to turn the next sample into a rate.
+    public var cpuSample: CPUSample?
 
     public init(
         id: String,
@@ -48,4 +53,23 @@ public enum EVMPhase: String, Sendable, Hashable, Codable, CaseIterable {
     case migrating
     case deleting
     case failed
+}
+
+/// A cumulative CPU-time reading and when it was taken.
+public struct CPUSample: Sendable, Hashable, Codable {
+    public var cpuTimeNanoseconds: Int64
+    public var at: Date
+
+    public init(cpuTimeNanoseconds: Int64, at: Date) {
+        self.cpuTimeNanoseconds = cpuTimeNanoseconds
+        self.at = at
+    }
+
+    /// Millicores used between `self` and a later `sample` (nil when time did not advance or the counter reset).
+    public func millicores(until sample: CPUSample) -> Int64? {
+        let seconds = sample.at.timeIntervalSince(at)
+        let delta = sample.cpuTimeNanoseconds - cpuTimeNanoseconds
+        guard seconds > 0, delta >= 0 else { return nil }
+        return Int64((Double(delta) / 1e9 / seconds * 1000).rounded())
+    }
 }

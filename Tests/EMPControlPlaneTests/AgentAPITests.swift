@@ -1,4 +1,5 @@
 import EMPModel
+import EMPScheduling
 import EMPStore
 import EMPTesting
 import Foundation
@@ -125,6 +126,16 @@ func bearer(_ secret: String) -> HTTPFields { [.authorization: "Bearer \(secret)
             let running = try await client.execute(uri: "/v1/evms?phase=running", method: .get, headers: fixture.auth)
             #expect(try decode([EVMWire].self, running).count == 2)
 
+            // The snapshot (what `empctl whatif` reads) carries sizes, RSS and the host's policy.
+            let snapshot = try decode(
+                Snapshot.self, try await client.execute(uri: "/v1/snapshot?pool=pool-a", method: .get, headers: fixture.auth))
+            #expect(snapshot.hosts.map(\.id) == ["bm-1"])
+            #expect(snapshot.hosts.first?.memoryOvercommit == 1.5)
+            #expect(snapshot.evms.count == 2)
+            #expect(snapshot.evms.allSatisfy { $0.used.memoryBytes == .gibibytes(1) && $0.hostID == "bm-1" })
+            let unknownPool = try await client.execute(uri: "/v1/snapshot?pool=nope", method: .get, headers: fixture.auth)
+            #expect(unknownPool.status == .notFound)
+
             // Delete one; once the agent no longer reports its domain, the record and its allocation go.
             let victim = desired.evms[0].id
             _ = try await client.execute(uri: "/v1/evms/\(victim)", method: .delete, headers: fixture.auth)
@@ -166,7 +177,7 @@ func bearer(_ secret: String) -> HTTPFields { [.authorization: "Bearer \(secret)
                 (.post, "/v1/hosts/host-a/uncordon", ""), (.post, "/v1/hosts/host-a/maintenance", #"{"enabled":true}"#),
                 (.post, "/v1/pools/pool-a/evms", #"{"count":1}"#), (.get, "/v1/evms", ""), (.get, "/v1/evms/x", ""),
                 (.delete, "/v1/evms/x", ""), (.post, "/v1/pools/pool-a/tokens", "{}"), (.get, "/v1/tokens", ""),
-                (.delete, "/v1/tokens/x", ""), (.get, "/v1/events", ""),
+                (.delete, "/v1/tokens/x", ""), (.get, "/v1/events", ""), (.get, "/v1/snapshot", ""),
             ]
             for (method, uri, body) in operatorEndpoints {
                 for headers in [HTTPFields(), bearer("wrong"), bearer(a.credential)] {

@@ -88,3 +88,13 @@ struct ValidationTests {
         #expect(Profile.configMapName == "emp-profile-cm")
     }
 }
+
+struct CPUSampleTests {
+    @Test func rateBetweenTwoSamples() {
+        let start = Date(timeIntervalSince1970: 1000)
+        let first = CPUSample(cpuTimeNanoseconds: 5_000_000_000, at: start)
+        #expect(first.millicores(until: CPUSample(cpuTimeNanoseconds: 7_000_000_000, at: start + 10)) == 200)
+        #expect(first.millicores(until: CPUSample(cpuTimeNanoseconds: 1, at: start + 10)) == nil)  // counter reset (reboot)
+        #expect(first.millicores(until: CPUSample(cpuTimeNanoseconds: 6_000_000_000, at: start)) == nil)
+    }
+}
