@@ -1,3 +1,4 @@
+import EMPModel
 import Foundation
 import Libvirt
 import Yams
@@ -45,20 +46,6 @@ public struct AgentConfigurationFile: Decodable, Sendable {
             throw AgentError("\(path): \(error.fieldDescription)")
         } catch {
             throw AgentError("\(path): not valid YAML: \(error)")
-        }
-    }
-}
-
-extension DecodingError {
-    /// `field: problem`, for messages that name what was wrong.
-    var fieldDescription: String {
-        func path(_ keys: [any CodingKey]) -> String { keys.map(\.stringValue).joined(separator: ".") }
-        switch self {
-        case .keyNotFound(let key, let context): return "\(path(context.codingPath + [key])) is required"
-        case .typeMismatch(let type, let context): return "\(path(context.codingPath)) must be \(type)"
-        case .valueNotFound(let type, let context): return "\(path(context.codingPath)) must be \(type)"
-        case .dataCorrupted(let context): return "\(path(context.codingPath)): \(context.debugDescription)"
-        @unknown default: return "\(self)"
         }
     }
 }

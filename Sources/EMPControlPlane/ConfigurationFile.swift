@@ -1,3 +1,4 @@
+import EMPModel
 import Foundation
 import Yams
 
@@ -34,7 +35,7 @@ public struct ConfigurationFile: Decodable, Sendable {
         } catch let error as ConfigurationError {
             throw error
         } catch let error as DecodingError {
-            throw ConfigurationError("\(path): \(ConfigurationFile.describe(error))")
+            throw ConfigurationError("\(path): \(error.fieldDescription)")
         } catch {
             throw ConfigurationError("\(path): not valid YAML: \(error)")
         }
@@ -61,17 +62,6 @@ public struct ConfigurationFile: Decodable, Sendable {
             configuration.expectedUseFraction = expectedUseFraction
         }
         return configuration
-    }
-
-    static func describe(_ error: DecodingError) -> String {
-        func path(_ keys: [any CodingKey]) -> String { keys.map(\.stringValue).joined(separator: ".") }
-        switch error {
-        case .keyNotFound(let key, let context): return "\(path(context.codingPath + [key])) is required"
-        case .typeMismatch(let type, let context): return "\(path(context.codingPath)) must be \(type)"
-        case .valueNotFound(let type, let context): return "\(path(context.codingPath)) must be \(type)"
-        case .dataCorrupted(let context): return "\(path(context.codingPath)): \(context.debugDescription)"
-        @unknown default: return "\(error)"
-        }
     }
 }
 

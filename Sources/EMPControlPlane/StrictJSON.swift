@@ -1,3 +1,4 @@
+import EMPModel
 import Foundation
 import Hummingbird
 
@@ -57,34 +58,8 @@ enum StrictJSON {
         }
     }
 
-    private static func path(_ codingPath: [any CodingKey], _ last: (any CodingKey)? = nil) -> String {
-        (codingPath + (last.map { [$0] } ?? [])).map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }
-            .joined(separator: ".").replacingOccurrences(of: ".[", with: "[")
-    }
-
     private static func describe(_ error: DecodingError) -> APIError {
-        switch error {
-        case .keyNotFound(let key, let context):
-            return .invalid("is required", field: path(context.codingPath, key))
-        case .typeMismatch(let type, let context):
-            return .invalid("must be \(typeName(type))", field: path(context.codingPath))
-        case .valueNotFound(let type, let context):
-            return .invalid("must be \(typeName(type)), not null", field: path(context.codingPath))
-        case .dataCorrupted(let context):
-            let field = path(context.codingPath)
-            return .invalid(context.debugDescription, field: field.isEmpty ? nil : field)
-        @unknown default:
-            return .invalid("request body does not match the expected shape", field: nil)
-        }
-    }
-
-    private static func typeName(_ type: Any.Type) -> String {
-        switch type {
-        case is String.Type: "a string"
-        case is Bool.Type: "a boolean"
-        case is Int.Type, is Int64.Type: "an integer"
-        case is Double.Type: "a number"
-        default: "a \(type)".replacingOccurrences(of: "Swift.", with: "")
-        }
+        let field = error.fieldPath
+        return .invalid(error.problem, field: field.isEmpty ? nil : field)
     }
 }

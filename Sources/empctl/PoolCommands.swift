@@ -28,38 +28,21 @@ struct PoolCommand: AsyncParsableCommand {
         @Option(help: "High watermark of used capacity, in (0, 1].") var watermark: Double?
         @Option(help: "Placement: binpack or spread.") var placement: String?
 
-        /// The body of `POST /v1/pools`; nil fields are left out (the server's defaults apply).
-        struct Body: Encodable {
-            struct Shape: Encodable {
-                var vcpus: Int
-                var memory: String
-                var disk: String?
-                var image: String?
+        static func placement(_ text: String) throws -> PlacementPolicy {
+            guard let value = PlacementPolicy(rawValue: text) else {
+                throw ValidationError("--placement must be binpack or spread (got \"\(text)\")")
             }
-            struct Policy: Encodable {
-                var cpuOvercommit: Double?
-                var memoryOvercommit: Double?
-                var minEVMs: Int?
-                var maxEVMs: Int?
-                var minHosts: Int?
-                var maxHosts: Int?
-                var highWatermark: Double?
-                var placement: String?
-            }
-            var id: String
-            var cluster: String?
-            var shape: Shape
-            var policy: Policy
+            return value
         }
 
         func run() async throws {
-            let body = Body(
+            let body = PoolSpec(
                 id: name,
                 cluster: cluster,
-                shape: Body.Shape(vcpus: vcpus, memory: memory, disk: disk, image: image),
-                policy: Body.Policy(
+                shape: PoolSpec.Shape(vcpus: vcpus, memory: memory, disk: disk, image: image),
+                policy: PoolSpec.Policy(
                     cpuOvercommit: cpuOvercommit, memoryOvercommit: memoryOvercommit, minEVMs: minEvms, maxEVMs: maxEvms,
-                    minHosts: minHosts, maxHosts: maxHosts, highWatermark: watermark, placement: placement
+                    minHosts: minHosts, maxHosts: maxHosts, highWatermark: watermark, placement: try placement.map(Self.placement)
                 )
             )
             let pool: Pool = try await server.client().post("/v1/pools", body: body)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import EMPModel
 import Foundation
 
 /// Reads and writes the JSON files of the `whatif` commands, with errors that name the file and the field.
@@ -10,7 +11,7 @@ enum SnapshotFile {
         do {
             return try JSONDecoder().decode(T.self, from: data)
         } catch let error as DecodingError {
-            throw ValidationError("\(path): \(describe(error))")
+            throw ValidationError("\(path): \(error.fieldDescription)")
         }
     }
 
@@ -18,21 +19,6 @@ enum SnapshotFile {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         return String(decoding: try encoder.encode(value), as: UTF8.self)
-    }
-
-    static func describe(_ error: DecodingError) -> String {
-        func path(_ keys: [any CodingKey]) -> String {
-            keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().trimmingCharacters(in: ["."])
-        }
-        switch error {
-        case .keyNotFound(let key, let context): return "\(path(context.codingPath + [key])) is required"
-        case .typeMismatch(let type, let context): return "\(path(context.codingPath)) must be \(type)"
-        case .valueNotFound(let type, let context): return "\(path(context.codingPath)) must be \(type), not null"
-        case .dataCorrupted(let context):
-            let at = path(context.codingPath)
-            return at.isEmpty ? "not valid JSON: \(context.debugDescription)" : "\(at): \(context.debugDescription)"
-        @unknown default: return "\(error)"
-        }
     }
 }
 
