@@ -171,7 +171,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // MARK: test targets (Kube, KubeSim and EMPWebhook tests arrive with their modules' issues)
+        // MARK: test targets (KubeSim and EMPWebhook tests arrive with their modules' issues)
         .testTarget(name: "EMPModelTests", dependencies: ["EMPModel"], swiftSettings: swiftSettings),
         .testTarget(name: "EMPSchedulingTests", dependencies: ["EMPScheduling"], swiftSettings: swiftSettings),
         .testTarget(name: "LibvirtTests", dependencies: ["Libvirt", "EMPTesting"], swiftSettings: swiftSettings),
@@ -188,6 +188,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "KubeTests", dependencies: ["Kube", "EMPTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "EMPAgentTests",
             dependencies: ["EMPAgent", "EMPTesting", .product(name: "AsyncHTTPClient", package: "async-http-client")],

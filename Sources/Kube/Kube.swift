@@ -1,2 +1,0 @@
-/// The Kubernetes client shared by the agent, the autoscaler and the webhook (filled by the Kube/KubeSim issue).
-public enum Kube {}
