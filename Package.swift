@@ -66,6 +66,7 @@ let package = Package(
             dependencies: [
                 "EMPModel",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

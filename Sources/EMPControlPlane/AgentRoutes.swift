@@ -76,14 +76,13 @@ struct AgentRoutes<Context: RequestContext>: Sendable {
         let query = request.uri.queryParameters
         let known = query.get("revision", as: Int64.self) ?? -1
         let wait = min(60, max(0, query.get("wait", as: Int.self) ?? 30))
-        let deadline = ContinuousClock.now + .seconds(wait)
-        while true {
-            let state = try await store.read { tx in
-                DesiredState(revision: try tx.revision(HostRevision.scope(hostID)), evms: try tx.evms(EVMFilter(hostID: hostID)))
-            }
-            if state.revision != known || ContinuousClock.now >= deadline { return JSONResponse(state) }
-            try await Task.sleep(for: configuration.longPollInterval)
+        let scope = HostRevision.scope(hostID)
+        _ = try await store.waitForRevision(scope, differentFrom: known, timeout: .seconds(wait))
+        // Revision and EVMs are read together, so the answer is one consistent state.
+        let state = try await store.read { tx in
+            DesiredState(revision: try tx.revision(scope), evms: try tx.evms(EVMFilter(hostID: hostID)))
         }
+        return JSONResponse(state)
     }
 
     // MARK: Report

@@ -18,8 +18,6 @@ public struct ControlPlaneConfiguration: Sendable {
     /// Share of a new EVM's size counted against its host's usage watermark until the agent reports real
     /// use. Default 0.25.
     public var expectedUseFraction: Double
-    /// How often a waiting desired-state long poll re-reads its host's revision. Default 200 ms.
-    public var longPollInterval: Duration
     /// A host whose agent has not reported for this long becomes NotReady. Default 40 s.
     public var heartbeatTimeout: Duration
     /// How often host health is checked. Default 5 s.
@@ -34,7 +32,6 @@ public struct ControlPlaneConfiguration: Sendable {
         tlsKeyPath: String? = nil,
         maxBodyBytes: Int = 1 << 20,
         expectedUseFraction: Double = 0.25,
-        longPollInterval: Duration = .milliseconds(200),
         heartbeatTimeout: Duration = .seconds(40),
         healthCheckInterval: Duration = .seconds(5)
     ) {
@@ -46,7 +43,6 @@ public struct ControlPlaneConfiguration: Sendable {
         self.tlsKeyPath = tlsKeyPath
         self.maxBodyBytes = maxBodyBytes
         self.expectedUseFraction = expectedUseFraction
-        self.longPollInterval = longPollInterval
         self.heartbeatTimeout = heartbeatTimeout
         self.healthCheckInterval = healthCheckInterval
     }

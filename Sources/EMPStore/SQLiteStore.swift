@@ -21,6 +21,8 @@ public final class SQLiteStore: StateStore {
     }
 
     private let pool: DatabasePool
+    /// Wakes long polls after commits that bump a revision.
+    let notifier = RevisionNotifier()
     /// The database file.
     public let path: String
 
@@ -52,11 +54,23 @@ public final class SQLiteStore: StateStore {
     }
 
     public func read<T: Sendable>(_ body: @escaping @Sendable (any StoreReading) throws -> T) async throws -> T {
-        try await pool.read { db in try body(SQLiteTransaction(db: db)) }
+        try await pool.read { db in try body(SQLiteTransaction(db: db, notifier: nil)) }
     }
 
     public func write<T: Sendable>(_ body: @escaping @Sendable (any StoreWriting) throws -> T) async throws -> T {
-        try await pool.write { db in try body(SQLiteTransaction(db: db)) }
+        let notifier = self.notifier
+        return try await pool.write { db in try body(SQLiteTransaction(db: db, notifier: notifier)) }
+    }
+
+    public func waitForRevision(_ scope: String, differentFrom known: Int64, timeout: Duration) async throws -> Int64 {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let generation = notifier.generation(scope)
+            let revision = try await read { try $0.revision(scope) }
+            let remaining = deadline - ContinuousClock.now
+            if revision != known || remaining <= .zero || Task.isCancelled { return revision }
+            await notifier.wait(scope, since: generation, timeout: remaining)
+        }
     }
 
     /// The schema version the database is at (the number of applied migrations).

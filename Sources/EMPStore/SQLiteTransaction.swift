@@ -5,6 +5,8 @@ import GRDB
 /// ``StoreWriting`` over one GRDB `Database` inside a transaction. Lives only for the transaction's body.
 struct SQLiteTransaction: StoreWriting {
     let db: Database
+    /// Told about bumped revisions once the transaction commits (nil for reads).
+    let notifier: RevisionNotifier?
 
     private static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
@@ -228,6 +230,9 @@ struct SQLiteTransaction: StoreWriting {
                 """,
             arguments: [scope]
         )
+        if let notifier {
+            db.afterNextTransaction(onCommit: { _ in notifier.notify(scope) })
+        }
         return try revision(scope)
     }
 }

@@ -13,6 +13,9 @@ public protocol StateStore: Sendable {
     func read<T: Sendable>(_ body: @escaping @Sendable (any StoreReading) throws -> T) async throws -> T
     /// Runs `body` in a write transaction; a thrown error rolls everything back.
     func write<T: Sendable>(_ body: @escaping @Sendable (any StoreWriting) throws -> T) async throws -> T
+    /// Returns `scope`'s revision as soon as it differs from `known`, or after `timeout` (the long poll behind
+    /// the agents' desired-state watch).
+    func waitForRevision(_ scope: String, differentFrom known: Int64, timeout: Duration) async throws -> Int64
 }
 
 /// What a transaction can read.

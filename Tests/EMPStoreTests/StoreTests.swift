@@ -193,3 +193,51 @@ func openStore(_ dir: TemporaryDirectory) throws -> SQLiteStore {
         }
     }
 }
+
+@Suite struct RevisionWaitTests {
+    @Test func answersAtOnceWhenTheRevisionAlreadyDiffers() async throws {
+        let dir = try TemporaryDirectory()
+        let store = try openStore(dir)
+        _ = try await store.write { try $0.bumpRevision("host/a") }
+        #expect(try await store.waitForRevision("host/a", differentFrom: 0, timeout: .seconds(30)) == 1)
+    }
+
+    /// A rolled-back bump and another scope's bump leave the revision unchanged, so the waiter keeps waiting
+    /// (an early wake-up would only re-read); the committed bump ends the wait with the new revision.
+    @Test func waitsThroughOtherChangesAndWakesOnTheCommittedBump() async throws {
+        let dir = try TemporaryDirectory()
+        let store = try openStore(dir)
+        let waiter = Task { try await store.waitForRevision("host/a", differentFrom: 0, timeout: .seconds(30)) }
+        try await Task.sleep(for: .milliseconds(100))
+        struct Abort: Error {}
+        _ = try? await store.write { tx -> Int64 in
+            try tx.bumpRevision("host/a")
+            throw Abort()
+        }
+        _ = try await store.write { try $0.bumpRevision("host/b") }  // another scope wakes nobody here
+        try await Task.sleep(for: .milliseconds(100))
+        _ = try await store.write { try $0.bumpRevision("host/a") }
+        let started = ContinuousClock.now
+        #expect(try await waiter.value == 1)
+        #expect(ContinuousClock.now - started < .seconds(10), "the waiter was not woken by the commit")
+    }
+
+    @Test func returnsTheUnchangedRevisionAfterTheTimeout() async throws {
+        let dir = try TemporaryDirectory()
+        let store = try openStore(dir)
+        #expect(try await store.waitForRevision("host/a", differentFrom: 0, timeout: .milliseconds(200)) == 0)
+    }
+
+    @Test func cancellationEndsTheWait() async throws {
+        let dir = try TemporaryDirectory()
+        let store = try openStore(dir)
+        let waiter = Task { try await store.waitForRevision("host/a", differentFrom: 0, timeout: .seconds(60)) }
+        try await Task.sleep(for: .milliseconds(100))
+        let started = ContinuousClock.now
+        waiter.cancel()
+        // A cancelled long poll ends at once: with the unchanged revision or with CancellationError.
+        let result = try? await waiter.value
+        #expect(result == nil || result == 0)
+        #expect(ContinuousClock.now - started < .seconds(10))
+    }
+}

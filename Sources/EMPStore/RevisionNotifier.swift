@@ -1,0 +1,62 @@
+import Foundation
+import NIOConcurrencyHelpers
+
+/// Wakes long polls when a revision scope changes, so agents learn of new desired state at once instead of
+/// by polling the database. In-process: correct for one control plane per store; a shared store (PostgreSQL,
+/// several control planes) adds its own notification on top.
+///
+/// - Note: Thread-safe. A waiter passes the generation it saw *before* reading the revision, so a change
+///   committed between that read and the wait is never missed.
+public final class RevisionNotifier: Sendable {
+    private struct State {
+        var generations: [String: UInt64] = [:]
+        var waiters: [String: [UUID: CheckedContinuation<Void, Never>]] = [:]
+    }
+
+    private let state = NIOLockedValueBox(State())
+
+    public init() {}
+
+    /// The scope's current generation; take it before reading the revision.
+    public func generation(_ scope: String) -> UInt64 {
+        state.withLockedValue { $0.generations[scope, default: 0] }
+    }
+
+    /// Called after a commit that changed `scope`.
+    public func notify(_ scope: String) {
+        let waiting = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
+            state.generations[scope, default: 0] &+= 1
+            return Array((state.waiters.removeValue(forKey: scope) ?? [:]).values)
+        }
+        for continuation in waiting { continuation.resume() }
+    }
+
+    /// Returns when `scope` moves past `generation`, after `timeout`, or on cancellation, whichever is first.
+    public func wait(_ scope: String, since generation: UInt64, timeout: Duration) async {
+        let id = UUID()
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await withTaskCancellationHandler {
+                    await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                        let resumeNow = self.state.withLockedValue { state -> Bool in
+                            if state.generations[scope, default: 0] != generation { return true }
+                            state.waiters[scope, default: [:]][id] = continuation
+                            return false
+                        }
+                        if resumeNow { continuation.resume() }
+                    }
+                } onCancel: {
+                    self.cancel(scope, id)
+                }
+            }
+            group.addTask { try? await Task.sleep(for: timeout) }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    private func cancel(_ scope: String, _ id: UUID) {
+        let continuation = state.withLockedValue { $0.waiters[scope]?.removeValue(forKey: id) }
+        continuation?.resume()
+    }
+}
