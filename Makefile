@@ -23,9 +23,10 @@ test-unit:
 
 # Tests/TSan is a small package over the same LibvirtTests sources: only Libvirt and its dependencies get
 # built with ThreadSanitizer (about 3 minutes instead of 10 for the whole package).
+# Its build folder is .build-tsan at the top, so Tests/ holds only the project's own sources.
 test-tsan:
-	cd Tests/TSan && $(SWIFT) build --build-tests --sanitize=thread
-	cd Tests/TSan && timeout $(TEST_TIMEOUT) $(SWIFT) test --skip-build --sanitize=thread
+	cd Tests/TSan && $(SWIFT) build --build-tests --sanitize=thread --scratch-path ../../.build-tsan
+	cd Tests/TSan && timeout $(TEST_TIMEOUT) $(SWIFT) test --skip-build --sanitize=thread --scratch-path ../../.build-tsan
 
 lint:
 	$(SWIFT) format lint --strict --recursive Sources Tests Package.swift
@@ -42,4 +43,4 @@ bench: deps
 	.build/release/emp-bench
 
 clean:
-	rm -rf .build Tests/TSan/.build
+	rm -rf .build .build-tsan
