@@ -157,11 +157,6 @@ enum HostName {
     }
 
     static func validate(_ id: String) throws {
-        let pool = Pool(id: id, shape: EVMShape(vcpus: 1, memoryBytes: 1 << 20), createdAt: Date(timeIntervalSince1970: 0))
-        do {
-            try pool.validate()
-        } catch let error as ValidationError {
-            throw ValidationError(field: "hostID", error.message)
-        }
+        try DNSLabel.validate(id, field: "hostID")
     }
 }

@@ -16,14 +16,15 @@ struct EVMPlacement: Sendable {
         let fraction = expectedUseFraction
         return try await store.write { tx in
             guard let pool = try tx.pool(poolID) else { throw APIError.notFound("pool \(poolID)") }
-            let existing = try tx.evms(EVMFilter(poolID: poolID)).filter { $0.phase != .deleting }.count
+            let current = try tx.evms(EVMFilter(poolID: poolID))
+            let existing = current.filter { $0.phase != .deleting }.count
             guard existing + count <= pool.policy.maxEVMs else {
                 throw APIError.conflict("pool \(poolID) has \(existing) EVMs; \(count) more would exceed maxEVMs \(pool.policy.maxEVMs)")
             }
             let hosts = try tx.hosts(pool: poolID)
             let size = pool.shape.resources
             let expected = size.scaled(cpu: fraction, memory: fraction)
-            var ids = Set(try tx.evms(EVMFilter(poolID: poolID)).map(\.id))
+            var ids = Set(current.map(\.id))
             let requests = (0..<count).map { _ in
                 PlacementRequest(id: EVMName.unique(pool: poolID, avoiding: &ids), size: size, expectedUse: expected)
             }

@@ -22,7 +22,7 @@ public struct Pool: Sendable, Hashable, Codable, Identifiable {
 
     /// Throws the first ``ValidationError`` found, with the full field path.
     public func validate() throws {
-        try Check.name(id, "id")
+        try DNSLabel.validate(id, field: "id")
         do { try shape.validate() } catch let error as ValidationError { throw error.nested(under: "shape") }
         do { try policy.validate() } catch let error as ValidationError { throw error.nested(under: "policy") }
     }

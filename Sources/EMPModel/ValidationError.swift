@@ -23,14 +23,19 @@ enum Check {
     static func require(_ condition: Bool, _ field: String, _ message: @autoclosure () -> String) throws {
         if !condition { throw ValidationError(field: field, message()) }
     }
+}
 
-    static func name(_ value: String, _ field: String) throws {
-        try require(!value.isEmpty, field, "must not be empty")
-        try require(value.count <= 63, field, "must be at most 63 characters")
+/// Names of pools and hosts: DNS labels, so they can be Kubernetes label values and parts of node names.
+public enum DNSLabel {
+    /// Throws a ``ValidationError`` on `field` unless `value` is 1–63 lowercase letters, digits and '-',
+    /// starting and ending with a letter or digit.
+    public static func validate(_ value: String, field: String) throws {
+        try Check.require(!value.isEmpty, field, "must not be empty")
+        try Check.require(value.count <= 63, field, "must be at most 63 characters")
         let allowed = value.unicodeScalars.allSatisfy {
             ($0 >= "a" && $0 <= "z") || ($0 >= "0" && $0 <= "9") || $0 == "-"
         }
-        try require(
+        try Check.require(
             allowed && value.first != "-" && value.last != "-",
             field,
             "must be lowercase letters, digits and '-', starting and ending with a letter or digit (got \"\(value)\")"

@@ -65,6 +65,19 @@ func bearer(_ secret: String) -> HTTPFields { [.authorization: "Bearer \(secret)
         #expect(host.inventory?.hostUUID == inventory.hostUUID)
     }
 
+    @Test func aHostIDThatIsNotADNSLabelIsRefusedByName() async throws {
+        let fixture = try APIFixture()
+        try await seedPool(fixture, hostCount: 0)
+        try await fixture.built.application.test(.router) { client in
+            let response = try await fixture.join(client, token: try await fixture.createToken(client), hostID: "Bad_Host")
+            #expect(response.status == .badRequest)
+            let error = try decode(ErrorBody.self, response)
+            #expect(error.field == "hostID")
+            #expect(error.message.contains("lowercase letters, digits and '-'"))
+        }
+        #expect(try await fixture.built.store.read { try $0.hosts().count } == 0)
+    }
+
     @Test func expiredRevokedAndForgedTokensAreRefused() async throws {
         let fixture = try APIFixture()
         try await seedPool(fixture, hostCount: 0)
