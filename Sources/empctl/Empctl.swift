@@ -6,7 +6,7 @@ struct Empctl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "empctl",
         abstract: "Operate an EMP elastic machine pool.",
-        subcommands: [PoolCommand.self, HostCommand.self, EVMCommand.self, EventsCommand.self, WhatIf.self]
+        subcommands: [PoolCommand.self, HostCommand.self, EVMCommand.self, EventsCommand.self, WhatIf.self, SimCommand.self]
     )
 }
 

@@ -1,0 +1,51 @@
+import Kube
+
+/// One kind KubeSim serves, with what discovery says about it.
+struct SimResource: Sendable, Hashable {
+    var type: ResourceType
+    var singular: String
+    var shortNames: [String] = []
+    var subresources: [String] = []
+    /// Field selectors the real API server accepts for this kind (beyond metadata.name/namespace).
+    var fields: [String] = []
+    var verbs = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
+
+    /// Storage key: `plural.group`.
+    var key: String { type.description }
+    var hasStatus: Bool { subresources.contains("status") }
+
+    static let all: [SimResource] = [
+        SimResource(
+            type: Namespace.resourceType, singular: "namespace", shortNames: ["ns"], subresources: ["status"],
+            fields: ["status.phase"]),
+        SimResource(
+            type: Node.resourceType, singular: "node", shortNames: ["no"], subresources: ["status"], fields: ["spec.unschedulable"]),
+        SimResource(
+            type: Pod.resourceType, singular: "pod", shortNames: ["po"], subresources: ["status", "eviction", "binding"],
+            fields: ["spec.nodeName", "spec.schedulerName", "status.phase", "status.podIP", "spec.serviceAccountName"]),
+        SimResource(type: ConfigMap.resourceType, singular: "configmap", shortNames: ["cm"]),
+        SimResource(
+            type: CoreEvent.resourceType, singular: "event", shortNames: ["ev"],
+            fields: [
+                "involvedObject.kind", "involvedObject.namespace", "involvedObject.name", "involvedObject.uid", "reason", "type",
+                "source",
+            ]),
+        SimResource(type: Lease.resourceType, singular: "lease"),
+        SimResource(type: Event.resourceType, singular: "event", shortNames: ["ev"], fields: ["regarding.name", "reason", "type"]),
+        SimResource(
+            type: Deployment.resourceType, singular: "deployment", shortNames: ["deploy"], subresources: ["status", "scale"]),
+        SimResource(type: PodDisruptionBudget.resourceType, singular: "poddisruptionbudget", shortNames: ["pdb"], subresources: ["status"]),
+        SimResource(type: MutatingWebhookConfiguration.resourceType, singular: "mutatingwebhookconfiguration"),
+    ]
+
+    static func find(group: String, version: String, plural: String) -> SimResource? {
+        all.first { $0.type.group == group && $0.type.version == version && $0.type.plural == plural }
+    }
+
+    static let namespaces = all[0]
+    static let nodes = all[1]
+    static let pods = all[2]
+    static let deployments = all.first { $0.type == Deployment.resourceType }!
+    static let pdbs = all.first { $0.type == PodDisruptionBudget.resourceType }!
+    static let webhooks = all.first { $0.type == MutatingWebhookConfiguration.resourceType }!
+}

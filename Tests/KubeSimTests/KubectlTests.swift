@@ -1,0 +1,131 @@
+import EMPTesting
+import Foundation
+import Kube
+import KubeSim
+import Testing
+
+/// kubectl, the reference client, against KubeSim: what a user types in the seed walkthrough.
+@Suite(.serialized) struct KubectlTests {
+    struct Result {
+        var status: Int32
+        var output: String
+        var errors: String
+    }
+
+    func kubectl(_ kubeconfig: String, _ arguments: String...) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["kubectl", "--kubeconfig", kubeconfig] + arguments
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let errors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, output: output, errors: errors)
+    }
+
+    func rows(_ text: String) -> [[String]] {
+        text.split(separator: "\n").dropFirst().map { $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init) }
+    }
+
+    @Test func theSeedWalkthroughWithKubectl() async throws {
+        var options = KubeSim.Options()
+        options.nodeReadyAfter = .zero
+        let sim = try KubeSim(options: options)
+        try await sim.start()
+        defer { Task { await sim.stop() } }
+        let dir = try TemporaryDirectory()
+        let config = dir.file("kubeconfig")
+        try sim.writeKubeconfig(to: config, auth: .clientCertificate(user: "admin", groups: ["system:masters"]))
+        let manifest = try #require(Bundle.module.path(forResource: "emp-test", ofType: "yaml", inDirectory: "Fixtures"))
+
+        // An EVM node as the agent pre-registers it: tainted and labelled, 15 GiB allocatable.
+        let client = try KubeClient(config: sim.kubeConfig())
+        defer { Task { try? await client.shutdown() } }
+        var node = Node(name: "pf9-demo-ehmd82")
+        node.metadata.labels = ["emp.pf9.io/owned": "true", "emp.pf9.io/pool": "demo", "emp.pf9.io/host": "host-1"]
+        node.spec.taints = [Taint(key: "emp.pf9.io/EMPSchedulable", value: "true", effect: "NoSchedule")]
+        node.status.allocatable = ["cpu": "4", "memory": "14900Mi", "pods": "110"]
+        node.status.capacity = ["cpu": "4", "memory": "16Gi", "pods": "110"]
+        _ = try await client.resources(Node.self).create(node)
+
+        let nodes = try kubectl(config, "get", "nodes")
+        #expect(nodes.status == 0, "\(nodes.errors)")
+        #expect(rows(nodes.output).first?.prefix(2) == ["pf9-demo-ehmd82", "Ready"])
+        let selected = try kubectl(config, "get", "nodes", "-l", "emp.pf9.io/owned=true", "-o", "jsonpath={.items[*].metadata.name}")
+        #expect(selected.output == "pf9-demo-ehmd82")
+
+        let applied = try kubectl(config, "apply", "-f", manifest)
+        #expect(applied.status == 0, "\(applied.errors)")
+        #expect(applied.output.contains("namespace/emp-test created"))
+        #expect(applied.output.contains("deployment.apps/emp-test-deployment created"))
+
+        try await eventually {
+            let pods = try kubectl(config, "get", "pods", "-n", "emp-test", "-o", "wide")
+            return rows(pods.output).count == 1 && rows(pods.output)[0][2] == "Running"
+        }
+        let wide = try kubectl(config, "get", "pods", "-n", "emp-test", "-o", "wide")
+        #expect(wide.output.split(separator: "\n").first?.contains("NODE") == true)
+        let row = try #require(rows(wide.output).first)
+        #expect(row[0].hasPrefix("emp-test-deployment-"))
+        #expect(row[1] == "1/1")
+        #expect(row.contains("pf9-demo-ehmd82"))
+
+        // Five replicas of 3 GiB do not fit in 14900Mi: four run, one is Pending.
+        let scaled = try kubectl(config, "scale", "--replicas", "5", "deployment/emp-test-deployment", "-n", "emp-test")
+        #expect(scaled.status == 0, "\(scaled.errors)")
+        #expect(scaled.output.contains("deployment.apps/emp-test-deployment scaled"))
+        try await eventually {
+            let statuses = rows(try kubectl(config, "get", "pods", "-n", "emp-test").output).map { $0[2] }
+            return statuses.filter { $0 == "Running" }.count == 4 && statuses.filter { $0 == "Pending" }.count == 1
+        }
+        let reason = try kubectl(
+            config, "get", "pods", "-n", "emp-test", "--field-selector", "status.phase=Pending", "-o",
+            "jsonpath={.items[0].status.conditions[?(@.type==\"PodScheduled\")].message}")
+        #expect(reason.output == "0/1 nodes are available: 1 Insufficient memory.")
+
+        let deleted = try kubectl(config, "delete", "-f", manifest)
+        #expect(deleted.status == 0, "\(deleted.errors)")
+        #expect(deleted.output.contains("deployment.apps \"emp-test-deployment\" deleted"))
+        let gone = try kubectl(config, "get", "pods", "-n", "emp-test")
+        #expect(gone.output.isEmpty)
+        let missing = try kubectl(config, "get", "deployment", "emp-test-deployment", "-n", "emp-test")
+        #expect(missing.status != 0)
+        #expect(missing.errors.contains("NotFound") || missing.errors.contains("not found"))
+    }
+
+    @Test func kubectlReportsServerValidationErrors() async throws {
+        let sim = try KubeSim()
+        try await sim.start()
+        defer { Task { await sim.stop() } }
+        let dir = try TemporaryDirectory()
+        let config = dir.file("kubeconfig")
+        try sim.writeKubeconfig(to: config)
+        let manifest = dir.file("bad.yaml")
+        try """
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: bad}
+        spec:
+          selector: {matchLabels: {app: a}}
+          template:
+            metadata: {labels: {app: b}}
+            spec: {containers: [{name: c, image: alpine}]}
+        """.write(toFile: manifest, atomically: true, encoding: .utf8)
+        let result = try kubectl(config, "apply", "-f", manifest)
+        #expect(result.status != 0)
+        #expect(result.errors.contains("spec.template.metadata.labels"))
+    }
+}
+
+func eventually(timeout: Duration = .seconds(20), _ condition: () async throws -> Bool) async throws {
+    let end = ContinuousClock.now + timeout
+    while ContinuousClock.now < end {
+        if try await condition() { return }
+        try await Task.sleep(for: .milliseconds(100))
+    }
+    #expect(try await condition(), "condition not met within \(timeout)")
+}
