@@ -175,6 +175,11 @@ final class SimAPI: HTTPResponder, Sendable {
     }
 
     func body(_ request: Request) async throws -> JSONObject {
+        if let type = request.headers[.contentType], type.contains("protobuf") || type.contains("cbor") {
+            throw SimError(
+                code: 415, reason: "UnsupportedMediaType",
+                message: "KubeSim speaks JSON only, not \(type) (kubectl's typed \"create <kind>\" commands send protobuf: use kubectl apply -f)")
+        }
         let data = try await rawBody(request)
         guard let value = try? JSONDecoder().decode(JSONValue.self, from: data), let object = value.objectValue else {
             throw SimError.badRequest("the body of the request was in an unknown format - accepted media types include: application/json")
