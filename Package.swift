@@ -151,7 +151,7 @@ let package = Package(
         .executableTarget(
             name: "emp-agent",
             dependencies: [
-                "EMPAgent",
+                "EMPAgent", "Kube",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -223,13 +223,15 @@ let package = Package(
         ),
         .testTarget(
             name: "EMPAgentTests",
-            dependencies: ["EMPAgent", "EMPTesting", .product(name: "AsyncHTTPClient", package: "async-http-client")],
+            dependencies: [
+                "EMPAgent", "EMPTesting", "Kube", "KubeSim", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "E2ETests",
             dependencies: [
-                "EMPTesting", "EMPModel",
+                "EMPTesting", "EMPModel", "Kube", "KubeSim",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),

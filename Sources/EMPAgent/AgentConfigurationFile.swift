@@ -18,10 +18,12 @@ public struct AgentConfigurationFile: Decodable, Sendable {
     public var initrd: String?
     public var cmdline: String?
     public var network: String?
+    /// kubeconfig for Node pre-registration.
+    public var kubeconfig: String?
 
     static let keys: Set<String> = [
         "controlPlane", "joinToken", "hostID", "libvirtURI", "stateDir", "domainType", "reportIntervalSeconds",
-        "pollWaitSeconds", "kernel", "initrd", "cmdline", "network",
+        "pollWaitSeconds", "kernel", "initrd", "cmdline", "network", "kubeconfig",
     ]
 
     /// Reads and checks `path`; errors name the file and the key at fault.

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import EMPModel
 import Foundation
+import Kube
 import Libvirt
 import Logging
 
@@ -13,12 +14,17 @@ public final class HostAgent: Sendable {
     let configuration: AgentConfiguration
     let client: ControlPlaneClient
     let connection: Connection
+    /// Kubernetes, for Node pre-registration; nil turns it off.
+    let kube: KubeClient?
     let logger: Logger
 
-    public init(configuration: AgentConfiguration, client: ControlPlaneClient, connection: Connection, logger: Logger) {
+    public init(
+        configuration: AgentConfiguration, client: ControlPlaneClient, connection: Connection, kube: KubeClient? = nil, logger: Logger
+    ) {
         self.configuration = configuration
         self.client = client
         self.connection = connection
+        self.kube = kube
         self.logger = logger
     }
 
@@ -26,6 +32,7 @@ public final class HostAgent: Sendable {
     public func run() async throws {
         let credential = try await ensureJoined()
         logger.info("agent running", metadata: ["host": "\(credential.hostID)", "pool": "\(credential.poolID)"])
+        if kube == nil { logger.notice("Node pre-registration is off: no kubeconfig given (--kubeconfig)") }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await self.followDesiredState(credential) }
             group.addTask { try await self.reportLoop(credential) }
@@ -83,24 +90,33 @@ public final class HostAgent: Sendable {
                 try await Task.sleep(for: backoff)
                 backoff = min(backoff * 2, .seconds(10))
             }
-            await reconcileLogged(desired)
+            await reconcileLogged(desired, hostID: credential.hostID)
         }
     }
 
-    private func reconcileLogged(_ desired: [EVM]) async {
+    private func reconcileLogged(_ desired: [EVM], hostID: String) async {
         do {
-            try await reconcile(desired)
+            try await reconcile(desired, hostID: hostID)
         } catch {
             logger.error("reconcile failed", metadata: ["error": "\(error)"])
         }
     }
 
-    /// Makes libvirt match `desired` once. Errors on one domain do not stop the others.
-    public func reconcile(_ desired: [EVM]) async throws {
+    /// Makes libvirt (and, with Kubernetes, the Nodes) match `desired` once. Errors on one domain do not stop the
+    /// others. An EVM whose Node cannot be registered is not booted this pass.
+    public func reconcile(_ desired: [EVM], hostID: String) async throws {
         let plan = ReconcilePlan(desired: desired, observed: try await observe())
-        guard !plan.isEmpty else { return }
+        let registrar = kube.map { NodeRegistrar(client: $0, hostID: hostID, logger: logger) }
         try FileManager.default.createDirectory(atPath: "\(configuration.stateDirectory)/console", withIntermediateDirectories: true)
         for evm in plan.create {
+            if let registrar {
+                do {
+                    try await registrar.ensure(evm)
+                } catch {
+                    logger.error("node registration failed; not booting the EVM yet", metadata: ["evm": "\(evm.id)", "error": "\(error)"])
+                    continue
+                }
+            }
             await attempt("create", evm.id) {
                 let domain = try await self.connection.defineDomain(xml: self.configuration.domainSpec(for: evm).xml())
                 try await domain.start()
@@ -115,6 +131,11 @@ public final class HostAgent: Sendable {
                 if try await domain.isActive() { try await domain.destroy() }
                 try await domain.undefine()
             }
+        }
+        if let registrar {
+            let wanted = desired.filter { $0.phase != .deleting }
+            let domains = Set(try await observe().compactMap { $0.metadata?.evmID })
+            try await registrar.sync(wanted: wanted, domains: domains)
         }
     }
 

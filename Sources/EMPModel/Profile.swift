@@ -9,6 +9,8 @@ public enum Profile {
     public static let ownedValue = "true"
     public static let poolLabel = "emp.pf9.io/pool"
     public static let hostLabel = "emp.pf9.io/host"
+    /// The EVM id, so a Node can be matched to its domain after the EVM is gone from the desired set.
+    public static let evmLabel = "emp.pf9.io/evm"
     /// The opt-in ConfigMap.
     public static let configMapName = "emp-profile-cm"
     public static let configMapNamespace = "default"

@@ -178,7 +178,9 @@ final class SimAPI: HTTPResponder, Sendable {
         if let type = request.headers[.contentType], type.contains("protobuf") || type.contains("cbor") {
             throw SimError(
                 code: 415, reason: "UnsupportedMediaType",
-                message: "KubeSim speaks JSON only, not \(type) (kubectl's typed \"create <kind>\" commands send protobuf: use kubectl apply -f)")
+                message:
+                    "KubeSim speaks JSON only, not \(type) (kubectl's typed \"create <kind>\" commands send protobuf: use kubectl apply -f)"
+            )
         }
         let data = try await rawBody(request)
         guard let value = try? JSONDecoder().decode(JSONValue.self, from: data), let object = value.objectValue else {

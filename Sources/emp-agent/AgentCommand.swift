@@ -2,6 +2,7 @@ import ArgumentParser
 import AsyncHTTPClient
 import EMPAgent
 import Foundation
+import Kube
 import Libvirt
 import Logging
 
@@ -51,6 +52,9 @@ struct AgentCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: "libvirt network to attach EVMs to (optional).")
     var network: String?
+
+    @Option(name: .long, help: "kubeconfig for pre-registering each EVM as a Node (default: none, registration off).")
+    var kubeconfig: String?
 
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
@@ -108,10 +112,20 @@ struct AgentCommand: AsyncParsableCommand {
             logger.warning("domain type kvm but /dev/kvm is not usable here; use --domain-type qemu (TCG) on machines without KVM")
         }
         let connection = try await Connection(uri: configuration.libvirtURI)
+        var kube: KubeClient?
+        let fileKubeconfig = try config.map { try AgentConfigurationFile.load($0) }?.kubeconfig
+        if let path = kubeconfig ?? fileKubeconfig {
+            do {
+                kube = try KubeClient(config: try KubeConfig.load(paths: [path]), logger: Logger(label: "emp-agent.kube"))
+            } catch {
+                throw ValidationError("--kubeconfig: \(error)")
+            }
+        }
         let agent = HostAgent(
             configuration: configuration,
             client: ControlPlaneClient(http: HTTPClient.shared, baseURL: configuration.controlPlaneURL),
             connection: connection,
+            kube: kube,
             logger: logger
         )
         try await agent.run()

@@ -14,6 +14,8 @@ final class Cluster: @unchecked Sendable {
     private(set) var controlPlane: ChildProcess?
     private(set) var url = ""
     private(set) var agents: [String: ChildProcess] = [:]
+    /// When set, agents pre-register Nodes through this kubeconfig.
+    var kubeconfig: String?
 
     init() throws {
         dir = try TemporaryDirectory(prefix: "emp-e2e")
@@ -47,6 +49,7 @@ final class Cluster: @unchecked Sendable {
             "--state-dir", dir.file("agent-\(name)"), "--report-interval", "0.2", "--poll-wait", "2", "--log-level", "warning",
         ]
         if let joinToken { arguments += ["--join-token", joinToken] }
+        if let kubeconfig { arguments += ["--kubeconfig", kubeconfig] }
         agents[name] = try ChildProcess(try BuiltProducts.executable("emp-agent"), arguments)
     }
 

@@ -1,6 +1,8 @@
 import EMPModel
 import EMPTesting
 import Foundation
+import Kube
+import KubeSim
 import NIOHTTP1
 import Testing
 
@@ -18,9 +20,26 @@ import Testing
         }
     }
 
+    /// The EMP Nodes in KubeSim, by name.
+    func empNodes(_ kube: KubeClient) async throws -> [String: Node] {
+        let nodes = try await kube.resources(Node.self).list(ListOptions(labelSelector: "emp.pf9.io/owned=true")).items
+        return Dictionary(uniqueKeysWithValues: nodes.map { ($0.name, $0) })
+    }
+
     @Test func twentyEVMsRunAcrossThreeAgentsAndTenAreDeleted() async throws {
         let cluster = try Cluster()
         defer { cluster.stopAll() }
+        let sim = try KubeSim()
+        try await sim.start()
+        let kube = try KubeClient(config: sim.kubeConfig())
+        defer {
+            Task {
+                try? await kube.shutdown()
+                await sim.stop()
+            }
+        }
+        cluster.kubeconfig = cluster.dir.file("kubeconfig")
+        try sim.writeKubeconfig(to: cluster.dir.file("kubeconfig"), auth: .clientCertificate(user: "emp-agent", groups: []))
         try await cluster.startControlPlane()
         #expect(try await cluster.call(.POST, "/v1/pools", Self.pool).status == 201)
         for name in ["host-1", "host-2", "host-3"] {
@@ -38,6 +57,15 @@ import Testing
         #expect(hosts.allSatisfy { $0.capacity == Resources(cpuMillis: 64_000, memoryBytes: .gibibytes(256)) })
 
         let evms = try await cluster.get([EVM].self, "/v1/evms")
+        // Every EVM is a Node with the exact taint and labels, registered by the agent of its host.
+        let nodes = try await empNodes(kube)
+        #expect(Set(nodes.keys) == Set(evms.map(\.nodeName)))
+        for evm in evms {
+            let node = try #require(nodes[evm.nodeName])
+            #expect(node.spec.taints.map { "\($0.key)=\($0.value ?? ""):\($0.effect)" } == ["emp.pf9.io/EMPSchedulable=true:NoSchedule"])
+            #expect(node.metadata.labels["emp.pf9.io/pool"] == "pool-a")
+            #expect(node.metadata.labels["emp.pf9.io/host"] == evm.hostID)
+        }
         for evm in evms.prefix(10) {
             #expect(try await cluster.call(.DELETE, "/v1/evms/\(evm.id)").status == 202)
         }
@@ -46,6 +74,9 @@ import Testing
         }
         let remaining = try await cluster.get([EVM].self, "/v1/evms")
         #expect(Set(remaining.map(\.id)) == Set(evms.suffix(10).map(\.id)))
+        try await cluster.eventually("the 10 deleted EVMs' Nodes are gone") {
+            Set(try await empNodes(kube).keys) == Set(remaining.map(\.nodeName))
+        }
         try await checkAllocations(cluster)
     }
 
@@ -66,7 +97,7 @@ import Testing
         try await cluster.eventually("7 EVMs running after the restart") {
             try await cluster.get([EVM].self, "/v1/evms?phase=running").count == 7
         }
-        let events = try await cluster.get([Event].self, "/v1/events")
+        let events = try await cluster.get([EMPModel.Event].self, "/v1/events")
         #expect(events.filter { $0.reason == "Joined" }.count == 1, "the restarted agent joined again instead of reusing its credential")
         try await checkAllocations(cluster)
     }

@@ -24,11 +24,11 @@ import Testing
         #expect(namespaces.output.contains("namespace/kube-system"))
         let manifest = dir.file("profile.yaml")
         try """
-            apiVersion: v1
-            kind: ConfigMap
-            metadata: {name: emp-profile-cm, namespace: default}
-            data: {namespaces: '["default"]'}
-            """.write(toFile: manifest, atomically: true, encoding: .utf8)
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: {name: emp-profile-cm, namespace: default}
+        data: {namespaces: '["default"]'}
+        """.write(toFile: manifest, atomically: true, encoding: .utf8)
         let created = try kubectl(kubeconfig, ["apply", "-f", manifest])
         #expect(created.status == 0)
         #expect(created.output == ["configmap/emp-profile-cm created"])

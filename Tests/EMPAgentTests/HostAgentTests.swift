@@ -3,12 +3,13 @@ import EMPAgent
 import EMPModel
 import EMPTesting
 import Foundation
+import Kube
 import Libvirt
 import Logging
 import Testing
 
 /// An agent on a private libvirt test-driver host; its control plane is never contacted in these tests.
-func makeAgent(_ dir: TemporaryDirectory) async throws -> (HostAgent, Connection) {
+func makeAgent(_ dir: TemporaryDirectory, kube: KubeClient? = nil) async throws -> (HostAgent, Connection) {
     let uri = try TestDriverHost.write(to: dir.file("host.xml"), cores: 64, memoryGiB: 256)
     let connection = try await Connection(uri: uri)
     let configuration = AgentConfiguration(
@@ -18,6 +19,7 @@ func makeAgent(_ dir: TemporaryDirectory) async throws -> (HostAgent, Connection
         configuration: configuration,
         client: ControlPlaneClient(http: HTTPClient.shared, baseURL: configuration.controlPlaneURL),
         connection: connection,
+        kube: kube,
         logger: Logger(label: "test")
     )
     return (agent, connection)
@@ -31,7 +33,7 @@ func makeAgent(_ dir: TemporaryDirectory) async throws -> (HostAgent, Connection
             xml: DomainSpec(name: "customer-vm", type: .test, vcpus: 1, memoryBytes: 256 << 20).xml())
         try await foreign.start()
 
-        try await agent.reconcile([evm("p-aaa111"), evm("p-bbb222"), evm("p-ccc333")])
+        try await agent.reconcile([evm("p-aaa111"), evm("p-bbb222"), evm("p-ccc333")], hostID: "h1")
         var listed = try await connection.listDomains()
         #expect(listed.map(\.domain.name) == ["customer-vm", "p-aaa111", "p-bbb222", "p-ccc333"])
         #expect(listed.allSatisfy { $0.state == .running })
@@ -39,11 +41,11 @@ func makeAgent(_ dir: TemporaryDirectory) async throws -> (HostAgent, Connection
         #expect(metadata == EVMMetadata(poolID: "p", evmID: "p-bbb222"))
 
         // Applying the same desired state again changes nothing (no duplicates).
-        try await agent.reconcile([evm("p-aaa111"), evm("p-bbb222"), evm("p-ccc333")])
+        try await agent.reconcile([evm("p-aaa111"), evm("p-bbb222"), evm("p-ccc333")], hostID: "h1")
         #expect(try await connection.listDomains().count == 4)
 
         // One is deleted, one dropped from the set: both go; the foreign domain stays running.
-        try await agent.reconcile([evm("p-aaa111"), evm("p-bbb222", phase: .deleting)])
+        try await agent.reconcile([evm("p-aaa111"), evm("p-bbb222", phase: .deleting)], hostID: "h1")
         listed = try await connection.listDomains()
         #expect(listed.map(\.domain.name) == ["customer-vm", "p-aaa111"])
         #expect(try await foreign.state() == .running)
@@ -52,9 +54,9 @@ func makeAgent(_ dir: TemporaryDirectory) async throws -> (HostAgent, Connection
     @Test func aStoppedDomainIsStartedAgain() async throws {
         let dir = try TemporaryDirectory()
         let (agent, connection) = try await makeAgent(dir)
-        try await agent.reconcile([evm("p-aaa111")])
+        try await agent.reconcile([evm("p-aaa111")], hostID: "h1")
         try await connection.domain(named: "p-aaa111").destroy()
-        try await agent.reconcile([evm("p-aaa111")])
+        try await agent.reconcile([evm("p-aaa111")], hostID: "h1")
         #expect(try await connection.domain(named: "p-aaa111").state() == .running)
     }
 
@@ -62,7 +64,7 @@ func makeAgent(_ dir: TemporaryDirectory) async throws -> (HostAgent, Connection
         let dir = try TemporaryDirectory()
         let (agent, connection) = try await makeAgent(dir)
         _ = try await connection.defineDomain(xml: DomainSpec(name: "customer-vm", type: .test, vcpus: 1, memoryBytes: 256 << 20).xml())
-        try await agent.reconcile([evm("p-aaa111"), evm("p-bbb222")])
+        try await agent.reconcile([evm("p-aaa111"), evm("p-bbb222")], hostID: "h1")
         let report = try await agent.makeReport()
         #expect(report.domains.map(\.evmID) == ["p-aaa111", "p-bbb222"])
         #expect(report.domains.allSatisfy { $0.running })

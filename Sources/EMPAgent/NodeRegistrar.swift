@@ -1,0 +1,77 @@
+import EMPModel
+import Foundation
+import Kube
+import Logging
+
+/// Keeps one Kubernetes Node per EVM of this host: created, tainted and labelled before the EVM's domain is
+/// defined (so no pod can land on it untainted when its kubelet joins), and deleted once the EVM and its domain
+/// are gone. Every pass compares the cluster with the desired set, so a crash at any point converges.
+public struct NodeRegistrar: Sendable {
+    public let nodes: Kube.Resources<Node>
+    public let hostID: String
+    let logger: Logger
+
+    public init(client: KubeClient, hostID: String, logger: Logger) {
+        self.nodes = client.resources(Node.self)
+        self.hostID = hostID
+        self.logger = logger
+    }
+
+    /// The Node `evm` pre-registers as.
+    public static func node(for evm: EVM, hostID: String) -> Node {
+        var node = Node(name: evm.nodeName)
+        node.metadata.labels = labels(for: evm, hostID: hostID)
+        node.spec.taints = [taint]
+        return node
+    }
+
+    static let taint = Taint(key: Profile.taintKey, value: Profile.taintValue, effect: Profile.taintEffect)
+
+    static func labels(for evm: EVM, hostID: String) -> [String: String] {
+        [Profile.ownedLabel: Profile.ownedValue, Profile.poolLabel: evm.poolID, Profile.hostLabel: hostID, Profile.evmLabel: evm.id]
+    }
+
+    /// Creates the Node, or repairs an existing one's labels and taint (keeping everything else it has).
+    public func ensure(_ evm: EVM) async throws {
+        do {
+            _ = try await nodes.create(Self.node(for: evm, hostID: hostID))
+            logger.info("node registered", metadata: ["node": "\(evm.nodeName)"])
+            return
+        } catch let error as KubeError where error.reason == .alreadyExists {}
+        for _ in 0..<5 {
+            var node = try await nodes.get(evm.nodeName)
+            let labels = node.metadata.labels.merging(Self.labels(for: evm, hostID: hostID)) { _, wanted in wanted }
+            let tainted = node.spec.taints.contains { $0.key == Profile.taintKey && $0.effect == Profile.taintEffect }
+            if labels == node.metadata.labels, tainted { return }
+            node.metadata.labels = labels
+            if !tainted { node.spec.taints += [Self.taint] }
+            do {
+                _ = try await nodes.update(node)
+                return
+            } catch let error as KubeError where error.reason == .conflict {
+                continue
+            }
+        }
+        throw KubeError(reason: .conflict, code: 409, message: "node \(evm.nodeName) kept changing while it was being labelled")
+    }
+
+    /// One pass: registers wanted EVMs that have no Node, and deletes this host's EMP Nodes whose EVM is no longer
+    /// wanted and whose domain is gone. Nodes of other hosts, and Nodes EMP does not own, are never touched.
+    /// Returns the names deleted.
+    @discardableResult
+    public func sync(wanted: [EVM], domains: Set<String>) async throws -> [String] {
+        let selector = "\(Profile.ownedLabel)=\(Profile.ownedValue),\(Profile.hostLabel)=\(hostID)"
+        let existing = try await nodes.listAll(ListOptions(labelSelector: selector)).items
+        let present = Set(existing.map(\.name))
+        for evm in wanted where !present.contains(evm.nodeName) { try await ensure(evm) }
+        let wantedNames = Set(wanted.map(\.nodeName))
+        var deleted: [String] = []
+        for node in existing where !wantedNames.contains(node.name) {
+            if let evm = node.metadata.labels[Profile.evmLabel], domains.contains(evm) { continue }
+            try await nodes.deleteIfPresent(node.name, options: DeleteOptions(preconditionUID: node.metadata.uid))
+            logger.info("node deleted", metadata: ["node": "\(node.name)"])
+            deleted.append(node.name)
+        }
+        return deleted
+    }
+}
