@@ -94,7 +94,7 @@ public actor ExecCredentialProvider {
         }
         var expiry: Date?
         if let timestamp = status.expirationTimestamp {
-            guard let parsed = Self.parseTimestamp(timestamp) else {
+            guard let parsed = KubeTime.parse(timestamp) else {
                 throw KubeCredentialError("credential plugin \(command): expirationTimestamp \"\(timestamp)\" is not RFC 3339")
             }
             expiry = parsed
@@ -108,13 +108,6 @@ public actor ExecCredentialProvider {
             clientKeyPEM: status.clientKeyData.map { Data($0.utf8) },
             expiresAt: expiry
         )
-    }
-
-    static func parseTimestamp(_ text: String) -> Date? {
-        let formatter = ISO8601DateFormatter()
-        if let date = formatter.date(from: text) { return date }
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.date(from: text)
     }
 }
 

@@ -70,9 +70,14 @@ public struct Resources<T: KubeResource>: Sendable {
 
     var type: ResourceType { T.resourceType }
 
+    /// The namespace a single-object verb uses: the object's, else this scope's, else the kubeconfig's.
+    func resolvedNamespace(_ objectNamespace: String?) -> String? {
+        type.namespaced ? objectNamespace ?? namespace ?? client.config.namespace : nil
+    }
+
     func objectPath(_ name: String, namespace objectNamespace: String? = nil, subresource: String? = nil) -> String {
         type.path(
-            namespace: objectNamespace ?? namespace ?? (type.namespaced ? client.config.namespace : nil), name: name,
+            namespace: resolvedNamespace(objectNamespace), name: name,
             subresource: subresource)
     }
 
@@ -122,7 +127,7 @@ public struct Resources<T: KubeResource>: Sendable {
     }
 
     public func create(_ object: T) async throws -> T {
-        let path = type.path(namespace: object.namespace ?? namespace ?? (type.namespaced ? client.config.namespace : nil))
+        let path = type.path(namespace: resolvedNamespace(object.namespace))
         return try await client.decode(T.self, .POST, path, body: try KubeJSON.encode(object))
     }
 
@@ -166,7 +171,7 @@ extension KubeClient {
 extension Resources where T == Pod {
     /// POST `pods/<name>/eviction`: 429 ``KubeError/Reason/tooManyRequests`` while a PodDisruptionBudget forbids it.
     public func evict(_ name: String, namespace podNamespace: String? = nil, gracePeriodSeconds: Int? = nil) async throws {
-        let resolved = podNamespace ?? namespace ?? client.config.namespace
+        let resolved = resolvedNamespace(podNamespace) ?? client.config.namespace
         let eviction = Eviction(pod: name, namespace: resolved, gracePeriodSeconds: gracePeriodSeconds)
         let response = try await client.send(
             .POST, objectPath(name, namespace: resolved, subresource: "eviction"), body: try KubeJSON.encode(eviction))

@@ -26,6 +26,24 @@ enum SimScheduler {
         var memory: Int64 = 0
         var pods = 0
         var labels: [(namespace: String, labels: [String: String])] = []
+
+        /// Counts `pod` as running here.
+        mutating func add(_ pod: Pod) {
+            let want = SimScheduler.requests(pod)
+            cpu += want.cpu
+            memory += want.memory
+            pods += 1
+            labels.append((pod.namespace ?? "default", pod.metadata.labels))
+        }
+    }
+
+    /// CPU millis and memory bytes of a Node's allocatable (0 when absent or not a quantity).
+    static func allocatable(_ node: Node) -> (cpu: Int64, memory: Int64) {
+        let allocatable = node.status.allocatable
+        return (
+            allocatable["cpu"].flatMap { try? Quantity($0) }?.milliRoundedUp ?? 0,
+            allocatable["memory"].flatMap { try? Quantity($0) }?.roundedUp ?? 0
+        )
     }
 
     /// Why `pod` cannot go to `node`, or nil when it fits.
@@ -50,11 +68,9 @@ enum SimScheduler {
                 return "node(s) didn't match pod anti-affinity rules"
             }
         }
-        let allocatable = node.status.allocatable
         let want = requests(pod)
-        let cpu = allocatable["cpu"].flatMap { try? Quantity($0) }?.milliRoundedUp ?? 0
-        let memory = allocatable["memory"].flatMap { try? Quantity($0) }?.roundedUp ?? 0
-        let pods = allocatable["pods"].flatMap { Int($0) } ?? 110
+        let (cpu, memory) = allocatable(node)
+        let pods = node.status.allocatable["pods"].flatMap { Int($0) } ?? 110
         if usage.pods + 1 > pods { return "Too many pods" }
         if usage.cpu + want.cpu > cpu { return "Insufficient cpu" }
         if usage.memory + want.memory > memory { return "Insufficient memory" }
@@ -79,11 +95,7 @@ extension SimControllers {
         var usage: [String: SimScheduler.Usage] = [:]
         for pod in pods where !pod.isTerminated {
             guard let node = pod.spec.nodeName else { continue }
-            let want = SimScheduler.requests(pod)
-            usage[node, default: .init()].cpu += want.cpu
-            usage[node, default: .init()].memory += want.memory
-            usage[node, default: .init()].pods += 1
-            usage[node, default: .init()].labels.append((pod.namespace ?? "default", pod.metadata.labels))
+            usage[node, default: .init()].add(pod)
         }
         let pending = pods.filter { $0.spec.nodeName == nil && $0.metadata.deletionTimestamp == nil && $0.status.phase == "Pending" }
             .sorted {
@@ -100,16 +112,11 @@ extension SimControllers {
                     reasons[reason, default: 0] += 1
                     continue
                 }
-                let capacity = Double(node.status.allocatable["cpu"].flatMap { try? Quantity($0) }?.milliRoundedUp ?? 1)
-                let score = Double(current.cpu) / max(capacity, 1)
+                let score = Double(current.cpu) / Double(max(SimScheduler.allocatable(node).cpu, 1))
                 if best == nil || score < best!.score || (score == best!.score && node.name < best!.node.name) { best = (node, score) }
             }
             if let best {
-                let want = SimScheduler.requests(pod)
-                usage[best.node.name, default: .init()].cpu += want.cpu
-                usage[best.node.name, default: .init()].memory += want.memory
-                usage[best.node.name, default: .init()].pods += 1
-                usage[best.node.name, default: .init()].labels.append((pod.namespace ?? "default", pod.metadata.labels))
+                usage[best.node.name, default: .init()].add(pod)
                 modify(.pods, pod.object) { SimScheduler.bind(&$0, to: best.node.name) }
             } else {
                 let detail = reasons.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")

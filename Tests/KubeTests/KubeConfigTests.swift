@@ -165,7 +165,7 @@ import Testing
         let start = Date(timeIntervalSince1970: 1_800_000_000)
         let clock = Clock(start)
         let command = try plugin(dir, expiry: "2027-01-15T08:00:00Z")
-        let expiry = try #require(ExecCredentialProvider.parseTimestamp("2027-01-15T08:00:00Z"))
+        let expiry = try #require(KubeTime.parse("2027-01-15T08:00:00Z"))
         clock.set(expiry - 600)
         let provider = ExecCredentialProvider(config: ExecConfig(command: command, args: ["get-token"]), now: { clock.get() })
         #expect(try await provider.credential().token == "tok-1")
