@@ -3,7 +3,7 @@
 # As root on Debian/Ubuntu: apt-get install. Elsewhere: names the packages and exits 1.
 set -euo pipefail
 
-packages=(libvirt-dev pkg-config libsqlite3-dev libxml2-dev curl openssl)
+packages=(libvirt-dev pkg-config libsqlite3-dev libxml2-dev curl openssl xorriso)
 
 missing=()
 for package in "${packages[@]}"; do

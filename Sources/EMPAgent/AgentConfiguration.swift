@@ -26,6 +26,8 @@ public struct AgentConfiguration: Sendable {
     public var kernelCommandLine: String?
     /// libvirt network EVMs attach to; nil attaches none. Default nil.
     public var network: String?
+    /// Program that writes cloud-init seed ISOs; nil finds xorriso, genisoimage or mkisofs on PATH.
+    public var isoTool: String?
 
     public init(
         controlPlaneURL: String,
@@ -39,7 +41,8 @@ public struct AgentConfiguration: Sendable {
         kernel: String? = nil,
         initrd: String? = nil,
         kernelCommandLine: String? = nil,
-        network: String? = nil
+        network: String? = nil,
+        isoTool: String? = nil
     ) {
         self.controlPlaneURL = controlPlaneURL
         self.joinToken = joinToken
@@ -53,7 +56,11 @@ public struct AgentConfiguration: Sendable {
         self.initrd = initrd
         self.kernelCommandLine = kernelCommandLine
         self.network = network
+        self.isoTool = isoTool
     }
+
+    /// Where an EVM's cloud-init seed ISO lives.
+    public func seedPath(for evmID: String) -> String { "\(stateDirectory)/seeds/\(evmID).iso" }
 
     /// The domain an EVM becomes on this host.
     public func domainSpec(for evm: EVM) -> DomainSpec {
@@ -62,6 +69,7 @@ public struct AgentConfiguration: Sendable {
             type: domainType,
             vcpus: evm.shape.vcpus,
             memoryBytes: evm.shape.memoryBytes,
+            cloudInitSeed: seedPath(for: evm.id),
             serialLogPath: "\(stateDirectory)/console/\(evm.id).log",
             metadata: EVMMetadata(poolID: evm.poolID, evmID: evm.id)
         )

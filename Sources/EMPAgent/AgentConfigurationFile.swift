@@ -20,10 +20,12 @@ public struct AgentConfigurationFile: Decodable, Sendable {
     public var network: String?
     /// kubeconfig for Node pre-registration.
     public var kubeconfig: String?
+    /// Seed ISO tool (xorriso, genisoimage).
+    public var isoTool: String?
 
     static let keys: Set<String> = [
         "controlPlane", "joinToken", "hostID", "libvirtURI", "stateDir", "domainType", "reportIntervalSeconds",
-        "pollWaitSeconds", "kernel", "initrd", "cmdline", "network", "kubeconfig",
+        "pollWaitSeconds", "kernel", "initrd", "cmdline", "network", "kubeconfig", "isoTool",
     ]
 
     /// Reads and checks `path`; errors name the file and the key at fault.

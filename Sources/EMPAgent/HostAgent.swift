@@ -16,6 +16,8 @@ public final class HostAgent: Sendable {
     let connection: Connection
     /// Kubernetes, for Node pre-registration; nil turns it off.
     let kube: KubeClient?
+    /// The seed ISO writer, or why there is none (then no EVM boots, and `run` says so at start).
+    let seedImage: Result<SeedImage, any Error>
     let logger: Logger
 
     public init(
@@ -25,11 +27,13 @@ public final class HostAgent: Sendable {
         self.client = client
         self.connection = connection
         self.kube = kube
+        self.seedImage = Result { try SeedImage.locate(explicit: configuration.isoTool) }
         self.logger = logger
     }
 
     /// Runs until cancelled.
     public func run() async throws {
+        _ = try seedImage.get()
         let credential = try await ensureJoined()
         logger.info("agent running", metadata: ["host": "\(credential.hostID)", "pool": "\(credential.poolID)"])
         if kube == nil { logger.notice("Node pre-registration is off: no kubeconfig given (--kubeconfig)") }
@@ -75,13 +79,13 @@ public final class HostAgent: Sendable {
 
     private func followDesiredState(_ credential: Credential) async throws {
         var revision: Int64 = -1
-        var desired: [EVM] = []
+        var desired = DesiredState(revision: -1, evms: [])
         var backoff = Duration.milliseconds(200)
         while !Task.isCancelled {
             do {
                 let state = try await client.desired(credential, after: revision, wait: configuration.pollWait)
                 revision = state.revision
-                desired = state.evms
+                desired = state
                 backoff = .milliseconds(200)
             } catch is CancellationError {
                 return
@@ -94,17 +98,17 @@ public final class HostAgent: Sendable {
         }
     }
 
-    private func reconcileLogged(_ desired: [EVM], hostID: String) async {
+    private func reconcileLogged(_ desired: DesiredState, hostID: String) async {
         do {
-            try await reconcile(desired, hostID: hostID)
+            try await reconcile(desired.evms, hostID: hostID, kubelet: desired.kubelet)
         } catch {
             logger.error("reconcile failed", metadata: ["error": "\(error)"])
         }
     }
 
     /// Makes libvirt (and, with Kubernetes, the Nodes) match `desired` once. Errors on one domain do not stop the
-    /// others. An EVM whose Node cannot be registered is not booted this pass.
-    public func reconcile(_ desired: [EVM], hostID: String) async throws {
+    /// others. An EVM whose Node cannot be registered, or whose seed cannot be written, is not booted this pass.
+    public func reconcile(_ desired: [EVM], hostID: String, kubelet: KubeletJoin? = nil) async throws {
         let plan = ReconcilePlan(desired: desired, observed: try await observe())
         let registrar = kube.map { NodeRegistrar(client: $0, hostID: hostID, logger: logger) }
         try FileManager.default.createDirectory(atPath: "\(configuration.stateDirectory)/console", withIntermediateDirectories: true)
@@ -118,6 +122,8 @@ public final class HostAgent: Sendable {
                 }
             }
             await attempt("create", evm.id) {
+                let seed = CloudInitSeed(evm: evm, hostID: hostID, kubelet: kubelet)
+                try await self.seedImage.get().write(try seed.files(), to: self.configuration.seedPath(for: evm.id))
                 let domain = try await self.connection.defineDomain(xml: self.configuration.domainSpec(for: evm).xml())
                 try await domain.start()
             }
@@ -132,10 +138,20 @@ public final class HostAgent: Sendable {
                 try await domain.undefine()
             }
         }
+        removeOrphanSeeds(keeping: Set(desired.filter { $0.phase != .deleting }.map(\.id)).union(try await observe().map(\.name)))
         if let registrar {
             let wanted = desired.filter { $0.phase != .deleting }
             let domains = Set(try await observe().compactMap { $0.metadata?.evmID })
             try await registrar.sync(wanted: wanted, domains: domains)
+        }
+    }
+
+    /// Deletes seed ISOs of EVMs that are neither wanted nor defined (a crash between undefine and cleanup).
+    private func removeOrphanSeeds(keeping names: Set<String>) {
+        let directory = "\(configuration.stateDirectory)/seeds"
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        for file in files where file.hasSuffix(".iso") && !names.contains(String(file.dropLast(4))) {
+            try? FileManager.default.removeItem(atPath: "\(directory)/\(file)")
         }
     }
 

@@ -80,7 +80,8 @@ struct AgentRoutes<Context: RequestContext>: Sendable {
         _ = try await store.waitForRevision(scope, differentFrom: known, timeout: .seconds(wait))
         // Revision and EVMs are read together, so the answer is one consistent state.
         let state = try await store.read { tx in
-            DesiredState(revision: try tx.revision(scope), evms: try tx.evms(EVMFilter(hostID: hostID)))
+            let pool = try tx.host(hostID).flatMap { try tx.pool($0.poolID) }
+            return DesiredState(revision: try tx.revision(scope), evms: try tx.evms(EVMFilter(hostID: hostID)), kubelet: pool?.kubelet)
         }
         return JSONResponse(state)
     }

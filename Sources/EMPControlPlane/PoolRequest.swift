@@ -7,14 +7,19 @@ struct PoolRequest: StrictDecodable, Sendable {
 
     init(from decoder: any Decoder) throws { spec = try PoolSpec(from: decoder) }
 
+    static let policySchema = FieldSchema.object([
+        "cpuOvercommit": .value, "memoryOvercommit": .value, "minEVMs": .value, "maxEVMs": .value,
+        "minHosts": .value, "maxHosts": .value, "highWatermark": .value, "placement": .value,
+    ])
+    static let kubeletSchema = FieldSchema.object([
+        "apiServer": .value, "caCertificate": .value, "bootstrapToken": .value, "extraArgs": .value,
+    ])
     static let schema = FieldSchema.object([
         "id": .value,
         "cluster": .value,
         "shape": .object(["vcpus": .value, "memory": .value, "disk": .value, "image": .value]),
-        "policy": .object([
-            "cpuOvercommit": .value, "memoryOvercommit": .value, "minEVMs": .value, "maxEVMs": .value,
-            "minHosts": .value, "maxHosts": .value, "highWatermark": .value, "placement": .value,
-        ]),
+        "policy": policySchema,
+        "kubelet": kubeletSchema,
     ])
 
     /// The validated pool, or an ``APIError`` naming the request field at fault.
@@ -25,4 +30,15 @@ struct PoolRequest: StrictDecodable, Sendable {
             throw APIError(error)
         }
     }
+}
+
+/// `PATCH /v1/pools/{id}`: a ``PoolUpdate`` decoded strictly; `shape` and `id` are not accepted (fixed for life).
+struct PoolUpdateRequest: StrictDecodable, Sendable {
+    let update: PoolUpdate
+
+    init(from decoder: any Decoder) throws { update = try PoolUpdate(from: decoder) }
+
+    static let schema = FieldSchema.object([
+        "cluster": .value, "policy": PoolRequest.policySchema, "kubelet": PoolRequest.kubeletSchema,
+    ])
 }

@@ -3,7 +3,8 @@ import EMPStore
 import Foundation
 import Hummingbird
 
-/// `/v1/pools`: create, list, get, delete (only when the pool has no hosts and no EVMs).
+/// `/v1/pools`: create, list, get, update (policy, cluster, kubelet join), delete (only when the pool has no
+/// hosts and no EVMs). Answers never carry the bootstrap token's secret.
 struct PoolRoutes<Context: RequestContext>: Sendable {
     let store: any StateStore
     let now: @Sendable () -> Date
@@ -13,16 +14,17 @@ struct PoolRoutes<Context: RequestContext>: Sendable {
         group.get("pools") { _, _ in try await list() }
         group.post("pools") { request, _ in try await create(request) }
         group.get("pools/{id}") { _, context in try await get(try context.parameters.require("id")) }
+        group.patch("pools/{id}") { request, context in try await update(try context.parameters.require("id"), request) }
         group.delete("pools/{id}") { _, context in try await delete(try context.parameters.require("id")) }
     }
 
     func list() async throws -> JSONResponse<[Pool]> {
-        JSONResponse(try await store.read { try $0.pools() })
+        JSONResponse(try await store.read { try $0.pools() }.map(\.redacted))
     }
 
     func get(_ id: String) async throws -> JSONResponse<Pool> {
         guard let pool = try await store.read({ try $0.pool(id) }) else { throw APIError.notFound("pool \(id)") }
-        return JSONResponse(pool)
+        return JSONResponse(pool.redacted)
     }
 
     func create(_ request: Request) async throws -> JSONResponse<Pool> {
@@ -37,7 +39,43 @@ struct PoolRoutes<Context: RequestContext>: Sendable {
                     message: "pool created with \(pool.shape.resources) EVMs")
             )
         }
-        return JSONResponse(pool, status: .created)
+        return JSONResponse(pool.redacted, status: .created)
+    }
+
+    func update(_ id: String, _ request: Request) async throws -> JSONResponse<Pool> {
+        let change = try await StrictJSON.decode(PoolUpdateRequest.self, from: request, maxBytes: maxBodyBytes).update
+        let time = now()
+        let pool = try await store.write { tx -> Pool in
+            guard let pool = try tx.pool(id) else { throw APIError.notFound("pool \(id)") }
+            let updated: Pool
+            do {
+                updated = try change.applied(to: pool)
+            } catch let error as ValidationError {
+                throw APIError(error)
+            }
+            guard updated != pool else { return pool }
+            try tx.save(updated)
+            try tx.append(
+                Event(time: time, object: ObjectRef(.pool, id), reason: "Updated", message: PoolRoutes.describe(pool, updated))
+            )
+            return updated
+        }
+        return JSONResponse(pool.redacted)
+    }
+
+    /// What changed, for the event log (`maxEVMs 100→20, kubelet join set`).
+    static func describe(_ old: Pool, _ new: Pool) -> String {
+        var changes: [String] = []
+        let oldPolicy = Mirror(reflecting: old.policy).children
+        for (before, after) in zip(oldPolicy, Mirror(reflecting: new.policy).children) {
+            let (a, b) = ("\(before.value)", "\(after.value)")
+            if a != b, let label = before.label { changes.append("\(label) \(a)→\(b)") }
+        }
+        if old.cluster != new.cluster { changes.append("cluster \"\(old.cluster)\"→\"\(new.cluster)\"") }
+        if old.kubelet != new.kubelet {
+            changes.append(new.kubelet.map { "kubelet join \($0.apiServer) token \($0.tokenID)" } ?? "kubelet join removed")
+        }
+        return "pool updated: " + changes.joined(separator: ", ")
     }
 
     func delete(_ id: String) async throws -> Response {

@@ -33,10 +33,13 @@ public struct DesiredState: Sendable, Hashable, Codable {
     public var revision: Int64
     /// Every EVM assigned to the host; those in phase `deleting` are to be removed.
     public var evms: [EVM]
+    /// The host's pool's kubelet join, for the EVMs' cloud-init seeds; nil when the pool has none.
+    public var kubelet: KubeletJoin?
 
-    public init(revision: Int64, evms: [EVM]) {
+    public init(revision: Int64, evms: [EVM], kubelet: KubeletJoin? = nil) {
         self.revision = revision
         self.evms = evms
+        self.kubelet = kubelet
     }
 }
 

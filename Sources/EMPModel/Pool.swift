@@ -10,14 +10,27 @@ public struct Pool: Sendable, Hashable, Codable, Identifiable {
     public var policy: PoolPolicy
     /// Name of the Kubernetes cluster this pool serves (free text, for operators).
     public var cluster: String
+    /// How the EVMs' kubelets join that cluster; nil builds seeds without a kubelet join.
+    public var kubelet: KubeletJoin?
     public var createdAt: Date
 
-    public init(id: String, shape: EVMShape, policy: PoolPolicy = PoolPolicy(), cluster: String = "", createdAt: Date) {
+    public init(
+        id: String, shape: EVMShape, policy: PoolPolicy = PoolPolicy(), cluster: String = "", kubelet: KubeletJoin? = nil,
+        createdAt: Date
+    ) {
         self.id = id
         self.shape = shape
         self.policy = policy
         self.cluster = cluster
+        self.kubelet = kubelet
         self.createdAt = createdAt
+    }
+
+    /// The pool as the operator API shows it: the bootstrap token's secret hidden.
+    public var redacted: Pool {
+        var copy = self
+        copy.kubelet = kubelet?.redacted
+        return copy
     }
 
     /// Throws the first ``ValidationError`` found, with the full field path.
@@ -25,6 +38,7 @@ public struct Pool: Sendable, Hashable, Codable, Identifiable {
         try DNSLabel.validate(id, field: "id")
         do { try shape.validate() } catch let error as ValidationError { throw error.nested(under: "shape") }
         do { try policy.validate() } catch let error as ValidationError { throw error.nested(under: "policy") }
+        do { try kubelet?.validate() } catch let error as ValidationError { throw error.nested(under: "kubelet") }
     }
 }
 

@@ -48,40 +48,46 @@ public struct PoolSpec: Sendable, Hashable, Codable {
             self.highWatermark = highWatermark
             self.placement = placement
         }
+
+        /// `base` with every field given here replacing its own.
+        public func applied(to base: PoolPolicy) -> PoolPolicy {
+            PoolPolicy(
+                cpuOvercommit: cpuOvercommit ?? base.cpuOvercommit,
+                memoryOvercommit: memoryOvercommit ?? base.memoryOvercommit,
+                minEVMs: minEVMs ?? base.minEVMs,
+                maxEVMs: maxEVMs ?? base.maxEVMs,
+                minHosts: minHosts ?? base.minHosts,
+                maxHosts: maxHosts ?? base.maxHosts,
+                highWatermark: highWatermark ?? base.highWatermark,
+                placement: placement ?? base.placement
+            )
+        }
     }
 
     public var id: String
     public var cluster: String?
     public var shape: Shape
     public var policy: Policy?
+    public var kubelet: KubeletJoin?
 
-    public init(id: String, cluster: String? = nil, shape: Shape, policy: Policy? = nil) {
+    public init(id: String, cluster: String? = nil, shape: Shape, policy: Policy? = nil, kubelet: KubeletJoin? = nil) {
         self.id = id
         self.cluster = cluster
         self.shape = shape
         self.policy = policy
+        self.kubelet = kubelet
     }
 
     /// The validated pool; a ``ValidationError`` names the field as the operator wrote it (`shape.memory`).
     public func pool(createdAt: Date) throws -> Pool {
-        let defaults = PoolPolicy()
-        let policy = PoolPolicy(
-            cpuOvercommit: self.policy?.cpuOvercommit ?? defaults.cpuOvercommit,
-            memoryOvercommit: self.policy?.memoryOvercommit ?? defaults.memoryOvercommit,
-            minEVMs: self.policy?.minEVMs ?? defaults.minEVMs,
-            maxEVMs: self.policy?.maxEVMs ?? defaults.maxEVMs,
-            minHosts: self.policy?.minHosts ?? defaults.minHosts,
-            maxHosts: self.policy?.maxHosts ?? defaults.maxHosts,
-            highWatermark: self.policy?.highWatermark ?? defaults.highWatermark,
-            placement: self.policy?.placement ?? defaults.placement
-        )
+        let policy = (self.policy ?? Policy()).applied(to: PoolPolicy())
         let shape = EVMShape(
             vcpus: self.shape.vcpus,
             memoryBytes: try Self.bytes(self.shape.memory, field: "shape.memory"),
             diskBytes: try self.shape.disk.map { try Self.bytes($0, field: "shape.disk") } ?? 0,
             image: self.shape.image ?? ""
         )
-        let pool = Pool(id: id, shape: shape, policy: policy, cluster: cluster ?? "", createdAt: createdAt)
+        let pool = Pool(id: id, shape: shape, policy: policy, cluster: cluster ?? "", kubelet: kubelet, createdAt: createdAt)
         do {
             try pool.validate()
         } catch let error as ValidationError {
@@ -99,5 +105,50 @@ public struct PoolSpec: Sendable, Hashable, Codable {
         } catch let error as QuantityError {
             throw ValidationError(field: field, error.description)
         }
+    }
+}
+
+/// A change to an existing pool (`PATCH /v1/pools/{id}`, `empctl pool update`): only the fields given change.
+/// The shape is fixed for the pool's life; `"kubelet": null` removes the kubelet join.
+public struct PoolUpdate: Sendable, Hashable, Codable {
+    public var cluster: String?
+    public var policy: PoolSpec.Policy?
+    /// nil: unchanged; `.some(nil)`: removed.
+    public var kubelet: KubeletJoin??
+
+    public init(cluster: String? = nil, policy: PoolSpec.Policy? = nil, kubelet: KubeletJoin?? = nil) {
+        self.cluster = cluster
+        self.policy = policy
+        self.kubelet = kubelet
+    }
+
+    enum CodingKeys: String, CodingKey { case cluster, policy, kubelet }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        cluster = try container.decodeIfPresent(String.self, forKey: .cluster)
+        policy = try container.decodeIfPresent(PoolSpec.Policy.self, forKey: .policy)
+        if container.contains(.kubelet) {
+            kubelet = .some(try container.decodeNil(forKey: .kubelet) ? nil : container.decode(KubeletJoin.self, forKey: .kubelet))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encodeIfPresent(cluster, forKey: .cluster)
+        try container.encodeIfPresent(policy, forKey: .policy)
+        if let kubelet {
+            if let kubelet { try container.encode(kubelet, forKey: .kubelet) } else { try container.encodeNil(forKey: .kubelet) }
+        }
+    }
+
+    /// `pool` with this change, validated; a ``ValidationError`` names the field at fault.
+    public func applied(to pool: Pool) throws -> Pool {
+        var updated = pool
+        if let cluster { updated.cluster = cluster }
+        if let policy { updated.policy = policy.applied(to: pool.policy) }
+        if let kubelet { updated.kubelet = kubelet }
+        try updated.validate()
+        return updated
     }
 }

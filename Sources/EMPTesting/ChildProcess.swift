@@ -55,6 +55,24 @@ public final class ChildProcess: @unchecked Sendable {
         return process.terminationStatus
     }
 
+    /// Runs `executable` to completion and returns its stdout; throws with its stderr when it exits non-zero.
+    public static func output(_ executable: String, _ arguments: [String], timeout: Duration = .seconds(60)) async throws -> String {
+        let child = try ChildProcess(executable, arguments)
+        let deadline = ContinuousClock.now + timeout
+        while child.isRunning {
+            guard ContinuousClock.now < deadline else {
+                child.kill()
+                throw TestSupportError("\(executable) did not finish within \(timeout)")
+            }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        let status = child.wait()
+        guard status == 0 else {
+            throw TestSupportError("\(executable) \(arguments) exited with \(status): \(child.errorOutput.joined(separator: "\n"))")
+        }
+        return child.output.joined(separator: "\n")
+    }
+
     deinit {
         if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
     }

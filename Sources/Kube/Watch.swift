@@ -75,7 +75,7 @@ extension Resources {
     }
 
     static func event(_ line: Data) throws -> WatchEvent<T> {
-        guard let value = try? JSONDecoder().decode(JSONValue.self, from: line), let typeName = value["type"]?.stringValue,
+        guard let value = try? JSONValue.parse(line), let typeName = value["type"]?.stringValue,
             let object = value["object"]
         else {
             throw KubeError(

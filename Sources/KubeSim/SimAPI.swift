@@ -183,7 +183,7 @@ final class SimAPI: HTTPResponder, Sendable {
             )
         }
         let data = try await rawBody(request)
-        guard let value = try? JSONDecoder().decode(JSONValue.self, from: data), let object = value.objectValue else {
+        guard let value = try? JSONValue.parse(data), let object = value.objectValue else {
             throw SimError.badRequest("the body of the request was in an unknown format - accepted media types include: application/json")
         }
         return object

@@ -56,6 +56,9 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(name: .long, help: "kubeconfig for pre-registering each EVM as a Node (default: none, registration off).")
     var kubeconfig: String?
 
+    @Option(name: .long, help: "Program that writes cloud-init seed ISOs (default: xorriso, genisoimage or mkisofs on PATH).")
+    var isoTool: String?
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -86,7 +89,8 @@ struct AgentCommand: AsyncParsableCommand {
             kernel: kernel ?? file?.kernel,
             initrd: initrd ?? file?.initrd,
             kernelCommandLine: cmdline ?? file?.cmdline,
-            network: network ?? file?.network
+            network: network ?? file?.network,
+            isoTool: isoTool ?? file?.isoTool
         )
     }
 

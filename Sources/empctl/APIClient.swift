@@ -60,6 +60,10 @@ struct APIClient: Sendable {
         try await send(.POST, path, body: String(decoding: try WireJSON.encoder().encode(body), as: UTF8.self))
     }
 
+    func patch<T: Decodable>(_ path: String, body: some Encodable, as type: T.Type = T.self) async throws -> T {
+        try await send(.PATCH, path, body: String(decoding: try WireJSON.encoder().encode(body), as: UTF8.self))
+    }
+
     func delete(_ path: String) async throws {
         _ = try await raw(.DELETE, path, body: nil)
     }

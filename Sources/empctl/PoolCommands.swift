@@ -2,13 +2,65 @@ import ArgumentParser
 import EMPModel
 import Foundation
 
-/// `empctl pool create|list|show|delete`.
+/// `empctl pool create|list|show|update|delete`.
 struct PoolCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pool",
-        abstract: "Create, list, show and delete pools.",
-        subcommands: [Create.self, List.self, Show.self, Delete.self]
+        abstract: "Create, list, show, update and delete pools.",
+        subcommands: [Create.self, List.self, Show.self, Update.self, Delete.self]
     )
+
+    /// Policy flags shared by `create` and `update`; unset flags leave the value alone.
+    struct PolicyOptions: ParsableArguments {
+        @Option(help: "CPU overcommit ratio (≥ 1).") var cpuOvercommit: Double?
+        @Option(help: "Memory overcommit ratio (≥ 1).") var memoryOvercommit: Double?
+        @Option(help: "Fewest EVMs.") var minEvms: Int?
+        @Option(help: "Most EVMs.") var maxEvms: Int?
+        @Option(help: "Fewest hosts.") var minHosts: Int?
+        @Option(help: "Most hosts.") var maxHosts: Int?
+        @Option(help: "High watermark of used capacity, in (0, 1].") var watermark: Double?
+        @Option(help: "Placement: binpack or spread.") var placement: String?
+
+        func policy() throws -> PoolSpec.Policy? {
+            let policy = PoolSpec.Policy(
+                cpuOvercommit: cpuOvercommit, memoryOvercommit: memoryOvercommit, minEVMs: minEvms, maxEVMs: maxEvms,
+                minHosts: minHosts, maxHosts: maxHosts, highWatermark: watermark, placement: try placement.map(Self.placement)
+            )
+            return policy == PoolSpec.Policy() ? nil : policy
+        }
+
+        static func placement(_ text: String) throws -> PlacementPolicy {
+            guard let value = PlacementPolicy(rawValue: text) else {
+                throw ValidationError("--placement must be binpack or spread (got \"\(text)\")")
+            }
+            return value
+        }
+    }
+
+    /// How the EVMs' kubelets join the cluster: all three flags or none.
+    struct KubeletOptions: ParsableArguments {
+        @Option(help: "API server the EVMs' kubelets join (https://host:6443).") var apiServer: String?
+        @Option(help: "File with the cluster CA certificate (PEM).") var clusterCa: String?
+        @Option(help: "Bootstrap token for the kubelets (kubeadm token create).") var bootstrapToken: String?
+        @Option(help: "Extra kubelet flag (repeatable), e.g. --kubelet-arg=--max-pods=58.") var kubeletArg: [String] = []
+
+        func join() throws -> KubeletJoin? {
+            let given = [apiServer, clusterCa, bootstrapToken].compactMap { $0 }
+            if given.isEmpty {
+                guard kubeletArg.isEmpty else {
+                    throw ValidationError("--kubelet-arg needs --api-server, --cluster-ca and --bootstrap-token")
+                }
+                return nil
+            }
+            guard let apiServer, let clusterCa, let bootstrapToken else {
+                throw ValidationError("--api-server, --cluster-ca and --bootstrap-token go together; give all three")
+            }
+            guard let ca = try? String(contentsOfFile: clusterCa, encoding: .utf8) else {
+                throw ValidationError("--cluster-ca: cannot read \(clusterCa)")
+            }
+            return KubeletJoin(apiServer: apiServer, caCertificate: ca, bootstrapToken: bootstrapToken, extraArgs: kubeletArg)
+        }
+    }
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a pool with its EVM shape and policy.")
@@ -19,31 +71,16 @@ struct PoolCommand: AsyncParsableCommand {
         @Option(help: "Disk per EVM (quantity).") var disk: String?
         @Option(help: "Base image on the hosts.") var image: String?
         @Option(help: "Kubernetes cluster the pool serves.") var cluster: String?
-        @Option(help: "CPU overcommit ratio (≥ 1).") var cpuOvercommit: Double?
-        @Option(help: "Memory overcommit ratio (≥ 1).") var memoryOvercommit: Double?
-        @Option(help: "Fewest EVMs.") var minEvms: Int?
-        @Option(help: "Most EVMs.") var maxEvms: Int?
-        @Option(help: "Fewest hosts.") var minHosts: Int?
-        @Option(help: "Most hosts.") var maxHosts: Int?
-        @Option(help: "High watermark of used capacity, in (0, 1].") var watermark: Double?
-        @Option(help: "Placement: binpack or spread.") var placement: String?
-
-        static func placement(_ text: String) throws -> PlacementPolicy {
-            guard let value = PlacementPolicy(rawValue: text) else {
-                throw ValidationError("--placement must be binpack or spread (got \"\(text)\")")
-            }
-            return value
-        }
+        @OptionGroup var policy: PolicyOptions
+        @OptionGroup var kubelet: KubeletOptions
 
         func run() async throws {
             let body = PoolSpec(
                 id: name,
                 cluster: cluster,
                 shape: PoolSpec.Shape(vcpus: vcpus, memory: memory, disk: disk, image: image),
-                policy: PoolSpec.Policy(
-                    cpuOvercommit: cpuOvercommit, memoryOvercommit: memoryOvercommit, minEVMs: minEvms, maxEVMs: maxEvms,
-                    minHosts: minHosts, maxHosts: maxHosts, highWatermark: watermark, placement: try placement.map(Self.placement)
-                )
+                policy: try policy.policy(),
+                kubelet: try kubelet.join()
             )
             let pool: Pool = try await server.client().post("/v1/pools", body: body)
             if server.output == .json { return try printJSON(pool) }
@@ -78,6 +115,31 @@ struct PoolCommand: AsyncParsableCommand {
         func run() async throws {
             let pool: Pool = try await server.client().get("/v1/pools/\(name)")
             try printJSON(pool)
+        }
+    }
+
+    struct Update: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Change a pool's policy, cluster or kubelet join; only the flags given change (the shape is fixed).")
+        @OptionGroup var server: ServerOptions
+        @Argument var name: String
+        @Option(help: "Kubernetes cluster the pool serves.") var cluster: String?
+        @OptionGroup var policy: PolicyOptions
+        @OptionGroup var kubelet: KubeletOptions
+        @Flag(help: "Remove the kubelet join (new EVMs get seeds without one).") var removeKubeletJoin = false
+
+        func run() async throws {
+            var change = PoolUpdate(cluster: cluster, policy: try policy.policy())
+            if let join = try kubelet.join() {
+                guard !removeKubeletJoin else { throw ValidationError("--remove-kubelet-join and --api-server exclude each other") }
+                change.kubelet = .some(join)
+            } else if removeKubeletJoin {
+                change.kubelet = .some(nil)
+            }
+            guard change != PoolUpdate() else { throw ValidationError("nothing to change: give at least one flag") }
+            let pool: Pool = try await server.client().patch("/v1/pools/\(name)", body: change)
+            if server.output == .json { return try printJSON(pool) }
+            print("pool/\(pool.id) updated")
         }
     }
 

@@ -33,6 +33,21 @@ import Testing
         #expect(pools.output.first?.hasPrefix("NAME") == true)
         #expect(pools.output.contains { $0.hasPrefix("demo") && $0.contains("2 CPU, 16Gi") && $0.contains("1.5") })
 
+        // The kubelet join goes in by update; answers never show the token's secret.
+        let ca = cluster.dir.file("cluster-ca.pem")
+        try Data("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n".utf8).write(to: URL(fileURLWithPath: ca))
+        let join = ["--api-server", "https://10.0.0.1:6443", "--cluster-ca", ca]
+        let badJoin = try empctl(cluster, ["pool", "update", "demo"] + join + ["--bootstrap-token", "nope"])
+        #expect(badJoin.errors.contains("field: kubelet.bootstrapToken"), "stderr: \(badJoin.errors)")
+        let half = try empctl(cluster, ["pool", "update", "demo", "--api-server", "https://10.0.0.1:6443"])
+        #expect(half.errors.contains("give all three"))
+        let updated = try empctl(
+            cluster, ["pool", "update", "demo", "--max-evms", "20"] + join + ["--bootstrap-token", "abcdef.0123456789abcdef"])
+        #expect(updated.output == ["pool/demo updated"], "stderr: \(updated.errors)")
+        let shown = try empctl(cluster, ["pool", "show", "demo"]).output.joined()
+        #expect(shown.contains("abcdef.****************") && !shown.contains("0123456789abcdef"))
+        #expect(shown.contains(#""maxEVMs" : 20"#) || shown.contains(#""maxEVMs": 20"#))
+
         let token = try empctl(cluster, ["host", "token", "demo"])
         #expect(token.status == 0)
         let secret = try #require(token.output.first)
@@ -49,6 +64,8 @@ import Testing
         let decoded = try WireJSON.decoder().decode([EVM].self, from: Data(listed.output.joined(separator: "\n").utf8))
         #expect(decoded.count == 3)
         #expect(decoded.allSatisfy { $0.phase == .running })
+        let seeds = try FileManager.default.contentsOfDirectory(atPath: cluster.dir.file("agent-host-1/seeds")).sorted()
+        #expect(seeds == decoded.map { "\($0.id).iso" }.sorted())
 
         #expect(try empctl(cluster, ["host", "cordon", "host-1"]).output == ["host/host-1 cordoned"])
         let refused = try empctl(cluster, ["evm", "create", "demo"])

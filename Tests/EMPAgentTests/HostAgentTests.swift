@@ -51,6 +51,24 @@ func makeAgent(_ dir: TemporaryDirectory, kube: KubeClient? = nil) async throws 
         #expect(try await foreign.state() == .running)
     }
 
+    @Test func eachDomainBootsWithItsSeedAndTheSeedGoesWithIt() async throws {
+        let dir = try TemporaryDirectory()
+        let (agent, connection) = try await makeAgent(dir)
+        let join = CloudInitSeedTests.join()
+        try await agent.reconcile([evm("p-aaa111"), evm("p-bbb222")], hostID: "h1", kubelet: join)
+        let seed = dir.file("state/seeds/p-aaa111.iso")
+        let xml = try await connection.domain(named: "p-aaa111").xml()
+        #expect(xml.contains("<source file='\(seed)'/>") || xml.contains("<source file=\"\(seed)\"/>"))
+        #expect(xml.contains("device='cdrom'") || xml.contains("device=\"cdrom\""))
+        let files = try await CloudInitSeedTests.readISO(seed, into: dir).files
+        #expect(files["user-data"]?.contains("--node-labels=emp.pf9.io/evm=p-aaa111,emp.pf9.io/host=h1,") == true)
+
+        // A seed left by a crash between undefine and cleanup goes too; the wanted EVM's stays.
+        try Data("stale".utf8).write(to: URL(fileURLWithPath: dir.file("state/seeds/p-zzz999.iso")))
+        try await agent.reconcile([evm("p-aaa111"), evm("p-bbb222", phase: .deleting)], hostID: "h1", kubelet: join)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.file("state/seeds")) == ["p-aaa111.iso"])
+    }
+
     @Test func aStoppedDomainIsStartedAgain() async throws {
         let dir = try TemporaryDirectory()
         let (agent, connection) = try await makeAgent(dir)

@@ -1,3 +1,4 @@
+import EMPCertificates
 import Foundation
 import Hummingbird
 import HummingbirdTLS

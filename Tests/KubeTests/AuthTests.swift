@@ -1,3 +1,4 @@
+import EMPCertificates
 import EMPTesting
 import Foundation
 import Kube

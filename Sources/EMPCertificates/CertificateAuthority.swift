@@ -13,6 +13,8 @@ public struct CertificateAuthority: Sendable {
     }
 
     public let certificatePEM: String
+    /// The CA's own key, PEM (keep it 0600: it signs serving certificates).
+    public var privateKeyPEM: String { (try? key.serializeAsPEM().pemString) ?? "" }
     let certificate: Certificate
     let key: Certificate.PrivateKey
     let name: DistinguishedName
@@ -35,6 +37,23 @@ public struct CertificateAuthority: Sendable {
         self.name = name
         self.certificate = certificate
         self.certificatePEM = try certificate.serializeAsPEM().pemString
+    }
+
+    /// Loads a CA written earlier (`ca.crt`, `ca.key`), to issue more certificates from it.
+    public init(certificatePEM: String, privateKeyPEM: String) throws {
+        let certificate = try Certificate(pemEncoded: certificatePEM)
+        let key = try Certificate.PrivateKey(pemEncoded: privateKeyPEM)
+        guard key.publicKey == certificate.publicKey else { throw CertificateError("the CA key does not belong to the CA certificate") }
+        self.certificate = certificate
+        self.key = key
+        self.name = certificate.subject
+        self.certificatePEM = certificatePEM
+    }
+
+    /// True when `keyPEM` is the private key of the first certificate in `certificatePEM`.
+    public static func keyMatches(certificatePEM: String, keyPEM: String) throws -> Bool {
+        let certificate = try Certificate(pemEncoded: certificatePEM)
+        return try Certificate.PrivateKey(pemEncoded: keyPEM).publicKey == certificate.publicKey
     }
 
     /// A serving certificate for `dnsNames` and `ipAddresses` (IPv4 or IPv6 text).
@@ -73,6 +92,9 @@ public struct CertificateAuthority: Sendable {
             issuerPrivateKey: key)
         return Issued(certificatePEM: try leaf.serializeAsPEM().pemString, privateKeyPEM: try leafKey.serializeAsPEM().pemString)
     }
+
+    /// True for IPv4 or IPv6 text.
+    public static func isIPAddress(_ text: String) -> Bool { addressBytes(text) != nil }
 
     static func addressBytes(_ text: String) -> [UInt8]? {
         var v4 = in_addr()

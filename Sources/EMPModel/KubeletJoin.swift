@@ -1,0 +1,86 @@
+import Foundation
+
+/// How an EVM's kubelet joins the pool's cluster: the API endpoint, the cluster CA and a bootstrap token
+/// (TLS bootstrapping). Written into each EVM's cloud-init seed by the agent.
+public struct KubeletJoin: Sendable, Hashable, Codable {
+    /// The API server, `https://host:port`.
+    public var apiServer: String
+    /// The cluster CA certificate(s), PEM.
+    public var caCertificate: String
+    /// A bootstrap token, `<6 chars>.<16 chars>` of `[a-z0-9]` (`kubeadm token create`).
+    public var bootstrapToken: String
+    /// Extra kubelet flags appended after EMP's own (`--max-pods=58`); EMP's taint and labels always win.
+    public var extraArgs: [String]
+
+    public init(apiServer: String, caCertificate: String, bootstrapToken: String, extraArgs: [String] = []) {
+        self.apiServer = apiServer
+        self.caCertificate = caCertificate
+        self.bootstrapToken = bootstrapToken
+        self.extraArgs = extraArgs
+    }
+
+    enum CodingKeys: String, CodingKey { case apiServer, caCertificate, bootstrapToken, extraArgs }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        apiServer = try container.decode(String.self, forKey: .apiServer)
+        caCertificate = try container.decode(String.self, forKey: .caCertificate)
+        bootstrapToken = try container.decode(String.self, forKey: .bootstrapToken)
+        extraArgs = try container.decodeIfPresent([String].self, forKey: .extraArgs) ?? []
+    }
+
+    /// The token's public half (`abcdef`), safe to show.
+    public var tokenID: String { String(bootstrapToken.prefix { $0 != "." }) }
+
+    /// The same join with the token's secret half hidden, for API answers (`abcdef.****************`).
+    public var redacted: KubeletJoin {
+        var copy = self
+        copy.bootstrapToken = "\(tokenID).\(String(repeating: "*", count: 16))"
+        return copy
+    }
+
+    /// Throws a ``ValidationError`` naming the field (`apiServer`, `caCertificate`, `bootstrapToken`, `extraArgs`).
+    public func validate() throws {
+        let url = URLComponents(string: apiServer)
+        try Check.require(
+            url?.scheme == "https" && !(url?.host ?? "").isEmpty,
+            "apiServer",
+            "must be an https URL such as https://10.0.0.1:6443 (got \"\(apiServer)\")"
+        )
+        try Check.require(
+            caCertificate.contains("-----BEGIN CERTIFICATE-----") && caCertificate.contains("-----END CERTIFICATE-----"),
+            "caCertificate",
+            "must be a PEM certificate (-----BEGIN CERTIFICATE-----)"
+        )
+        try Check.require(
+            Self.isBootstrapToken(bootstrapToken),
+            "bootstrapToken",
+            "must be a bootstrap token: 6 and 16 lowercase letters or digits joined by '.' (kubeadm token create)"
+        )
+        for (index, argument) in extraArgs.enumerated() {
+            try Check.require(
+                argument.hasPrefix("--") && !argument.contains(where: \.isNewline),
+                "extraArgs[\(index)]",
+                "must be one kubelet flag starting with -- (got \"\(argument)\")"
+            )
+            let name = String(argument.prefix { $0 != "=" })
+            try Check.require(
+                !Self.reservedFlags.contains(name),
+                "extraArgs[\(index)]",
+                "\(name) is set by EMP and cannot be overridden"
+            )
+        }
+    }
+
+    /// Flags the seed sets itself: overriding them would drop the EMP taint or break the join.
+    public static let reservedFlags: Set<String> = [
+        "--register-with-taints", "--node-labels", "--bootstrap-kubeconfig", "--kubeconfig", "--hostname-override",
+    ]
+
+    static func isBootstrapToken(_ token: String) -> Bool {
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        let alphabet = { (c: Character) in c.isASCII && (c.isLowercase || c.isNumber) }
+        return parts.count == 2 && parts[0].count == 6 && parts[1].count == 16
+            && parts.allSatisfy { $0.allSatisfy(alphabet) }
+    }
+}

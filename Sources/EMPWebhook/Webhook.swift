@@ -1,2 +1,0 @@
-/// The mutating admission webhook driven by `emp-profile-cm` (filled by the webhook issue).
-public enum Webhook {}

@@ -1,0 +1,108 @@
+import EMPModel
+import EMPStore
+import EMPTesting
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+@testable import EMPControlPlane
+
+/// `PATCH /v1/pools/{id}` and the kubelet join: what operators see, what agents get.
+@Suite struct PoolUpdateTests {
+    static let ca = "-----BEGIN CERTIFICATE-----\\nMIIB\\n-----END CERTIFICATE-----\\n"
+    static let created = """
+        {"id":"pool-a","shape":{"vcpus":4,"memory":"16Gi"},
+         "kubelet":{"apiServer":"https://10.0.0.1:6443","caCertificate":"\(ca)","bootstrapToken":"abcdef.0123456789abcdef"}}
+        """
+
+    func stored(_ fixture: APIFixture) async throws -> Pool {
+        try #require(try await fixture.built.store.read { try $0.pool("pool-a") })
+    }
+
+    func patch(_ client: some TestClientProtocol, _ fixture: APIFixture, _ json: String) async throws -> TestResponse {
+        try await client.execute(uri: "/v1/pools/pool-a", method: .patch, headers: fixture.auth, body: fixture.body(json))
+    }
+
+    @Test func answersHideTheBootstrapTokenButAgentsGetIt() async throws {
+        let fixture = try APIFixture()
+        try await fixture.built.application.test(.router) { client in
+            let created = try await client.execute(uri: "/v1/pools", method: .post, headers: fixture.auth, body: fixture.body(Self.created))
+            #expect(created.status == .created)
+            for response in [created, try await client.execute(uri: "/v1/pools/pool-a", method: .get, headers: fixture.auth)] {
+                let pool = try decode(Pool.self, response)
+                #expect(pool.kubelet?.bootstrapToken == "abcdef.****************")
+                #expect(!String(buffer: response.body).contains("0123456789abcdef"))
+            }
+            let listed = try await client.execute(uri: "/v1/pools", method: .get, headers: fixture.auth)
+            #expect(!String(buffer: listed.body).contains("0123456789abcdef"))
+
+            let identity = try decode(JoinWire.self, try await fixture.join(client, token: try await fixture.createToken(client)))
+            let desired = try decode(
+                DesiredState.self,
+                try await client.execute(uri: "/v1/agent/hosts/bm-1/desired?wait=0", method: .get, headers: bearer(identity.credential)))
+            #expect(desired.kubelet?.bootstrapToken == "abcdef.0123456789abcdef")
+            #expect(desired.kubelet?.apiServer == "https://10.0.0.1:6443")
+        }
+        #expect(try await stored(fixture).kubelet?.bootstrapToken == "abcdef.0123456789abcdef")
+    }
+
+    @Test func patchChangesOnlyTheGivenFieldsAndLogsWhat() async throws {
+        let fixture = try APIFixture()
+        try await fixture.built.application.test(.router) { client in
+            _ = try await client.execute(uri: "/v1/pools", method: .post, headers: fixture.auth, body: fixture.body(Self.created))
+            let response = try await patch(client, fixture, #"{"policy":{"maxEVMs":20,"placement":"spread"}}"#)
+            #expect(response.status == .ok)
+            #expect(try decode(Pool.self, response).policy.maxEVMs == 20)
+        }
+        var pool = try await stored(fixture)
+        #expect(pool.policy.maxEVMs == 20)
+        #expect(pool.policy.placement == .spread)
+        #expect(pool.policy.highWatermark == 0.8)
+        #expect(pool.kubelet?.bootstrapToken == "abcdef.0123456789abcdef")
+        let events = try await fixture.built.store.read { try $0.events(EventFilter(object: ObjectRef(.pool, "pool-a"))) }
+        #expect(events.last?.reason == "Updated")
+        #expect(events.last?.message == "pool updated: maxEVMs 100→20, placement binpack→spread")
+
+        try await fixture.built.application.test(.router) { client in
+            let response = try await patch(client, fixture, #"{"kubelet":null,"cluster":"eks-2"}"#)
+            #expect(response.status == .ok)
+        }
+        pool = try await stored(fixture)
+        #expect(pool.kubelet == nil)
+        #expect(pool.cluster == "eks-2")
+    }
+
+    @Test(arguments: [
+        (#"{"shape":{"vcpus":8}}"#, "shape"),
+        (#"{"id":"other"}"#, "id"),
+        (#"{"policy":{"memoryOvercommit":0.5}}"#, "policy.memoryOvercommit"),
+        (#"{"policy":{"minEVMs":500}}"#, "policy.minEVMs"),
+        (
+            #"{"kubelet":{"apiServer":"https://k:6443","caCertificate":"x","bootstrapToken":"abcdef.0123456789abcdef"}}"#,
+            "kubelet.caCertificate"
+        ),
+        (#"{"kubelet":{"apiServer":"https://k:6443","caCertificate":"\#(ca)","bootstrapToken":"nope"}}"#, "kubelet.bootstrapToken"),
+        (#"{"kubelet":{"apiServer":"https://k:6443","caCertificate":"\#(ca)"}}"#, "kubelet.bootstrapToken"),
+        (#"{"policy":{"maxEVMs":"many"}}"#, "policy.maxEVMs"),
+    ])
+    func badPatchIs400NamingTheFieldAndChangesNothing(body: String, field: String) async throws {
+        let fixture = try APIFixture()
+        try await fixture.built.application.test(.router) { client in
+            _ = try await client.execute(uri: "/v1/pools", method: .post, headers: fixture.auth, body: fixture.body(Self.created))
+            let before = try await stored(fixture)
+            let response = try await patch(client, fixture, body)
+            #expect(response.status == .badRequest)
+            #expect(try decode(ErrorBody.self, response).field == field)
+            #expect(try await stored(fixture) == before)
+        }
+    }
+
+    @Test func patchingAMissingPoolIs404() async throws {
+        let fixture = try APIFixture()
+        try await fixture.built.application.test(.router) { client in
+            let response = try await patch(client, fixture, #"{"cluster":"x"}"#)
+            #expect(response.status == .notFound)
+        }
+    }
+}
