@@ -50,7 +50,6 @@ let package = Package(
                 "CLibvirt",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -61,8 +60,8 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-                .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -187,8 +186,9 @@ let package = Package(
         .executableTarget(
             name: "empctl",
             dependencies: [
-                "EMPModel", "EMPScheduling", "KubeSim",
+                "EMPModel", "EMPScheduling", "EMPWebhook", "Kube", "KubeSim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "Yams", package: "Yams"),
@@ -198,7 +198,14 @@ let package = Package(
         /// `make bench`: side-by-side measurements recorded in docs/benchmarks.md.
         .executableTarget(
             name: "emp-bench",
-            dependencies: ["EMPModel", "EMPScheduling", "EMPStore", "Libvirt"],
+            dependencies: [
+                "EMPModel", "EMPScheduling", "EMPStore", "Libvirt", "EMPWebhook",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         /// Child-process helper for tests that kill a writer mid-flight; not shipped.
@@ -235,6 +242,7 @@ let package = Package(
             dependencies: [
                 "EMPWebhook", "Kube", "KubeSim", "EMPCertificates", "EMPTesting",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -25,8 +25,8 @@ public struct AdmissionHandler: Sendable {
         let result = response.patchType == nil ? "unchanged" : "mutated"
         Counter(label: "emp_webhook_admission_reviews_total", dimensions: [("result", result)]).increment()
         Metrics.Timer(label: "emp_webhook_admission_duration_seconds").recordInterval(since: start)
-        // Encoding a tree of JSON values cannot fail; an empty object is never sent in practice.
-        return (try? KubeJSON.encode(AdmissionReview(response: response))) ?? Data("{}".utf8)
+        // Serializing a tree of JSON values cannot fail; an empty object is never sent in practice.
+        return (try? JSONValue.object(AdmissionReview(response: response).object).serialized()) ?? Data("{}".utf8)
     }
 
     /// A decoded `admission.k8s.io/v1` AdmissionReview with a request `uid`.

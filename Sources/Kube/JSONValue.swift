@@ -108,6 +108,24 @@ extension JSONValue {
         try JSONValue(foundation: JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]))
     }
 
+    /// Compact JSON bytes through `JSONSerialization` (the fast path; key order is not sorted).
+    public func serialized() throws -> Data {
+        try JSONSerialization.data(withJSONObject: foundation, options: [.fragmentsAllowed, .withoutEscapingSlashes])
+    }
+
+    /// The value as `JSONSerialization` objects.
+    var foundation: Any {
+        switch self {
+        case .null: return NSNull()
+        case .bool(let value): return NSNumber(value: value)
+        case .int(let value): return NSNumber(value: value)
+        case .double(let value): return NSNumber(value: value)
+        case .string(let value): return value
+        case .array(let values): return values.map(\.foundation)
+        case .object(let members): return members.mapValues(\.foundation)
+        }
+    }
+
     /// Converts a `JSONSerialization` value; numbers keep their kind (Boolean, integer or floating point).
     init(foundation value: Any) throws {
         switch value {

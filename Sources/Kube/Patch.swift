@@ -40,6 +40,14 @@ public struct JSONPatchOperation: Codable, Sendable, Hashable {
         self.from = from
     }
 
+    /// The operation as a JSON object.
+    public var json: JSONValue {
+        var object: JSONObject = ["op": .string(op), "path": .string(path)]
+        if let value { object["value"] = value }
+        if let from { object["from"] = .string(from) }
+        return .object(object)
+    }
+
     public static func add(_ path: String, _ value: JSONValue) -> Self { .init(op: "add", path: path, value: value) }
     public static func replace(_ path: String, _ value: JSONValue) -> Self { .init(op: "replace", path: path, value: value) }
     public static func remove(_ path: String) -> Self { .init(op: "remove", path: path) }

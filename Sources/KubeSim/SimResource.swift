@@ -36,6 +36,17 @@ struct SimResource: Sendable, Hashable {
             type: Deployment.resourceType, singular: "deployment", shortNames: ["deploy"], subresources: ["status", "scale"]),
         SimResource(type: PodDisruptionBudget.resourceType, singular: "poddisruptionbudget", shortNames: ["pdb"], subresources: ["status"]),
         SimResource(type: MutatingWebhookConfiguration.resourceType, singular: "mutatingwebhookconfiguration"),
+        SimResource(type: ReplicaSet.resourceType, singular: "replicaset", shortNames: ["rs"], subresources: ["status"]),
+        SimResource(type: StatefulSet.resourceType, singular: "statefulset", shortNames: ["sts"], subresources: ["status"]),
+        SimResource(type: DaemonSet.resourceType, singular: "daemonset", shortNames: ["ds"], subresources: ["status"]),
+        // Stored and served only (no controller): enough for `kubectl apply` of EMP's manifests.
+        SimResource(type: .core("ServiceAccount", "serviceaccounts"), singular: "serviceaccount", shortNames: ["sa"]),
+        SimResource(type: .core("Service", "services"), singular: "service", shortNames: ["svc"], subresources: ["status"]),
+        SimResource(type: .core("Secret", "secrets"), singular: "secret"),
+        SimResource(type: .rbac("Role", "roles", namespaced: true), singular: "role"),
+        SimResource(type: .rbac("RoleBinding", "rolebindings", namespaced: true), singular: "rolebinding"),
+        SimResource(type: .rbac("ClusterRole", "clusterroles", namespaced: false), singular: "clusterrole"),
+        SimResource(type: .rbac("ClusterRoleBinding", "clusterrolebindings", namespaced: false), singular: "clusterrolebinding"),
     ]
 
     static func find(group: String, version: String, plural: String) -> SimResource? {
@@ -48,4 +59,14 @@ struct SimResource: Sendable, Hashable {
     static let deployments = all.first { $0.type == Deployment.resourceType }!
     static let pdbs = all.first { $0.type == PodDisruptionBudget.resourceType }!
     static let webhooks = all.first { $0.type == MutatingWebhookConfiguration.resourceType }!
+}
+
+extension ResourceType {
+    static func core(_ kind: String, _ plural: String) -> ResourceType {
+        ResourceType(group: "", version: "v1", kind: kind, plural: plural, namespaced: true)
+    }
+
+    static func rbac(_ kind: String, _ plural: String, namespaced: Bool) -> ResourceType {
+        ResourceType(group: "rbac.authorization.k8s.io", version: "v1", kind: kind, plural: plural, namespaced: namespaced)
+    }
 }

@@ -8,3 +8,4 @@ func wants(_ name: String) -> Bool { selected.isEmpty || selected.contains(name)
 if wants("libvirt") { try await libvirtBenchmark() }
 if wants("store") { try await storeBenchmark() }
 if wants("placement") { placementBenchmark() }
+if wants("webhook") { try await webhookBenchmark() }

@@ -6,7 +6,9 @@ struct Empctl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "empctl",
         abstract: "Operate an EMP elastic machine pool.",
-        subcommands: [PoolCommand.self, HostCommand.self, EVMCommand.self, EventsCommand.self, WhatIf.self, SimCommand.self]
+        subcommands: [
+            PoolCommand.self, HostCommand.self, EVMCommand.self, EventsCommand.self, ProfileCommand.self, WhatIf.self, SimCommand.self,
+        ]
     )
 }
 

@@ -45,7 +45,7 @@ public struct AdmissionReview: JSONBacked {
         /// Allows the request, with an optional JSON patch (RFC 6902) applied to the object.
         public init(uid: String, allowed: Bool = true, patch: [JSONPatchOperation]? = nil, message: String? = nil) {
             self.object = ["uid": .string(uid), "allowed": .bool(allowed)]
-            if let patch, !patch.isEmpty, let data = try? KubeJSON.encode(patch) {
+            if let patch, !patch.isEmpty, let data = try? JSONValue.array(patch.map(\.json)).serialized() {
                 object["patchType"] = .string("JSONPatch")
                 object["patch"] = .string(data.base64EncodedString())
             }
