@@ -108,9 +108,9 @@ extension JSONValue {
         try JSONValue(foundation: JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]))
     }
 
-    /// Compact JSON bytes through `JSONSerialization` (the fast path; key order is not sorted).
+    /// Compact, key-sorted JSON bytes through `JSONSerialization` (the fast path).
     public func serialized() throws -> Data {
-        try JSONSerialization.data(withJSONObject: foundation, options: [.fragmentsAllowed, .withoutEscapingSlashes])
+        try JSONSerialization.data(withJSONObject: foundation, options: [.fragmentsAllowed, .withoutEscapingSlashes, .sortedKeys])
     }
 
     /// The value as `JSONSerialization` objects.

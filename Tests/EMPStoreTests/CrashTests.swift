@@ -5,12 +5,13 @@ import Foundation
 import Testing
 
 @Suite struct CrashTests {
-    /// A writer is SIGKILLed in the middle of 1,000 transactions; reopening shows every committed write
+    /// A writer is SIGKILLed in the middle of 20,000 transactions (more than it can finish while a busy test
+    /// machine notices its 200th commit); reopening shows every committed write
     /// and nothing half-written (each EVM's allocation, revision and event are all there, or none is).
     @Test func killedWriterLosesNothingCommittedAndLeavesNothingHalfDone() async throws {
         let dir = try TemporaryDirectory()
         let path = dir.file("crash.sqlite")
-        let writer = try ChildProcess(try BuiltProducts.executable("emp-test-helper"), ["store-writer", path, "1000"])
+        let writer = try ChildProcess(try BuiltProducts.executable("emp-test-helper"), ["store-writer", path, "20000"])
         try await writer.waitFor { lines in lines.filter { $0.hasPrefix("committed") }.count >= 200 }
         writer.kill()
         let printed = writer.output.compactMap { line -> Int? in
@@ -24,7 +25,7 @@ import Testing
         let (host, evms, revision, events) = try await store.read { tx in
             (
                 try tx.host("h1"), try tx.evms(EVMFilter(poolID: "crash")), try tx.revision("host/h1"),
-                try tx.events(EventFilter(limit: 5000))
+                try tx.events(EventFilter(limit: 50_000))
             )
         }
         // Every write the child reported as committed is there; at most the one in flight got further.
