@@ -65,7 +65,10 @@ struct Serve: AsyncParsableCommand {
                 registry: registry,
                 services: [ProfileWatcher(client: kube, state: state, logger: logger)],
                 logger: logger,
-                onServerRunning: { port in print("emp-webhook listening on https://\(host):\(port)") }
+                onServerRunning: { port in
+                    // One unbuffered line on stdout: scripts and tests wait for it.
+                    FileHandle.standardOutput.write(Data("emp-webhook listening on https://\(host):\(port)\n".utf8))
+                }
             )
         } catch let error as WebhookError {
             throw ValidationError(error.description)
