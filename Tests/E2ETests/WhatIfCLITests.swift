@@ -24,6 +24,21 @@ import Testing
         #expect(!output.contains { $0.contains("bm-3") }, "a host in maintenance received an EVM")
     }
 
+    @Test func packsTheDocumentedExample() throws {
+        let file = "\(Self.repositoryRoot)/docs/examples/whatif-pack.json"
+        let (status, output) = try run(["whatif", "pack", "--input", file])
+        #expect(status == 0)
+        #expect(output.contains("2 new EVMs (0 for headroom); 4 of 6 pods placed"))
+        #expect(output.contains { $0.hasPrefix("emp-test/emp-test-deployment-5") && $0.hasSuffix("demo-a1b2c3") })
+        #expect(
+            output.contains(
+                "left out: batch/big: requests 40Gi memory; an EVM of pool demo has 15Gi allocatable (no EVM of this pool can run it)"))
+        let json = try run(["whatif", "pack", "--input", file, "-o", "json"])
+        let decoded = try JSONSerialization.jsonObject(with: Data(json.output.joined(separator: "\n").utf8)) as? [String: Any]
+        let placements = decoded?["placements"] as? [String: String]
+        #expect(placements?["shop/db-0"] != placements?["shop/db-1"])
+    }
+
     @Test func jsonOutputIsMachineReadable() throws {
         let (status, output) = try run([
             "whatif", "place", "--input", "\(Self.repositoryRoot)/docs/examples/whatif-place.json", "-o", "json",

@@ -169,7 +169,7 @@ func checkLimits(_ result: PlacementResult, original: [HostSnapshot], requests: 
 }
 
 /// A small seeded generator so random tests replay exactly.
-struct SplitMix {
+struct SplitMix: RandomNumberGenerator {
     var state: UInt64
     init(seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {
