@@ -36,6 +36,7 @@ demo: deps
 	$(SWIFT) build --product emp-control-plane
 	$(SWIFT) build --product emp-agent
 	$(SWIFT) build --product empctl
+	$(SWIFT) build --product emp-webhook
 	@DEMO_ONCE=$(DEMO_ONCE) scripts/demo.sh
 
 bench: deps

@@ -227,7 +227,7 @@ let package = Package(
         .testTarget(
             name: "EMPControlPlaneTests",
             dependencies: [
-                "EMPControlPlane", "EMPScheduling", "EMPTesting",
+                "EMPControlPlane", "EMPScheduling", "EMPTesting", "EMPAgent", "Kube", "KubeSim",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings

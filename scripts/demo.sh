@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The EMP demo, live on one machine with no cluster and no VMs needed: emp-control-plane (SQLite) and three
-# emp-agent processes, each on its own libvirt test-driver "bare-metal host" (64 cores, 256 GiB), operated
-# with empctl. Narrates each step (what it did, what changed, how long it took), then keeps running until
+# The EMP demo, live on one machine with no cluster and no VMs needed: KubeSim (a Kubernetes API kubectl
+# can use), emp-control-plane (SQLite, autoscaler), three emp-agent processes, each on its own libvirt
+# test-driver "bare-metal host" (64 cores, 256 GiB), and emp-webhook; operated with empctl and kubectl. It
+# reproduces seed 000's walkthrough (scale emp-test-deployment to 5: a new EVM appears; back to 1: it goes). Narrates each step (what it did, what changed, how long it took), then keeps running until
 # Ctrl-C. DEMO_ONCE=1 runs the walkthrough once and exits 0 only if every step held. Cleans up after itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,12 +41,24 @@ TOKEN=demo-operator-token
 export HOME="$WORK"  # empctl reads ~/.config/emp/config.yaml; keep the user's own untouched
 empctl() { "$BIN/empctl" "$@"; }
 
-say "Start emp-control-plane (SQLite in $WORK/cp, heartbeat timeout 5 s for the demo)"
+say "Start KubeSim: a Kubernetes API on loopback, with a kubeconfig for kubectl ($WORK/kubeconfig)"
+t0=$(now_ms)
+"$BIN/empctl" sim --kubeconfig "$WORK/kubeconfig" --node-ready-after 2 >"$WORK/sim.out" 2>"$WORK/sim.log" &
+PIDS+=($!)
+for _ in $(seq 1 300); do grep -q 'listening on' "$WORK/sim.out" 2>/dev/null && break; sleep 0.1; done
+grep -q 'listening on' "$WORK/sim.out" || { fail "KubeSim did not start"; cat "$WORK/sim.log"; exit 1; }
+ok "KubeSim up after $(( $(now_ms) - t0 )) ms"
+export KUBECONFIG="$WORK/kubeconfig"
+kubectl get namespaces | show
+
+say "Start emp-control-plane (SQLite in $WORK/cp; autoscaler on KubeSim; heartbeat timeout 5 s, empty EVMs go after 10 s for the demo)"
 cat > "$WORK/control-plane.yaml" <<YAML
 listen: 127.0.0.1:0
 dataDir: $WORK/cp
 operatorTokens: [$TOKEN]
 heartbeatTimeoutSeconds: 5
+kubeconfig: $WORK/kubeconfig
+autoscaler: {idleWindowSeconds: 1, maxWindowSeconds: 10, emptyAfterSeconds: 10}
 YAML
 t0=$(now_ms)
 "$BIN/emp-control-plane" --config "$WORK/control-plane.yaml" --log-level warning >"$WORK/cp.out" 2>"$WORK/cp.log" &
@@ -57,8 +70,8 @@ ok "listening at $URL after $(( $(now_ms) - t0 )) ms"
 mkdir -p "$HOME/.config/emp"
 printf 'server: %s\ntoken: %s\n' "$URL" "$TOKEN" > "$HOME/.config/emp/config.yaml"
 
-say "Create pool 'demo': EVMs of 4 vCPU / 16Gi, memory overcommit 1.5, at most 20 EVMs"
-check "empctl pool create" empctl pool create demo --vcpus 4 --memory 16Gi --memory-overcommit 1.5 --max-evms 20 --cluster demo-cluster
+say "Create pool 'demo': EVMs of 4 vCPU / 16Gi, memory overcommit 1.5, 7 to 20 EVMs (lowered to 1 later)"
+check "empctl pool create" empctl pool create demo --vcpus 4 --memory 16Gi --memory-overcommit 1.5 --min-evms 7 --max-evms 20 --cluster demo-cluster
 empctl pool list | show
 
 say "Bad input is refused with the field named, and nothing changes"
@@ -73,7 +86,8 @@ for i in 1 2 3; do
 XML
     join=$(empctl host token demo 2>/dev/null)
     "$BIN/emp-agent" --control-plane "$URL" --join-token "$join" --host-id "bm-$i" --libvirt-uri "test://$WORK/bm-$i.xml" \
-        --domain-type test --state-dir "$WORK/agent-$i" --report-interval 1 --poll-wait 5 --log-level warning 2>"$WORK/agent-$i.log" &
+        --domain-type test --state-dir "$WORK/agent-$i" --report-interval 1 --poll-wait 5 --kubeconfig "$WORK/kubeconfig" \
+        --log-level warning 2>"$WORK/agent-$i.log" &
     PIDS+=($!)
     eval "AGENT_$i=$!"
 done
@@ -81,12 +95,15 @@ hosts_ready() { [ "$(empctl host list | grep -c ' ready ')" = "$1" ]; }
 wait_for 30 "3 hosts ready" hosts_ready 3
 empctl host list | show
 
-say "Create 5 EVMs: placed at once (binpack: fewest hosts), booted by the agents"
+say "Create 5 EVMs: placed at once (binpack: fewest hosts), registered as tainted Nodes, booted by the agents"
 t0=$(now_ms)
 empctl evm create demo --count 5 | show
 running() { [ "$(empctl evm list --phase running | tail -n +2 | wc -l)" = "$1" ]; }
 wait_for 30 "5 EVMs running (create → running)" running 5
 empctl evm list | show
+kubectl get nodes -l emp.pf9.io/owned=true | show
+check "5 EVM nodes, tainted emp.pf9.io/EMPSchedulable=true:NoSchedule" \
+    test "$(kubectl get nodes -l emp.pf9.io/owned=true -o jsonpath='{range .items[*]}{.spec.taints[0].key}={.spec.taints[0].value}:{.spec.taints[0].effect}{"\n"}{end}' | grep -c '^emp.pf9.io/EMPSchedulable=true:NoSchedule$')" = 5
 check "all 5 on one host (binpack)" test "$(empctl evm list -o json | grep -o '"hostID" : "[^"]*"' | sort -u | wc -l)" = "1"
 empctl host list | show
 
@@ -109,10 +126,105 @@ kill -9 "$AGENT_3"
 not_ready() { empctl host list | grep -q '^bm-3 .*notReady'; }
 wait_for 20 "bm-3 NotReady" not_ready
 "$BIN/emp-agent" --control-plane "$URL" --host-id bm-3 --libvirt-uri "test://$WORK/bm-3.xml" --domain-type test \
-    --state-dir "$WORK/agent-3" --report-interval 1 --poll-wait 5 --log-level warning 2>>"$WORK/agent-3.log" &
+    --state-dir "$WORK/agent-3" --report-interval 1 --poll-wait 5 --kubeconfig "$WORK/kubeconfig" --log-level warning \
+    2>>"$WORK/agent-3.log" &
 PIDS+=($!)
 back() { empctl host list | grep -q '^bm-3 .*ready'  && ! empctl host list | grep -q '^bm-3 .*notReady'; }
 wait_for 20 "bm-3 ready again (the stored credential, no new token)" back
+
+say "Lower the pool's minimum to 1: the autoscaler removes the empty EVMs (empty for 10 s)"
+empctl pool update demo --min-evms 1 | show
+evms() { [ "$(empctl evm list | tail -n +2 | wc -l)" = "$1" ]; }
+wait_for 60 "one EVM left" evms 1
+nodes() { [ "$(kubectl get nodes -l emp.pf9.io/owned=true -o name | wc -l)" = "$1" ]; }
+wait_for 30 "one EVM node left" nodes 1
+kubectl get nodes -l emp.pf9.io/owned=true | show
+
+say "Opt namespace emp-test in: emp-webhook (certificates from 'emp-webhook certs') and ConfigMap emp-profile-cm"
+bundle=$("$BIN/emp-webhook" certs --out "$WORK/webhook" --name 127.0.0.1 2>/dev/null)
+"$BIN/emp-webhook" serve --cert "$WORK/webhook/tls.crt" --key "$WORK/webhook/tls.key" --listen 127.0.0.1:0 \
+    --kubeconfig "$WORK/kubeconfig" --log-level warning >"$WORK/webhook.out" 2>"$WORK/webhook.log" &
+PIDS+=($!)
+for _ in $(seq 1 300); do grep -q 'listening on' "$WORK/webhook.out" 2>/dev/null && break; sleep 0.1; done
+WEBHOOK=$(grep -o 'https://[0-9.]*:[0-9]*' "$WORK/webhook.out" | head -1 || true)
+check "emp-webhook listening at $WEBHOOK" test -n "$WEBHOOK"
+kubectl apply -f - <<YAML | show
+apiVersion: admissionregistration.k8s.io/v1
+kind: MutatingWebhookConfiguration
+metadata: {name: emp-webhook}
+webhooks:
+- name: emp-webhook.emp.pf9.io
+  admissionReviewVersions: ["v1"]
+  sideEffects: None
+  failurePolicy: Ignore
+  timeoutSeconds: 5
+  reinvocationPolicy: IfNeeded
+  clientConfig: {url: "$WEBHOOK/mutate", caBundle: "$bundle"}
+  rules: [{operations: ["CREATE"], apiGroups: [""], apiVersions: ["v1"], resources: ["pods"]}]
+  namespaceSelector:
+    matchExpressions: [{key: kubernetes.io/metadata.name, operator: NotIn, values: [kube-system]}]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: emp-profile-cm, namespace: default}
+data:
+  namespaces: |
+    ["emp-test"]
+YAML
+check "empctl profile show" sh -c "$BIN/empctl profile show | grep -q 'namespaces: emp-test'"
+
+say "Run the seed's test workload (3Gi pods; no toleration or nodeSelector in the manifest: the webhook adds them)"
+kubectl apply -f - <<YAML | show
+apiVersion: v1
+kind: Namespace
+metadata: {name: emp-test}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: emp-test-deployment, namespace: emp-test}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: emp-test-deployment}}
+  template:
+    metadata: {labels: {app: emp-test-deployment}}
+    spec:
+      containers:
+      - name: no-op
+        image: alpine
+        command: ["/bin/sh", "-c", "sleep 3600"]
+        resources: {requests: {memory: 3Gi}}
+YAML
+running_pods() { [ "$(kubectl get pods -n emp-test --no-headers 2>/dev/null | grep -c ' Running ')" = "$1" ]; }
+wait_for 30 "1 pod Running on the EVM" running_pods 1
+kubectl get pods -n emp-test -o wide | show
+check "the webhook added the toleration and the nodeSelector" \
+    sh -c "kubectl get pods -n emp-test -o jsonpath='{.items[0].spec.nodeSelector}' | grep -q 'emp.pf9.io/owned'"
+
+say "Scale to 5 replicas: four fit the EVM (a little under 15 GiB allocatable), one is Pending; the autoscaler adds an EVM"
+t0=$(now_ms)
+kubectl scale deployment --replicas 5 -n emp-test emp-test-deployment | show
+pending_pods() { [ "$(kubectl get pods -n emp-test --no-headers 2>/dev/null | grep -c ' Pending ')" = "$1" ]; }
+wait_for 20 "1 pod Pending" pending_pods 1
+kubectl get pods -n emp-test -o wide | show
+wait_for 60 "a second EVM created" evms 2
+wait_for 60 "all 5 pods Running" running_pods 5
+ok "scale-up took $(( $(now_ms) - t0 )) ms end to end"
+kubectl get nodes -l emp.pf9.io/owned=true | show
+kubectl get pods -n emp-test -o wide | show
+pod_events() { kubectl get events -n emp-test -o jsonpath='{range .items[*]}{.involvedObject.name}  {.reason}: {.message}{"\n"}{end}'; }
+pod_events | show
+new_evm=$(empctl events --object pool/demo | grep ScaledUp | tail -1 | grep -o 'demo-[a-z0-9]*$')
+check "a TriggeredScaleUp event on the Pending pod names the new EVM" sh -c "$(declare -f pod_events); pod_events | grep -q 'TriggeredScaleUp: .*EVM $new_evm'"
+
+say "Scale back to 1: the EVM left empty goes after 10 s, never the one still hosting the pod"
+t0=$(now_ms)
+kubectl scale deployment --replicas 1 -n emp-test emp-test-deployment | show
+wait_for 60 "back to one EVM" evms 1
+wait_for 30 "back to one EVM node" nodes 1
+still=$(kubectl get pods -n emp-test -o jsonpath='{.items[0].spec.nodeName}')
+left=$(kubectl get nodes -l emp.pf9.io/owned=true -o jsonpath='{.items[0].metadata.name}')
+check "the remaining pod runs on the remaining EVM ($left)" test "$still" = "$left"
+ok "scale-down took $(( $(now_ms) - t0 )) ms (10 s of it is the empty period)"
 
 say "The event log says what happened and why"
 empctl events | tail -n 12 | show
@@ -137,6 +249,9 @@ Everything keeps running. In another shell:
   $PWD/$BIN/empctl host list
   $PWD/$BIN/empctl evm create demo --count 3
   $PWD/$BIN/empctl events
+  export KUBECONFIG=$WORK/kubeconfig
+  kubectl scale deployment --replicas 8 -n emp-test emp-test-deployment
+  kubectl get nodes -l emp.pf9.io/owned=true
 Press Ctrl-C to stop (everything under $WORK is removed).
 TXT
 wait

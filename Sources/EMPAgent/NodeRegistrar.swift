@@ -22,6 +22,10 @@ public struct NodeRegistrar: Sendable {
         var node = Node(name: evm.nodeName)
         node.metadata.labels = labels(for: evm, hostID: hostID)
         node.spec.taints = [taint]
+        // The EVM's size, so the autoscaler sees its room before the kubelet reports (the kubelet overwrites it).
+        node.status.capacity = [
+            "cpu": "\(evm.shape.vcpus)", "memory": "\(evm.shape.memoryBytes / 1024)Ki", "pods": "110",
+        ]
         return node
     }
 

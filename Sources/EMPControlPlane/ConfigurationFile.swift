@@ -11,6 +11,17 @@ public struct ConfigurationFile: Decodable, Sendable {
     public var tls: TLS?
     public var heartbeatTimeoutSeconds: Double?
     public var expectedUseFraction: Double?
+    public var kubeconfig: String?
+    public var autoscaler: AutoscalerSection?
+
+    /// `autoscaler:` section.
+    public struct AutoscalerSection: Decodable, Sendable {
+        public var idleWindowSeconds: Double?
+        public var maxWindowSeconds: Double?
+        public var emptyAfterSeconds: Double?
+        /// Kubernetes quantities, e.g. `{cpu: 100m, memory: 1Gi}`.
+        public var reserved: EMPModel.Resources?
+    }
 
     /// `tls:` section.
     public struct TLS: Decodable, Sendable {
@@ -18,7 +29,9 @@ public struct ConfigurationFile: Decodable, Sendable {
         public var key: String
     }
 
-    static let keys: Set<String> = ["listen", "dataDir", "operatorTokens", "tls", "heartbeatTimeoutSeconds", "expectedUseFraction"]
+    static let keys: Set<String> = [
+        "listen", "dataDir", "operatorTokens", "tls", "heartbeatTimeoutSeconds", "expectedUseFraction", "kubeconfig", "autoscaler",
+    ]
 
     /// Reads and checks `path`; errors name the file and the key at fault.
     public static func load(_ path: String) throws -> ConfigurationFile {
@@ -48,6 +61,28 @@ public struct ConfigurationFile: Decodable, Sendable {
             (configuration.host, configuration.port) = try ControlPlaneConfiguration.parseListen(listen, key: "listen")
         }
         if let dataDir { configuration.dataDirectory = dataDir }
+        if let kubeconfig { configuration.kubeconfigPath = kubeconfig }
+        if let autoscaler {
+            func duration(_ seconds: Double?, _ key: String, minimum: Double) throws -> Duration? {
+                guard let seconds else { return nil }
+                guard seconds >= minimum, seconds <= 3600 else {
+                    throw ConfigurationError("autoscaler.\(key) must be between \(minimum) and 3600 seconds (got \(seconds))")
+                }
+                return .milliseconds(Int64(seconds * 1000))
+            }
+            var settings = configuration.autoscaler
+            settings.idleWindow = try duration(autoscaler.idleWindowSeconds, "idleWindowSeconds", minimum: 0) ?? settings.idleWindow
+            settings.maxWindow = try duration(autoscaler.maxWindowSeconds, "maxWindowSeconds", minimum: 0) ?? settings.maxWindow
+            settings.emptyAfter = try duration(autoscaler.emptyAfterSeconds, "emptyAfterSeconds", minimum: 0) ?? settings.emptyAfter
+            if let reserved = autoscaler.reserved {
+                guard reserved.isNonNegative else { throw ConfigurationError("autoscaler.reserved must not be negative") }
+                settings.reserved = reserved
+            }
+            guard settings.idleWindow <= settings.maxWindow else {
+                throw ConfigurationError("autoscaler.idleWindowSeconds must not exceed maxWindowSeconds")
+            }
+            configuration.autoscaler = settings
+        }
         if let operatorTokens { configuration.operatorTokens = operatorTokens }
         if let tls {
             configuration.tlsCertificatePath = tls.certificate

@@ -4,9 +4,11 @@ import Foundation
 import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
+import Kube
 import Logging
 import NIOSSL
 import Prometheus
+import ServiceLifecycle
 
 /// The composition root of `emp-control-plane`: opens the store, builds the HTTP API and returns a
 /// runnable application. Loops (autoscaler, rebalancer, host health) join here as they are built.
@@ -48,11 +50,31 @@ public enum ControlPlane {
                 address: .hostname(configuration.host, port: configuration.port),
                 serverName: "emp-control-plane"
             ),
-            services: [HostHealth(store: store, configuration: configuration, now: now, logger: logger)],
+            services: [HostHealth(store: store, configuration: configuration, now: now, logger: logger)]
+                + (try autoscaler(configuration, store: store, now: now, logger: logger)),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
             logger: logger
         )
         return Built(application: application, store: store, operatorToken: tokens[0], tokenGenerated: generated)
+    }
+
+    /// The autoscaler, when a kubeconfig is configured.
+    static func autoscaler(
+        _ configuration: ControlPlaneConfiguration, store: SQLiteStore, now: @escaping @Sendable () -> Date, logger: Logger
+    ) throws -> [any Service] {
+        guard let path = configuration.kubeconfigPath else { return [] }
+        let client: KubeClient
+        do {
+            client = try KubeClient(config: try KubeConfig.load(paths: [path]), logger: Logger(label: "emp-control-plane.kube"))
+        } catch {
+            throw ConfigurationError("kubeconfig \(path): \(error)")
+        }
+        let placement = EVMPlacement(store: store, expectedUseFraction: configuration.expectedUseFraction)
+        return [
+            Autoscaler(
+                client: client, store: store, placement: placement, settings: configuration.autoscaler, now: now,
+                logger: Logger(label: "emp-control-plane.autoscaler"))
+        ]
     }
 
     /// HTTP/1.1, wrapped in TLS when a certificate and key are configured.

@@ -22,6 +22,10 @@ public struct ControlPlaneConfiguration: Sendable {
     public var heartbeatTimeout: Duration
     /// How often host health is checked. Default 5 s.
     public var healthCheckInterval: Duration
+    /// kubeconfig of the cluster the pools serve; nil turns the autoscaler off.
+    public var kubeconfigPath: String?
+    /// Autoscaler timings and reserved resources.
+    public var autoscaler = Autoscaler.Settings()
 
     public init(
         host: String = "127.0.0.1",

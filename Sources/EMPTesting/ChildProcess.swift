@@ -55,9 +55,12 @@ public final class ChildProcess: @unchecked Sendable {
         return process.terminationStatus
     }
 
-    /// Runs `executable` to completion and returns its stdout; throws with its stderr when it exits non-zero.
-    public static func output(_ executable: String, _ arguments: [String], timeout: Duration = .seconds(60)) async throws -> String {
-        let child = try ChildProcess(executable, arguments)
+    /// Runs `executable` to completion without blocking a thread (the child may be talking to a server in this
+    /// process, which needs the cooperative pool); returns the exit status and both outputs.
+    public static func run(
+        _ executable: String, _ arguments: [String], environment: [String: String]? = nil, timeout: Duration = .seconds(60)
+    ) async throws -> (status: Int32, output: [String], errors: [String]) {
+        let child = try ChildProcess(executable, arguments, environment: environment)
         let deadline = ContinuousClock.now + timeout
         while child.isRunning {
             guard ContinuousClock.now < deadline else {
@@ -67,10 +70,16 @@ public final class ChildProcess: @unchecked Sendable {
             try await Task.sleep(for: .milliseconds(10))
         }
         let status = child.wait()
+        return (status, child.output, child.errorOutput)
+    }
+
+    /// Runs `executable` to completion and returns its stdout; throws with its stderr when it exits non-zero.
+    public static func output(_ executable: String, _ arguments: [String], timeout: Duration = .seconds(60)) async throws -> String {
+        let (status, output, errors) = try await run(executable, arguments, timeout: timeout)
         guard status == 0 else {
-            throw TestSupportError("\(executable) \(arguments) exited with \(status): \(child.errorOutput.joined(separator: "\n"))")
+            throw TestSupportError("\(executable) \(arguments) exited with \(status): \(errors.joined(separator: "\n"))")
         }
-        return child.output.joined(separator: "\n")
+        return output.joined(separator: "\n")
     }
 
     deinit {

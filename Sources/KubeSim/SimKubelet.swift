@@ -1,14 +1,31 @@
+import EMPModel
 import Foundation
 import Kube
 
 /// What a kubelet writes: Node readiness and a started pod's status.
 enum SimKubelet {
-    /// Ready condition, and capacity/allocatable/nodeInfo where the registrant left them empty.
+    /// Held back from pods on every simulated node: CPU in millicores, memory in bytes.
+    static let reserved = (cpuMillis: Int64(100), memoryBytes: Int64(1124) << 20)
+
+    static func allocatable(_ capacity: [String: String]) -> [String: String] {
+        var allocatable = capacity
+        if let cpu = capacity["cpu"].flatMap({ try? Quantity($0).milliRoundedUp }) {
+            allocatable["cpu"] = "\(max(0, cpu - reserved.cpuMillis))m"
+        }
+        if let memory = capacity["memory"].flatMap({ try? Quantity($0).roundedUp }) {
+            allocatable["memory"] = "\(max(0, memory - reserved.memoryBytes) / 1024)Ki"
+        }
+        return allocatable
+    }
+
+    /// Ready condition, and capacity/allocatable/nodeInfo where the registrant left them empty. Allocatable is
+    /// capacity minus what a kubeadm kubelet keeps back: 100m CPU and 1Gi kube-reserved plus the 100Mi
+    /// `memory.available` eviction threshold (a 16Gi node offers "a little under 15 GiB", as in seed 000).
     static func makeReady(_ object: inout JSONObject) {
         var node = Node(object: object)
         var status = node.status
         if status.capacity.isEmpty { status.capacity = ["cpu": "4", "memory": "16Gi", "pods": "110"] }
-        if status.allocatable.isEmpty { status.allocatable = status.capacity }
+        if status.allocatable.isEmpty { status.allocatable = allocatable(status.capacity) }
         var info = status.nodeInfo
         if info.kubeletVersion == nil {
             info.kubeletVersion = "v1.32.0"

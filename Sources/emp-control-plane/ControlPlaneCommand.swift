@@ -32,6 +32,9 @@ struct ControlPlaneCommand: AsyncParsableCommand {
     @Option(name: .long, help: "PEM private key for HTTPS (with --tls-cert).")
     var tlsKey: String?
 
+    @Option(name: .long, help: "kubeconfig of the cluster the pools serve; turns the autoscaler on.")
+    var kubeconfig: String?
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -42,6 +45,7 @@ struct ControlPlaneCommand: AsyncParsableCommand {
             if let dataDir { configuration.dataDirectory = dataDir }
             if let listen { (configuration.host, configuration.port) = try ControlPlaneConfiguration.parseListen(listen) }
             if !token.isEmpty { configuration.operatorTokens = token }
+            if let kubeconfig { configuration.kubeconfigPath = kubeconfig }
             if tlsCert != nil || tlsKey != nil {
                 configuration.tlsCertificatePath = tlsCert
                 configuration.tlsKeyPath = tlsKey

@@ -6,10 +6,10 @@ import Testing
 
 /// `empctl profile` against a cluster: what the profile opts in, what would move, and the restart.
 @Suite struct EmpctlProfileTests {
-    func empctl(_ arguments: [String], input: String? = nil) throws -> (status: Int32, output: [String], errors: String) {
-        let child = try ChildProcess(try BuiltProducts.executable("empctl"), ["profile"] + arguments)
-        let status = child.wait()
-        return (status, child.output, child.errorOutput.joined(separator: "\n"))
+    /// empctl talks to the KubeSim in this process: wait for it without blocking a thread.
+    func empctl(_ arguments: [String]) async throws -> (status: Int32, output: [String], errors: String) {
+        let (status, output, errors) = try await ChildProcess.run(try BuiltProducts.executable("empctl"), ["profile"] + arguments)
+        return (status, output, errors.joined(separator: "\n"))
     }
 
     @Test func showPreviewAndRestart() async throws {
@@ -23,11 +23,11 @@ import Testing
         defer { Task { try? await client.shutdown() } }
         let k = ["--kubeconfig", kubeconfig]
 
-        #expect(try empctl(["show"] + k).output == ["no ConfigMap default/emp-profile-cm: no namespace is opted in"])
+        #expect(try await empctl(["show"] + k).output == ["no ConfigMap default/emp-profile-cm: no namespace is opted in"])
         var map = ConfigMap(name: "emp-profile-cm", namespace: "default")
         map.data = ["namespaces": "- shop\n- default\n", "labels": #"{"tier":"web"}"#]
         _ = try await client.resources(ConfigMap.self, namespace: "default").create(map)
-        #expect(try empctl(["show"] + k).output == ["namespaces: default, shop", "labels:     tier=web"])
+        #expect(try await empctl(["show"] + k).output == ["namespaces: default, shop", "labels:     tier=web"])
 
         // A Deployment (pods via a ReplicaSet, as a real cluster has them), a bare pod, one pod already on EVMs,
         // and one the labels do not select.
@@ -63,7 +63,7 @@ import Testing
             _ = try await client.resources(Pod.self, namespace: "shop").create(item)
         }
 
-        let preview = try empctl(["preview", "shop"] + k)
+        let preview = try await empctl(["preview", "shop"] + k)
         #expect(preview.status == 0, "\(preview.errors)")
         let rows = preview.output.dropFirst().map { $0.split(separator: " ", omittingEmptySubsequences: true).first.map(String.init) ?? "" }
         #expect(rows.prefix(3) == ["debug", "web-5d8f-a", "web-5d8f-b"])
@@ -74,11 +74,11 @@ import Testing
             })
         #expect(preview.output.last == "workloads to restart: deployment/web")
 
-        let refused = try empctl(["preview", "kube-system"] + k)
+        let refused = try await empctl(["preview", "kube-system"] + k)
         #expect(refused.status != 0 && refused.errors.contains("not opted in"))
-        #expect(try empctl(["apply", "shop"] + k).errors.contains("--restart"))
+        #expect(try await empctl(["apply", "shop"] + k).errors.contains("--restart"))
 
-        let applied = try empctl(["apply", "--restart", "--yes", "shop"] + k)
+        let applied = try await empctl(["apply", "--restart", "--yes", "shop"] + k)
         #expect(applied.output.last == "deployment/web restarted", "\(applied.errors)")
         let restarted = try await client.resources(Deployment.self, namespace: "shop").get("web")
         #expect(restarted.templateAnnotations["kubectl.kubernetes.io/restartedAt"] != nil)

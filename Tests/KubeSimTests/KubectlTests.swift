@@ -12,19 +12,11 @@ import Testing
         var errors: String
     }
 
-    func kubectl(_ kubeconfig: String, _ arguments: String...) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["kubectl", "--kubeconfig", kubeconfig] + arguments
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let errors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus, output: output, errors: errors)
+    /// kubectl talks to the KubeSim in this process: wait for it without blocking a thread.
+    func kubectl(_ kubeconfig: String, _ arguments: String...) async throws -> Result {
+        let (status, output, errors) = try await ChildProcess.run("/usr/bin/env", ["kubectl", "--kubeconfig", kubeconfig] + arguments)
+        return Result(
+            status: status, output: output.joined(separator: "\n"), errors: errors.joined(separator: "\n"))
     }
 
     func rows(_ text: String) -> [[String]] {
@@ -52,22 +44,22 @@ import Testing
         node.status.capacity = ["cpu": "4", "memory": "16Gi", "pods": "110"]
         _ = try await client.resources(Node.self).create(node)
 
-        let nodes = try kubectl(config, "get", "nodes")
+        let nodes = try await kubectl(config, "get", "nodes")
         #expect(nodes.status == 0, "\(nodes.errors)")
         #expect(rows(nodes.output).first?.prefix(2) == ["pf9-demo-ehmd82", "Ready"])
-        let selected = try kubectl(config, "get", "nodes", "-l", "emp.pf9.io/owned=true", "-o", "jsonpath={.items[*].metadata.name}")
+        let selected = try await kubectl(config, "get", "nodes", "-l", "emp.pf9.io/owned=true", "-o", "jsonpath={.items[*].metadata.name}")
         #expect(selected.output == "pf9-demo-ehmd82")
 
-        let applied = try kubectl(config, "apply", "-f", manifest)
+        let applied = try await kubectl(config, "apply", "-f", manifest)
         #expect(applied.status == 0, "\(applied.errors)")
         #expect(applied.output.contains("namespace/emp-test created"))
         #expect(applied.output.contains("deployment.apps/emp-test-deployment created"))
 
         try await eventually {
-            let pods = try kubectl(config, "get", "pods", "-n", "emp-test", "-o", "wide")
+            let pods = try await kubectl(config, "get", "pods", "-n", "emp-test", "-o", "wide")
             return rows(pods.output).count == 1 && rows(pods.output)[0][2] == "Running"
         }
-        let wide = try kubectl(config, "get", "pods", "-n", "emp-test", "-o", "wide")
+        let wide = try await kubectl(config, "get", "pods", "-n", "emp-test", "-o", "wide")
         #expect(wide.output.split(separator: "\n").first?.contains("NODE") == true)
         let row = try #require(rows(wide.output).first)
         #expect(row[0].hasPrefix("emp-test-deployment-"))
@@ -75,24 +67,24 @@ import Testing
         #expect(row.contains("pf9-demo-ehmd82"))
 
         // Five replicas of 3 GiB do not fit in 14900Mi: four run, one is Pending.
-        let scaled = try kubectl(config, "scale", "--replicas", "5", "deployment/emp-test-deployment", "-n", "emp-test")
+        let scaled = try await kubectl(config, "scale", "--replicas", "5", "deployment/emp-test-deployment", "-n", "emp-test")
         #expect(scaled.status == 0, "\(scaled.errors)")
         #expect(scaled.output.contains("deployment.apps/emp-test-deployment scaled"))
         try await eventually {
-            let statuses = rows(try kubectl(config, "get", "pods", "-n", "emp-test").output).map { $0[2] }
+            let statuses = rows(try await kubectl(config, "get", "pods", "-n", "emp-test").output).map { $0[2] }
             return statuses.filter { $0 == "Running" }.count == 4 && statuses.filter { $0 == "Pending" }.count == 1
         }
-        let reason = try kubectl(
+        let reason = try await kubectl(
             config, "get", "pods", "-n", "emp-test", "--field-selector", "status.phase=Pending", "-o",
             "jsonpath={.items[0].status.conditions[?(@.type==\"PodScheduled\")].message}")
         #expect(reason.output == "0/1 nodes are available: 1 Insufficient memory.")
 
-        let deleted = try kubectl(config, "delete", "-f", manifest)
+        let deleted = try await kubectl(config, "delete", "-f", manifest)
         #expect(deleted.status == 0, "\(deleted.errors)")
         #expect(deleted.output.contains("deployment.apps \"emp-test-deployment\" deleted"))
-        let gone = try kubectl(config, "get", "pods", "-n", "emp-test")
+        let gone = try await kubectl(config, "get", "pods", "-n", "emp-test")
         #expect(gone.output.isEmpty)
-        let missing = try kubectl(config, "get", "deployment", "emp-test-deployment", "-n", "emp-test")
+        let missing = try await kubectl(config, "get", "deployment", "emp-test-deployment", "-n", "emp-test")
         #expect(missing.status != 0)
         #expect(missing.errors.contains("NotFound") || missing.errors.contains("not found"))
     }
@@ -115,7 +107,7 @@ import Testing
             metadata: {labels: {app: b}}
             spec: {containers: [{name: c, image: alpine}]}
         """.write(toFile: manifest, atomically: true, encoding: .utf8)
-        let result = try kubectl(config, "apply", "-f", manifest)
+        let result = try await kubectl(config, "apply", "-f", manifest)
         #expect(result.status != 0)
         #expect(result.errors.contains("spec.template.metadata.labels"))
     }

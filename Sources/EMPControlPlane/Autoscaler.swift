@@ -1,0 +1,223 @@
+import EMPModel
+import EMPScheduling
+import EMPStore
+import Foundation
+import Kube
+import Logging
+import Metrics
+import ServiceLifecycle
+
+/// Adds EVMs when pods are Pending and removes EVMs whose node has been empty for a while.
+///
+/// Informers keep Pods and EVM Nodes in memory. Every tick the autoscaler reads them: a batch of unschedulable
+/// pods is decided once no new one has appeared for ``Settings/idleWindow`` (or ``Settings/maxWindow`` after the
+/// first); ``PodPacker`` says how many EVMs each pool needs (booting EVMs count as room, so the same pods never
+/// trigger twice), and ``EVMPlacement`` creates and places them. Pods no EVM could run get one Event saying why.
+/// An EVM whose node has only DaemonSet or mirror pods for ``Settings/emptyAfter`` is cordoned, drained through
+/// the eviction API, its Node deleted and the EVM destroyed — never below the pool's minimum and never while the
+/// pool has pending pods.
+public struct Autoscaler: Service {
+    /// Timings and reserved resources; defaults are DESIGN.md's.
+    public struct Settings: Sendable {
+        /// Decide once no new pending pod appeared for this long. Default 1 s.
+        public var idleWindow: Duration = .seconds(1)
+        /// Decide at the latest this long after the first pending pod. Default 10 s.
+        public var maxWindow: Duration = .seconds(10)
+        /// Remove an EVM whose node has been empty this long. Default 30 s.
+        public var emptyAfter: Duration = .seconds(30)
+        /// What the kubelet keeps from pods on each EVM: kube + system reserved + the eviction threshold.
+        /// Default 100m CPU and 1124Mi (kubeadm's 1Gi kube-reserved + 100Mi `memory.available`).
+        public var reserved = EMPModel.Resources(cpuMillis: 100, memoryBytes: 1124 << 20)
+        /// How often the cluster is read. Default 250 ms.
+        public var tick: Duration = .milliseconds(250)
+        public init() {}
+    }
+
+    let client: KubeClient
+    let store: any StateStore
+    let placement: EVMPlacement
+    let settings: Settings
+    let now: @Sendable () -> Date
+    let logger: Logger
+
+    init(
+        client: KubeClient, store: any StateStore, placement: EVMPlacement, settings: Settings, now: @escaping @Sendable () -> Date,
+        logger: Logger
+    ) {
+        self.client = client
+        self.store = store
+        self.placement = placement
+        self.settings = settings
+        self.now = now
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let pods = Informer(client.resources(Pod.self), logger: logger)
+        let nodes = Informer(client.resources(Node.self), labelSelector: "\(Profile.ownedLabel)=\(Profile.ownedValue)", logger: logger)
+        await cancelWhenGracefulShutdown {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await pods.run() }
+                group.addTask { await nodes.run() }
+                group.addTask {
+                    await pods.waitUntilSynced()
+                    await nodes.waitUntilSynced()
+                    var state = LoopState()
+                    while !Task.isCancelled {
+                        await self.pass(pods: await pods.items, nodes: await nodes.items, state: &state)
+                        try? await Task.sleep(for: self.settings.tick)
+                    }
+                }
+                await group.next()
+                group.cancelAll()
+            }
+        }
+    }
+
+    /// What the loop remembers between ticks.
+    struct LoopState {
+        var pending: Set<String> = []
+        var firstSeen: ContinuousClock.Instant?
+        var lastChange: ContinuousClock.Instant?
+        var reported: Set<String> = []
+        var emptySince: [String: ContinuousClock.Instant] = [:]
+    }
+
+    func pass(pods: [Pod], nodes: [Node], state: inout LoopState) async {
+        do {
+            let (pools, evms) = try await store.read { tx in (try tx.pools(), try tx.evms(EVMFilter())) }
+            let views = pools.map { pool in
+                ClusterView(pool: pool, pods: pods, nodes: nodes, evms: evms.filter { $0.poolID == pool.id }, reserved: settings.reserved)
+            }
+            let pending = Set(views.flatMap { $0.unschedulable.map(\.metadata.uid) }.compactMap { $0 })
+            Gauge(label: "emp_autoscaler_pending_candidates").record(pending.count)
+            let clock = ContinuousClock.now
+            if pending.isEmpty {
+                state.firstSeen = nil
+            } else {
+                if state.firstSeen == nil { state.firstSeen = clock }
+                if pending != state.pending { state.lastChange = clock }
+            }
+            state.pending = pending
+            if let first = state.firstSeen, let last = state.lastChange,
+                clock - last >= settings.idleWindow || clock - first >= settings.maxWindow
+            {
+                let started = ContinuousClock.now
+                for view in views { try await scaleUp(view, state: &state) }
+                Metrics.Timer(label: "emp_autoscaler_decision_seconds").recordNanoseconds((ContinuousClock.now - started).nanoseconds)
+                state.firstSeen = nil
+                state.lastChange = nil
+            }
+            for view in views where view.unschedulable.isEmpty { try await scaleDown(view, state: &state, clock: clock) }
+        } catch {
+            logger.error("autoscaler pass failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    // MARK: Scale up
+
+    func scaleUp(_ view: ClusterView, state: inout LoopState) async throws {
+        let input = view.packInput()
+        guard !input.pods.isEmpty else { return }
+        let result = PodPacker().pack(input)
+        let byID = Dictionary(view.unschedulable.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
+        for miss in result.unplaced where miss.permanent && !state.reported.contains(miss.pod) {
+            state.reported.insert(miss.pod)
+            if let pod = byID[miss.pod] {
+                await event(on: pod, "NotTriggerScaleUp", "pod cannot run on EVMs: \(miss.reason)", warning: true)
+            }
+        }
+        let count = result.newEVMs.count
+        Counter(label: "emp_autoscaler_decisions_total", dimensions: [("pool", view.pool.id), ("action", count > 0 ? "scale_up" : "none")])
+            .increment()
+        guard count > 0 else { return }
+        let created: [EVM]
+        do {
+            created = try await placement.create(count: count, poolID: view.pool.id, at: now())
+        } catch let error as APIError {
+            _ = try await store.write { tx in
+                try tx.append(
+                    Event(
+                        time: self.now(), object: ObjectRef(.pool, view.pool.id), reason: "ScaleUpFailed",
+                        message: "\(count) EVMs needed: \(error.message)"))
+            }
+            logger.warning("scale-up failed", metadata: ["pool": "\(view.pool.id)", "error": "\(error.message)"])
+            return
+        }
+        let names = Dictionary(uniqueKeysWithValues: zip(result.newEVMs.map(\.name), created.map(\.nodeName)))
+        _ = try await store.write { tx in
+            try tx.append(
+                Event(
+                    time: self.now(), object: ObjectRef(.pool, view.pool.id), reason: "ScaledUp",
+                    message: "\(count) EVMs for \(input.pods.count) pending pods: \(created.map(\.id).joined(separator: ", "))"))
+        }
+        for (podID, target) in result.placements {
+            guard let pod = byID[podID], let evm = names[target] else { continue }
+            await event(on: pod, "TriggeredScaleUp", "pod triggered scale-up: EVM \(evm) of pool \(view.pool.id)", warning: false)
+        }
+        logger.info("scaled up", metadata: ["pool": "\(view.pool.id)", "evms": "\(created.map(\.id))"])
+    }
+
+    // MARK: Scale down
+
+    func scaleDown(_ view: ClusterView, state: inout LoopState, clock: ContinuousClock.Instant) async throws {
+        let empty = Set(view.emptyEVMs.map(\.id))
+        for id in state.emptySince.keys where !empty.contains(id) && view.evms.contains(where: { $0.id == id }) {
+            state.emptySince[id] = nil
+        }
+        var live = view.evms.filter { $0.phase != .deleting && $0.phase != .failed }.count
+        for evm in view.emptyEVMs.sorted(by: { $0.createdAt > $1.createdAt }) {
+            let since = state.emptySince[evm.id] ?? clock
+            state.emptySince[evm.id] = since
+            guard clock - since >= settings.emptyAfter, live > view.pool.policy.minEVMs else { continue }
+            try await remove(evm, view: view)
+            state.emptySince[evm.id] = nil
+            live -= 1
+        }
+    }
+
+    /// Cordon, evict what is left (DaemonSet pods stay; PodDisruptionBudgets are honoured by the API), delete
+    /// the Node, then mark the EVM deleting so its agent destroys the domain.
+    func remove(_ evm: EVM, view: ClusterView) async throws {
+        let nodes = client.resources(Node.self)
+        _ = try await nodes.patch(evm.nodeName, .merge(.object(["spec": .object(["unschedulable": .bool(true)])])))
+        for pod in view.pods where pod.spec.nodeName == evm.nodeName && !pod.isTerminated && pod.controller?.kind != "DaemonSet" {
+            do {
+                try await client.resources(Pod.self, namespace: pod.metadata.namespace).evict(pod.name)
+            } catch let error as KubeError where error.reason == .tooManyRequests {
+                logger.notice("eviction blocked by a PodDisruptionBudget; keeping the EVM", metadata: ["pod": "\(pod.key)"])
+                _ = try await nodes.patch(evm.nodeName, .merge(.object(["spec": .object(["unschedulable": .null])])))
+                return
+            }
+        }
+        try await nodes.deleteIfPresent(evm.nodeName)
+        let time = now()
+        try await store.write { tx in
+            guard var current = try tx.evm(evm.id), current.phase != .deleting else { return }
+            current.phase = .deleting
+            try tx.save(current)
+            if let host = current.hostID { try tx.bumpRevision(HostRevision.scope(host)) }
+            try tx.append(
+                Event(
+                    time: time, object: ObjectRef(.evm, evm.id), reason: "ScaledDown",
+                    message: "node empty for \(self.settings.emptyAfter); removed"))
+        }
+        Counter(label: "emp_autoscaler_decisions_total", dimensions: [("pool", view.pool.id), ("action", "scale_down")]).increment()
+        logger.info("scaled down", metadata: ["evm": "\(evm.id)"])
+    }
+
+    func event(on pod: Pod, _ reason: String, _ message: String, warning: Bool) async {
+        let event = CoreEvent(
+            regarding: ObjectReference(of: pod), type: warning ? "Warning" : "Normal", reason: reason, message: message,
+            component: "emp-autoscaler")
+        do {
+            _ = try await client.resources(CoreEvent.self, namespace: pod.metadata.namespace).create(event)
+        } catch {
+            logger.warning("could not record an event", metadata: ["pod": "\(pod.key)", "error": "\(error)"])
+        }
+    }
+}
+
+extension Duration {
+    var nanoseconds: Int64 { components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000 }
+}

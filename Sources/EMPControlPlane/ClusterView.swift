@@ -1,0 +1,116 @@
+import EMPModel
+import EMPScheduling
+import Foundation
+import Kube
+
+/// The autoscaler's reading of the cluster for one pool, pure: which pods are candidates for a scale-up, the
+/// packer's input (existing EVM nodes with their room, booting EVMs counted as empty room), and which EVM
+/// nodes are empty.
+struct ClusterView: Sendable {
+    let pool: Pool
+    let pods: [Pod]
+    let nodes: [Node]
+    let evms: [EVM]
+    /// kube-reserved + system-reserved + eviction threshold of an EVM.
+    let reserved: EMPModel.Resources
+
+    /// What a new EVM of the pool offers pods.
+    var shape: PackShape { PackShape(pool: pool.id, shape: pool.shape, reserved: reserved) }
+
+    /// The pool's EVM nodes by name.
+    var poolNodes: [String: Node] {
+        Dictionary(
+            nodes.filter {
+                $0.metadata.labels[Profile.poolLabel] == pool.id && $0.metadata.labels[Profile.ownedLabel] == Profile.ownedValue
+            }
+            .map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    /// Pods the scheduler said it cannot place, that tolerate the EMP taint (an EVM could help them at all).
+    var unschedulable: [Pod] {
+        pods.filter { pod in
+            pod.isUnschedulable && (pod.spec.nodeName ?? "").isEmpty && pod.metadata.deletionTimestamp == nil
+                && pod.spec.tolerations.contains { $0.tolerates(ClusterView.taint) }
+        }
+    }
+
+    static let taint = Taint(key: Profile.taintKey, value: Profile.taintValue, effect: Profile.taintEffect)
+
+    /// The packer's input for the unschedulable pods: room on the pool's Ready nodes, full room on EVMs still
+    /// booting (no Node yet, or not Ready), and the pool's remaining EVM budget.
+    func packInput(headroom: EMPModel.Resources? = nil) -> PackInput {
+        let byNode = Dictionary(grouping: pods.filter { !($0.spec.nodeName ?? "").isEmpty && !$0.isTerminated }) { $0.spec.nodeName ?? "" }
+        var packNodes: [PackNode] = []
+        let live = evms.filter { $0.phase != .deleting && $0.phase != .failed }
+        let nodes = poolNodes
+        for evm in live {
+            guard let node = nodes[evm.nodeName], node.isReady, !node.spec.unschedulable else {
+                if nodes[evm.nodeName]?.spec.unschedulable == true { continue }
+                packNodes.append(PackNode(name: evm.nodeName, labels: shape.labels, taints: shape.taints, free: shape.allocatable))
+                continue
+            }
+            let bound = byNode[node.name] ?? []
+            let used = bound.reduce(EMPModel.Resources.zero) { $0 + ClusterView.requests($1) }
+            let allocatable = ClusterView.allocatable(node) ?? shape.allocatable
+            let pods = Int(node.status.allocatable["pods"] ?? "") ?? shape.pods
+            packNodes.append(
+                PackNode(
+                    name: node.name, labels: node.metadata.labels,
+                    taints: node.spec.taints.map { PackTaint(key: $0.key, value: $0.value ?? "", effect: $0.effect) },
+                    free: allocatable - used, freePods: pods - bound.count, podLabels: bound.map(\.metadata.labels)))
+        }
+        return PackInput(
+            shape: shape, nodes: packNodes, pods: unschedulable.map(ClusterView.packPod),
+            maxNewEVMs: max(0, pool.policy.maxEVMs - live.count), headroom: headroom)
+    }
+
+    /// EVMs whose node runs nothing but DaemonSet and mirror pods.
+    var emptyEVMs: [EVM] {
+        let busy = Set(
+            pods.filter { pod in
+                !pod.isTerminated && !(pod.spec.nodeName ?? "").isEmpty && pod.controller?.kind != "DaemonSet"
+                    && pod.metadata.annotations["kubernetes.io/config.mirror"] == nil
+            }.compactMap(\.spec.nodeName))
+        let nodes = poolNodes
+        return evms.filter { $0.phase == .running && nodes[$0.nodeName]?.isReady == true && !busy.contains($0.nodeName) }
+    }
+
+    // MARK: Conversions
+
+    static func packPod(_ pod: Pod) -> PackPod {
+        let affinity = pod.spec.affinity
+        return PackPod(
+            id: pod.key, requests: requests(pod), labels: pod.metadata.labels, nodeSelector: pod.spec.nodeSelector,
+            tolerations: pod.spec.tolerations.map {
+                PackToleration(key: $0.key, operator: $0.operator, value: $0.value, effect: $0.effect)
+            },
+            nodeAffinity: affinity.requiredNodeSelectorTerms.map { term in
+                term.matchExpressions.map { PackRequirement(key: $0.key, operator: $0.operator, values: $0.values) }
+            },
+            antiAffinity: affinity.requiredPodAntiAffinity.filter { $0.topologyKey == "kubernetes.io/hostname" }.map(
+                \.labelSelector.matchLabels))
+    }
+
+    /// Effective requests (containers' sum vs the largest init container).
+    static func requests(_ pod: Pod) -> EMPModel.Resources {
+        let resources = { (container: Container) -> EMPModel.Resources in
+            let requests = container.requests
+            return EMPModel.Resources(
+                cpuMillis: (try? requests["cpu"].map { try Quantity($0).milliRoundedUp }) ?? 0,
+                memoryBytes: (try? requests["memory"].map { try Quantity($0).roundedUp }) ?? 0)
+        }
+        return PackPod.effectiveRequests(
+            containers: pod.spec.containers.map(resources), initContainers: pod.spec.initContainers.map(resources))
+    }
+
+    static func allocatable(_ node: Node) -> EMPModel.Resources? {
+        let values = node.status.allocatable
+        guard let cpu = values["cpu"], let memory = values["memory"] else { return nil }
+        return try? EMPModel.Resources(cpu: cpu, memory: memory)
+    }
+}
+
+extension Node {
+    /// The Ready condition is True.
+    var isReady: Bool { status.conditions.contains { $0.type == "Ready" && $0.status == "True" } }
+}

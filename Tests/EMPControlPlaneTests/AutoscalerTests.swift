@@ -1,0 +1,167 @@
+import EMPAgent
+import EMPModel
+import EMPStore
+import EMPTesting
+import Foundation
+import Kube
+import KubeSim
+import Logging
+import Testing
+
+@testable import EMPControlPlane
+
+/// The seed walkthrough through KubeSim, the store, the real Autoscaler and the agent's NodeRegistrar (standing in
+/// for agents: each EVM becomes its Node, and goes when deleted).
+@Suite(.serialized) struct AutoscalerTests {
+    struct Rig {
+        let sim: KubeSim
+        let client: KubeClient
+        let store: SQLiteStore
+        let dir: TemporaryDirectory
+        let tasks: [Task<Void, Never>]
+
+        func stop() async {
+            for task in tasks { task.cancel() }
+            for task in tasks { await task.value }
+            try? await client.shutdown()
+            await sim.stop()
+        }
+
+        func evms() async throws -> [EVM] {
+            try await store.read { try $0.evms(EVMFilter(poolID: "demo")) }.filter { $0.phase != .deleting }
+        }
+    }
+
+    static func start() async throws -> Rig {
+        var options = KubeSim.Options()
+        options.nodeReadyAfter = .zero
+        let sim = try KubeSim(options: options)
+        try await sim.start()
+        let client = try KubeClient(config: sim.kubeConfig())
+        let dir = try TemporaryDirectory()
+        let store = try SQLiteStore(directory: dir.path)
+        let epoch = Date()
+        try await store.write { tx in
+            try tx.save(
+                Pool(
+                    id: "demo", shape: EVMShape(vcpus: 4, memoryBytes: .gibibytes(16)), policy: PoolPolicy(minEVMs: 1, maxEVMs: 10),
+                    createdAt: epoch))
+            try tx.save(
+                EMPModel.Host(id: "h1", poolID: "demo", capacity: EMPModel.Resources(cpuMillis: 64_000, memoryBytes: .gibibytes(256))))
+        }
+        let placement = EVMPlacement(store: store, expectedUseFraction: 0.25)
+        _ = try await placement.create(count: 1, poolID: "demo", at: epoch)
+        var settings = Autoscaler.Settings()
+        settings.idleWindow = .milliseconds(200)
+        settings.maxWindow = .seconds(2)
+        settings.emptyAfter = .seconds(1)
+        settings.tick = .milliseconds(100)
+        let autoscaler = Autoscaler(
+            client: client, store: store, placement: placement, settings: settings, now: { Date() },
+            logger: Logger(label: "test.autoscaler"))
+        let registrar = NodeRegistrar(client: client, hostID: "h1", logger: Logger(label: "test.agent"))
+        let agent = Task {
+            while !Task.isCancelled {
+                do {
+                    let all = try await store.read { try $0.evms(EVMFilter(poolID: "demo")) }
+                    let wanted = all.filter { $0.phase != .deleting }
+                    for evm in wanted { try await registrar.ensure(evm) }
+                    try await registrar.sync(wanted: wanted, domains: Set(wanted.map(\.id)))
+                    try await store.write { tx in
+                        for var evm in all {
+                            if evm.phase == .deleting {
+                                try tx.deleteEVM(evm.id)
+                            } else if evm.phase == .creating {
+                                evm.phase = .running
+                                try tx.save(evm)
+                            }
+                        }
+                    }
+                } catch {}
+                try? await Task.sleep(for: .milliseconds(100))
+            }
+        }
+        let scaler = Task { _ = try? await autoscaler.run() }
+        return Rig(sim: sim, client: client, store: store, dir: dir, tasks: [agent, scaler])
+    }
+
+    static func deployment(replicas: Int) -> Deployment {
+        var deployment = Deployment(name: "emp-test-deployment", namespace: "emp-test")
+        deployment.spec.replicas = replicas
+        deployment.spec.selector = LabelSelector(matchLabels: ["app": "emp-test-deployment"])
+        deployment.spec.template.metadata.labels = ["app": "emp-test-deployment"]
+        deployment.spec.template.spec.tolerations = [Toleration(key: Profile.taintKey, value: "true", effect: "NoSchedule")]
+        deployment.spec.template.spec.nodeSelector = [Profile.ownedLabel: "true"]
+        deployment.spec.template.spec.containers = [Container(name: "no-op", image: "alpine", requests: ["memory": "3Gi"])]
+        return deployment
+    }
+
+    func eventually(_ timeout: Duration = .seconds(20), _ condition: () async throws -> Bool) async throws -> Bool {
+        let end = ContinuousClock.now + timeout
+        while ContinuousClock.now < end {
+            if try await condition() { return true }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return try await condition()
+    }
+
+    @Test func theSeedWalkthrough() async throws {
+        let rig = try await Self.start()
+        defer { Task { await rig.stop() } }
+        let client = rig.client
+        _ = try await client.resources(Namespace.self).create(Namespace(name: "emp-test"))
+        let deployments = client.resources(Deployment.self, namespace: "emp-test")
+        let pods = client.resources(Pod.self, namespace: "emp-test")
+        _ = try await deployments.create(Self.deployment(replicas: 1))
+        let first = try #require(try await rig.evms().first)
+        #expect(
+            try await eventually {
+                try await pods.list().items.contains { $0.status.phase == "Running" && $0.spec.nodeName == first.nodeName }
+            })
+
+        // Scale to 5: four fit the EVM (16Gi, a little under 15Gi allocatable), one is Pending; a second EVM is made for it and it runs there.
+        _ = try await deployments.scale("emp-test-deployment", replicas: 5)
+        #expect(try await eventually { try await rig.evms().count == 2 })
+        #expect(try await eventually { try await pods.list().items.filter { $0.status.phase == "Running" }.count == 5 })
+        let second = try #require(try await rig.evms().first { $0.id != first.id })
+        let onSecond = try await pods.list().items.filter { $0.spec.nodeName == second.nodeName }
+        #expect(onSecond.count == 1)
+        let events = try await client.resources(CoreEvent.self, namespace: "emp-test").list().items
+        #expect(events.contains { $0.reason == "TriggeredScaleUp" && $0.message?.contains(second.nodeName) == true })
+        #expect(try await rig.evms().count == 2, "no second scale-up for the same pod")
+
+        // Scale to 1: the EVM left empty is removed, never the one still hosting the pod; never below minEVMs.
+        _ = try await deployments.scale("emp-test-deployment", replicas: 1)
+        #expect(try await eventually { try await rig.evms().count == 1 })
+        let survivor = try #require(try await rig.evms().first)
+        let remaining = try await pods.list().items.filter { !$0.isTerminated && $0.metadata.deletionTimestamp == nil }
+        #expect(remaining.count == 1)
+        #expect(remaining.first?.spec.nodeName == survivor.nodeName)
+        #expect(try await client.resources(Node.self).list().items.map(\.name) == [survivor.nodeName])
+        try await Task.sleep(for: .seconds(2))
+        #expect(try await rig.evms().count == 1)
+    }
+
+    @Test func podsEVMsCannotHelpGetAnEventAndNoEVM() async throws {
+        let rig = try await Self.start()
+        defer { Task { await rig.stop() } }
+        let client = rig.client
+        _ = try await client.resources(Namespace.self).create(Namespace(name: "emp-test"))
+        var huge = Self.deployment(replicas: 1)
+        huge.metadata.name = "huge"
+        huge.spec.template.spec.containers = [Container(name: "c", image: "alpine", requests: ["memory": "40Gi"])]
+        _ = try await client.resources(Deployment.self, namespace: "emp-test").create(huge)
+        let events = client.resources(CoreEvent.self, namespace: "emp-test")
+        let allocatable = EMPModel.Resources.formatBytes(.gibibytes(16) - (1124 << 20))
+        #expect(
+            try await eventually {
+                try await events.list().items.contains {
+                    $0.reason == "NotTriggerScaleUp"
+                        && $0.message?.contains("requests 40Gi memory; an EVM of pool demo has \(allocatable) allocatable") == true
+                }
+            })
+        try await Task.sleep(for: .seconds(3))
+        #expect(try await rig.evms().count == 1)
+        #expect(try await events.list().items.filter { $0.reason == "NotTriggerScaleUp" }.count == 1)
+    }
+}
