@@ -108,7 +108,10 @@ public struct Autoscaler: Service {
                 state.firstSeen = nil
                 state.lastChange = nil
             }
-            for view in views where view.unschedulable.isEmpty { try await scaleDown(view, state: &state, clock: clock) }
+            for view in views where view.unschedulable.isEmpty {
+                if view.pool.policy.headroom != nil { try await scaleUp(view, state: &state) }
+                try await scaleDown(view, state: &state, clock: clock)
+            }
         } catch {
             logger.error("autoscaler pass failed", metadata: ["error": "\(error)"])
         }
@@ -117,8 +120,8 @@ public struct Autoscaler: Service {
     // MARK: Scale up
 
     func scaleUp(_ view: ClusterView, state: inout LoopState) async throws {
-        let input = view.packInput()
-        guard !input.pods.isEmpty else { return }
+        let input = view.packInput(headroom: view.pool.policy.headroom)
+        guard !input.pods.isEmpty || input.headroom != nil else { return }
         let result = PodPacker().pack(input)
         let byID = Dictionary(view.unschedulable.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
         for miss in result.unplaced where miss.permanent && !state.reported.contains(miss.pod) {
@@ -128,6 +131,7 @@ public struct Autoscaler: Service {
             }
         }
         let count = result.newEVMs.count
+        guard count > 0 || !input.pods.isEmpty else { return }
         Counter(label: "emp_autoscaler_decisions_total", dimensions: [("pool", view.pool.id), ("action", count > 0 ? "scale_up" : "none")])
             .increment()
         guard count > 0 else { return }
@@ -149,7 +153,9 @@ public struct Autoscaler: Service {
             try tx.append(
                 Event(
                     time: self.now(), object: ObjectRef(.pool, view.pool.id), reason: "ScaledUp",
-                    message: "\(count) EVMs for \(input.pods.count) pending pods: \(created.map(\.id).joined(separator: ", "))"))
+                    message:
+                        "\(count) EVMs for \(input.pods.count) pending pods\(result.headroomEVMs > 0 ? " and headroom" : ""): \(created.map(\.id).joined(separator: ", "))"
+                ))
         }
         for (podID, target) in result.placements {
             guard let pod = byID[podID], let evm = names[target] else { continue }
@@ -166,18 +172,24 @@ public struct Autoscaler: Service {
             state.emptySince[id] = nil
         }
         var live = view.evms.filter { $0.phase != .deleting && $0.phase != .failed }.count
+        let room = view.packInput().nodes
+        var free = room.reduce(EMPModel.Resources.zero) { $0 + $1.free }
         for evm in view.emptyEVMs.sorted(by: { $0.createdAt > $1.createdAt }) {
             let since = state.emptySince[evm.id] ?? clock
             state.emptySince[evm.id] = since
             guard clock - since >= settings.emptyAfter, live > view.pool.policy.minEVMs else { continue }
+            // Headroom: keep the EVM when the free room without it would not cover the pool's headroom.
+            let mine = room.first { $0.name == evm.nodeName }?.free ?? .zero
+            if let headroom = view.pool.policy.headroom, !headroom.fits(in: free - mine) { continue }
+            free -= mine
             try await remove(evm, view: view)
             state.emptySince[evm.id] = nil
             live -= 1
         }
     }
 
-    /// Cordon, evict what is left (DaemonSet pods stay; PodDisruptionBudgets are honoured by the API), delete
-    /// the Node, then mark the EVM deleting so its agent destroys the domain.
+    /// Cordon, evict what is left (DaemonSet pods stay; PodDisruptionBudgets are honoured by the API), mark the
+    /// EVM deleting (first, so its agent stops re-registering the Node and destroys the domain), delete the Node.
     func remove(_ evm: EVM, view: ClusterView) async throws {
         let nodes = client.resources(Node.self)
         _ = try await nodes.patch(evm.nodeName, .merge(.object(["spec": .object(["unschedulable": .bool(true)])])))
@@ -190,7 +202,6 @@ public struct Autoscaler: Service {
                 return
             }
         }
-        try await nodes.deleteIfPresent(evm.nodeName)
         let time = now()
         try await store.write { tx in
             guard var current = try tx.evm(evm.id), current.phase != .deleting else { return }
@@ -202,6 +213,7 @@ public struct Autoscaler: Service {
                     time: time, object: ObjectRef(.evm, evm.id), reason: "ScaledDown",
                     message: "node empty for \(self.settings.emptyAfter); removed"))
         }
+        try await nodes.deleteIfPresent(evm.nodeName)
         Counter(label: "emp_autoscaler_decisions_total", dimensions: [("pool", view.pool.id), ("action", "scale_down")]).increment()
         logger.info("scaled down", metadata: ["evm": "\(evm.id)"])
     }

@@ -10,6 +10,7 @@ struct PoolRequest: StrictDecodable, Sendable {
     static let policySchema = FieldSchema.object([
         "cpuOvercommit": .value, "memoryOvercommit": .value, "minEVMs": .value, "maxEVMs": .value,
         "minHosts": .value, "maxHosts": .value, "highWatermark": .value, "placement": .value,
+        "headroom": .object(["cpu": .value, "memory": .value, "cpuMillis": .value, "memoryBytes": .value]),
     ])
     static let kubeletSchema = FieldSchema.object([
         "apiServer": .value, "caCertificate": .value, "bootstrapToken": .value, "extraArgs": .value,

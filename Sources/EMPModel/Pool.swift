@@ -98,6 +98,9 @@ public struct PoolPolicy: Sendable, Hashable, Codable {
     public var highWatermark: Double
     /// Default ``PlacementPolicy/binpack``.
     public var placement: PlacementPolicy
+    /// CPU and memory the autoscaler keeps free on the pool's EVMs at all times (overprovisioning without pause
+    /// pods). Default none.
+    public var headroom: Resources?
 
     public static let defaultHighWatermark = 0.8
 
@@ -109,7 +112,8 @@ public struct PoolPolicy: Sendable, Hashable, Codable {
         minHosts: Int = 0,
         maxHosts: Int = 100,
         highWatermark: Double = PoolPolicy.defaultHighWatermark,
-        placement: PlacementPolicy = .binpack
+        placement: PlacementPolicy = .binpack,
+        headroom: Resources? = nil
     ) {
         self.cpuOvercommit = cpuOvercommit
         self.memoryOvercommit = memoryOvercommit
@@ -119,6 +123,7 @@ public struct PoolPolicy: Sendable, Hashable, Codable {
         self.maxHosts = maxHosts
         self.highWatermark = highWatermark
         self.placement = placement
+        self.headroom = headroom
     }
 
     public func validate() throws {
@@ -143,6 +148,7 @@ public struct PoolPolicy: Sendable, Hashable, Codable {
             "highWatermark",
             "must be in (0, 1] (got \(highWatermark))"
         )
+        try Check.require(headroom?.isNonNegative ?? true, "headroom", "must not be negative")
     }
 
     /// The most a host of `capacity` may have allocated under this policy.

@@ -28,6 +28,8 @@ public struct PoolSpec: Sendable, Hashable, Codable {
         public var maxHosts: Int?
         public var highWatermark: Double?
         public var placement: PlacementPolicy?
+        /// `{"cpu": "2", "memory": "8Gi"}`.
+        public var headroom: Resources?
 
         public init(
             cpuOvercommit: Double? = nil,
@@ -37,7 +39,8 @@ public struct PoolSpec: Sendable, Hashable, Codable {
             minHosts: Int? = nil,
             maxHosts: Int? = nil,
             highWatermark: Double? = nil,
-            placement: PlacementPolicy? = nil
+            placement: PlacementPolicy? = nil,
+            headroom: Resources? = nil
         ) {
             self.cpuOvercommit = cpuOvercommit
             self.memoryOvercommit = memoryOvercommit
@@ -47,6 +50,7 @@ public struct PoolSpec: Sendable, Hashable, Codable {
             self.maxHosts = maxHosts
             self.highWatermark = highWatermark
             self.placement = placement
+            self.headroom = headroom
         }
 
         /// `base` with every field given here replacing its own.
@@ -59,7 +63,8 @@ public struct PoolSpec: Sendable, Hashable, Codable {
                 minHosts: minHosts ?? base.minHosts,
                 maxHosts: maxHosts ?? base.maxHosts,
                 highWatermark: highWatermark ?? base.highWatermark,
-                placement: placement ?? base.placement
+                placement: placement ?? base.placement,
+                headroom: headroom ?? base.headroom
             )
         }
     }

@@ -9,3 +9,4 @@ if wants("libvirt") { try await libvirtBenchmark() }
 if wants("store") { try await storeBenchmark() }
 if wants("placement") { placementBenchmark() }
 if wants("webhook") { try await webhookBenchmark() }
+if wants("packer") { packerBenchmark() }

@@ -20,13 +20,25 @@ struct PoolCommand: AsyncParsableCommand {
         @Option(help: "Most hosts.") var maxHosts: Int?
         @Option(help: "High watermark of used capacity, in (0, 1].") var watermark: Double?
         @Option(help: "Placement: binpack or spread.") var placement: String?
+        @Option(help: "CPU to keep free on EVMs at all times (quantity, e.g. 2).") var headroomCpu: String?
+        @Option(help: "Memory to keep free on EVMs at all times (quantity, e.g. 8Gi).") var headroomMemory: String?
 
         func policy() throws -> PoolSpec.Policy? {
             let policy = PoolSpec.Policy(
                 cpuOvercommit: cpuOvercommit, memoryOvercommit: memoryOvercommit, minEVMs: minEvms, maxEVMs: maxEvms,
-                minHosts: minHosts, maxHosts: maxHosts, highWatermark: watermark, placement: try placement.map(Self.placement)
+                minHosts: minHosts, maxHosts: maxHosts, highWatermark: watermark, placement: try placement.map(Self.placement),
+                headroom: try headroom()
             )
             return policy == PoolSpec.Policy() ? nil : policy
+        }
+
+        func headroom() throws -> EMPModel.Resources? {
+            guard headroomCpu != nil || headroomMemory != nil else { return nil }
+            do {
+                return try EMPModel.Resources(cpu: headroomCpu ?? "0", memory: headroomMemory ?? "0")
+            } catch {
+                throw ValidationError("--headroom-cpu / --headroom-memory: \(error)")
+            }
         }
 
         static func placement(_ text: String) throws -> PlacementPolicy {

@@ -137,7 +137,7 @@ import Testing
         let remaining = try await pods.list().items.filter { !$0.isTerminated && $0.metadata.deletionTimestamp == nil }
         #expect(remaining.count == 1)
         #expect(remaining.first?.spec.nodeName == survivor.nodeName)
-        #expect(try await client.resources(Node.self).list().items.map(\.name) == [survivor.nodeName])
+        #expect(try await eventually { try await client.resources(Node.self).list().items.map(\.name) == [survivor.nodeName] })
         try await Task.sleep(for: .seconds(2))
         #expect(try await rig.evms().count == 1)
     }
@@ -163,5 +163,51 @@ import Testing
         try await Task.sleep(for: .seconds(3))
         #expect(try await rig.evms().count == 1)
         #expect(try await events.list().items.filter { $0.reason == "NotTriggerScaleUp" }.count == 1)
+    }
+}
+
+/// Flapping guard: 50 alternating scale events (5 ↔ 4 replicas, 200 ms apart) create one EVM and delete none.
+@Suite(.serialized) struct AutoscalerFlappingTests {
+    @Test func alternatingScaleEventsDoNotFlap() async throws {
+        let rig = try await AutoscalerTests.start()
+        defer { Task { await rig.stop() } }
+        let client = rig.client
+        _ = try await client.resources(Namespace.self).create(Namespace(name: "emp-test"))
+        let deployments = client.resources(Deployment.self, namespace: "emp-test")
+        let pods = client.resources(Pod.self, namespace: "emp-test")
+        _ = try await deployments.create(AutoscalerTests.deployment(replicas: 4))
+        let end = ContinuousClock.now + .seconds(20)
+        while try await pods.list().items.filter({ $0.status.phase == "Running" }).count < 4, ContinuousClock.now < end {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        for round in 0..<50 {
+            _ = try await deployments.scale("emp-test-deployment", replicas: round.isMultiple(of: 2) ? 5 : 4)
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        let events = try await rig.store.read { try $0.events(EventFilter(limit: 5000)) }
+        let created = events.filter { $0.reason == "Placed" }.count - 1  // the rig's first EVM is placed by hand
+        let deleted = events.filter { $0.reason == "ScaledDown" }.count
+        #expect(created == 1, "EVM creations during the replay: \(created)")
+        #expect(deleted == 0, "EVM removals during the replay: \(deleted)")
+    }
+}
+
+/// Headroom: free room kept on EVMs with no pod asking for it, and not scaled away while empty.
+@Suite(.serialized) struct AutoscalerHeadroomTests {
+    @Test func headroomIsKeptFreeAndNotScaledAway() async throws {
+        let rig = try await AutoscalerTests.start()
+        defer { Task { await rig.stop() } }
+        try await rig.store.write { tx in
+            guard var pool = try tx.pool("demo") else { return }
+            pool.policy.headroom = EMPModel.Resources(cpuMillis: 0, memoryBytes: .gibibytes(20))
+            try tx.save(pool)
+        }
+        let end = ContinuousClock.now + .seconds(20)
+        while try await rig.evms().count < 2, ContinuousClock.now < end { try await Task.sleep(for: .milliseconds(100)) }
+        #expect(try await rig.evms().count == 2, "two EVMs offer 2 × 14.9Gi ≥ 20Gi free")
+        try await Task.sleep(for: .seconds(2.5))  // emptyAfter is 1 s in the rig
+        #expect(try await rig.evms().count == 2, "empty EVMs that hold the headroom stay")
+        let events = try await rig.store.read { try $0.events(EventFilter(object: ObjectRef(.pool, "demo"))) }
+        #expect(events.contains { $0.reason == "ScaledUp" && $0.message.contains("headroom") })
     }
 }
