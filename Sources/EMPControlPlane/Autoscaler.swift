@@ -90,6 +90,9 @@ public struct Autoscaler: Service {
                 ClusterView(pool: pool, pods: pods, nodes: nodes, evms: evms.filter { $0.poolID == pool.id }, reserved: settings.reserved)
             }
             let pending = Set(views.flatMap { $0.unschedulable.map(\.metadata.uid) }.compactMap { $0 })
+            for phase in EVMPhase.allCases {
+                Gauge(label: "emp_evms", dimensions: [("phase", phase.rawValue)]).record(evms.filter { $0.phase == phase }.count)
+            }
             Gauge(label: "emp_autoscaler_pending_candidates").record(pending.count)
             let clock = ContinuousClock.now
             if pending.isEmpty {
@@ -135,9 +138,26 @@ public struct Autoscaler: Service {
         Counter(label: "emp_autoscaler_decisions_total", dimensions: [("pool", view.pool.id), ("action", count > 0 ? "scale_up" : "none")])
             .increment()
         guard count > 0 else { return }
-        let created: [EVM]
+        var created: [EVM] = []
         do {
-            created = try await placement.create(count: count, poolID: view.pool.id, at: now())
+            // All or none per request, so on a shortage take as many as the hosts have room for.
+            var attempt = count
+            while created.isEmpty {
+                do {
+                    created = try await placement.create(count: attempt, poolID: view.pool.id, at: now())
+                } catch let error as APIError where error.code == "insufficient_capacity" && attempt > 1 {
+                    attempt -= 1
+                }
+            }
+            if created.count < count {
+                let got = created.count
+                _ = try await store.write { tx in
+                    try tx.append(
+                        Event(
+                            time: self.now(), object: ObjectRef(.pool, view.pool.id), reason: "HostsLackRoom",
+                            message: "\(count) EVMs needed, room for \(got); add hosts to pool \(view.pool.id)"))
+                }
+            }
         } catch let error as APIError {
             _ = try await store.write { tx in
                 try tx.append(
@@ -149,19 +169,20 @@ public struct Autoscaler: Service {
             return
         }
         let names = Dictionary(uniqueKeysWithValues: zip(result.newEVMs.map(\.name), created.map(\.nodeName)))
+        let ids = created.map(\.id).joined(separator: ", ")
         _ = try await store.write { tx in
             try tx.append(
                 Event(
                     time: self.now(), object: ObjectRef(.pool, view.pool.id), reason: "ScaledUp",
                     message:
-                        "\(count) EVMs for \(input.pods.count) pending pods\(result.headroomEVMs > 0 ? " and headroom" : ""): \(created.map(\.id).joined(separator: ", "))"
+                        "\(count) EVMs for \(input.pods.count) pending pods\(result.headroomEVMs > 0 ? " and headroom" : ""): \(ids)"
                 ))
         }
         for (podID, target) in result.placements {
             guard let pod = byID[podID], let evm = names[target] else { continue }
             await event(on: pod, "TriggeredScaleUp", "pod triggered scale-up: EVM \(evm) of pool \(view.pool.id)", warning: false)
         }
-        logger.info("scaled up", metadata: ["pool": "\(view.pool.id)", "evms": "\(created.map(\.id))"])
+        logger.info("scaled up", metadata: ["pool": "\(view.pool.id)", "evms": "\(ids)"])
     }
 
     // MARK: Scale down

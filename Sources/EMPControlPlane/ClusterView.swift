@@ -26,11 +26,17 @@ struct ClusterView: Sendable {
             .map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
     }
 
-    /// Pods the scheduler said it cannot place, that tolerate the EMP taint (an EVM could help them at all).
+    /// Pods the scheduler said it cannot place, that tolerate the EMP taint and whose nodeSelector and required
+    /// node affinity admit this pool's EVM nodes (a pod aimed at another pool is that pool's business).
     var unschedulable: [Pod] {
-        pods.filter { pod in
-            pod.isUnschedulable && (pod.spec.nodeName ?? "").isEmpty && pod.metadata.deletionTimestamp == nil
-                && pod.spec.tolerations.contains { $0.tolerates(ClusterView.taint) }
+        let labels = shape.labels
+        return pods.filter { pod in
+            guard pod.isUnschedulable, (pod.spec.nodeName ?? "").isEmpty, pod.metadata.deletionTimestamp == nil,
+                pod.spec.tolerations.contains(where: { $0.tolerates(ClusterView.taint) })
+            else { return false }
+            let packed = ClusterView.packPod(pod)
+            return packed.nodeSelector.allSatisfy { labels[$0.key] == $0.value }
+                && (packed.nodeAffinity.isEmpty || packed.nodeAffinity.contains { $0.allSatisfy { $0.matches(labels) } })
         }
     }
 
