@@ -199,7 +199,7 @@ let package = Package(
         .executableTarget(
             name: "emp-bench",
             dependencies: [
-                "EMPModel", "EMPScheduling", "EMPStore", "Libvirt", "EMPWebhook",
+                "EMPModel", "EMPScheduling", "EMPStore", "Libvirt", "EMPWebhook", "EMPControlPlane", "Kube", "KubeSim",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),

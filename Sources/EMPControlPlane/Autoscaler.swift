@@ -37,19 +37,32 @@ public struct Autoscaler: Service {
     let store: any StateStore
     let placement: EVMPlacement
     let settings: Settings
+    let provider: any HostProvider
     let now: @Sendable () -> Date
     let logger: Logger
 
     init(
-        client: KubeClient, store: any StateStore, placement: EVMPlacement, settings: Settings, now: @escaping @Sendable () -> Date,
-        logger: Logger
+        client: KubeClient, store: any StateStore, placement: EVMPlacement, settings: Settings,
+        provider: any HostProvider = StaticHostProvider(), now: @escaping @Sendable () -> Date, logger: Logger
     ) {
         self.client = client
         self.store = store
         self.placement = placement
         self.settings = settings
+        self.provider = provider
         self.now = now
         self.logger = logger
+    }
+
+    /// An autoscaler over `store` for the cluster `client` reaches (embedding and benchmarks; the control plane
+    /// builds its own from the configuration).
+    public init(
+        client: KubeClient, store: any StateStore, settings: Settings, expectedUseFraction: Double = 0.25,
+        provider: any HostProvider = StaticHostProvider(), logger: Logger
+    ) {
+        self.init(
+            client: client, store: store, placement: EVMPlacement(store: store, expectedUseFraction: expectedUseFraction),
+            settings: settings, provider: provider, now: { Date() }, logger: logger)
     }
 
     public func run() async throws {
@@ -81,6 +94,8 @@ public struct Autoscaler: Service {
         var lastChange: ContinuousClock.Instant?
         var reported: Set<String> = []
         var emptySince: [String: ContinuousClock.Instant] = [:]
+        /// The last shortage logged per pool, so it is logged once.
+        var shortage: [String: String] = [:]
     }
 
     func pass(pods: [Pod], nodes: [Node], state: inout LoopState) async {
@@ -138,36 +153,21 @@ public struct Autoscaler: Service {
         Counter(label: "emp_autoscaler_decisions_total", dimensions: [("pool", view.pool.id), ("action", count > 0 ? "scale_up" : "none")])
             .increment()
         guard count > 0 else { return }
+        // All or none per request, so on a shortage take as many as the hosts have room for.
         var created: [EVM] = []
-        do {
-            // All or none per request, so on a shortage take as many as the hosts have room for.
-            var attempt = count
-            while created.isEmpty {
-                do {
-                    created = try await placement.create(count: attempt, poolID: view.pool.id, at: now())
-                } catch let error as APIError where error.code == "insufficient_capacity" && attempt > 1 {
-                    attempt -= 1
-                }
+        var failure: APIError?
+        var attempt = count
+        while created.isEmpty, failure == nil {
+            do {
+                created = try await placement.create(count: attempt, poolID: view.pool.id, at: now())
+            } catch let error as APIError where error.code == "insufficient_capacity" && attempt > 1 {
+                attempt -= 1
+            } catch let error as APIError {
+                failure = error
             }
-            if created.count < count {
-                let got = created.count
-                _ = try await store.write { tx in
-                    try tx.append(
-                        Event(
-                            time: self.now(), object: ObjectRef(.pool, view.pool.id), reason: "HostsLackRoom",
-                            message: "\(count) EVMs needed, room for \(got); add hosts to pool \(view.pool.id)"))
-                }
-            }
-        } catch let error as APIError {
-            _ = try await store.write { tx in
-                try tx.append(
-                    Event(
-                        time: self.now(), object: ObjectRef(.pool, view.pool.id), reason: "ScaleUpFailed",
-                        message: "\(count) EVMs needed: \(error.message)"))
-            }
-            logger.warning("scale-up failed", metadata: ["pool": "\(view.pool.id)", "error": "\(error.message)"])
-            return
         }
+        try await reportShortage(view.pool, needed: count, got: created.count, failure: failure, state: &state)
+        guard !created.isEmpty else { return }
         let names = Dictionary(uniqueKeysWithValues: zip(result.newEVMs.map(\.name), created.map(\.nodeName)))
         let ids = created.map(\.id).joined(separator: ", ")
         _ = try await store.write { tx in
@@ -183,6 +183,37 @@ public struct Autoscaler: Service {
             await event(on: pod, "TriggeredScaleUp", "pod triggered scale-up: EVM \(evm) of pool \(view.pool.id)", warning: false)
         }
         logger.info("scaled up", metadata: ["pool": "\(view.pool.id)", "evms": "\(ids)"])
+    }
+
+    /// Logs a shortage once per distinct message and, when hosts lack room, asks the host provider for more.
+    func reportShortage(_ pool: Pool, needed: Int, got: Int, failure: APIError?, state: inout LoopState) async throws {
+        guard got < needed else {
+            state.shortage[pool.id] = nil
+            return
+        }
+        let message = failure.map { "\(needed) EVMs needed: \($0.message)" } ?? "\(needed) EVMs needed, hosts had room for \(got)"
+        if state.shortage[pool.id] != message {
+            state.shortage[pool.id] = message
+            let time = now()
+            _ = try await store.write { tx in
+                try tx.append(
+                    Event(time: time, object: ObjectRef(.pool, pool.id), reason: "ScaleUpShort", message: message, type: .warning))
+            }
+            logger.warning("scale-up short", metadata: ["pool": "\(pool.id)", "reason": "\(message)"])
+        }
+        guard failure == nil || failure?.code == "insufficient_capacity" else { return }
+        // Hosts to ask for: the missing EVMs' size over the room of the pool's largest host.
+        let hosts = try await store.read { try $0.hosts(pool: pool.id) }
+        let limit = hosts.map { pool.policy.allocatable($0.capacity) }.max { $0.memoryBytes < $1.memoryBytes }
+        let missing = pool.shape.resources * Int64(needed - got)
+        var wanted = 1
+        if let limit, limit.memoryBytes > 0, limit.cpuMillis > 0 {
+            wanted = Int(
+                max(
+                    (missing.memoryBytes + limit.memoryBytes - 1) / limit.memoryBytes,
+                    (missing.cpuMillis + limit.cpuMillis - 1) / limit.cpuMillis))
+        }
+        _ = try await provider.request(max(1, wanted), for: pool, store: store, at: now())
     }
 
     // MARK: Scale down

@@ -10,3 +10,4 @@ if wants("store") { try await storeBenchmark() }
 if wants("placement") { placementBenchmark() }
 if wants("webhook") { try await webhookBenchmark() }
 if wants("packer") { packerBenchmark() }
+if wants("autoscaler") { try await autoscalerBenchmark() }

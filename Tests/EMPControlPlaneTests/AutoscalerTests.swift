@@ -32,7 +32,7 @@ import Testing
         }
     }
 
-    static func start() async throws -> Rig {
+    static func start(hostMemoryGiB: Int64 = 256) async throws -> Rig {
         var options = KubeSim.Options()
         options.nodeReadyAfter = .zero
         let sim = try KubeSim(options: options)
@@ -47,7 +47,8 @@ import Testing
                     id: "demo", shape: EVMShape(vcpus: 4, memoryBytes: .gibibytes(16)), policy: PoolPolicy(minEVMs: 1, maxEVMs: 10),
                     createdAt: epoch))
             try tx.save(
-                EMPModel.Host(id: "h1", poolID: "demo", capacity: EMPModel.Resources(cpuMillis: 64_000, memoryBytes: .gibibytes(256))))
+                EMPModel.Host(
+                    id: "h1", poolID: "demo", capacity: EMPModel.Resources(cpuMillis: 64_000, memoryBytes: .gibibytes(hostMemoryGiB))))
         }
         let placement = EVMPlacement(store: store, expectedUseFraction: 0.25)
         _ = try await placement.create(count: 1, poolID: "demo", at: epoch)
@@ -214,5 +215,28 @@ import Testing
         #expect(try await rig.evms().count == 2, "empty EVMs that hold the headroom stay")
         let events = try await rig.store.read { try $0.events(EventFilter(object: ObjectRef(.pool, "demo"))) }
         #expect(events.contains { $0.reason == "ScaledUp" && $0.message.contains("headroom") })
+    }
+}
+
+/// Hosts lacking room: as many EVMs as fit are made, the shortage is logged once, and hosts are requested.
+@Suite(.serialized) struct AutoscalerShortageTests {
+    @Test func aShortHostGetsWhatFitsAndHostsAreRequestedOnce() async throws {
+        let rig = try await AutoscalerTests.start(hostMemoryGiB: 48)  // room for three 16Gi EVMs; one exists
+        defer { Task { await rig.stop() } }
+        let client = rig.client
+        _ = try await client.resources(Namespace.self).create(Namespace(name: "emp-test"))
+        var big = AutoscalerTests.deployment(replicas: 5)
+        big.spec.template.spec.containers = [Container(name: "c", image: "alpine", requests: ["memory": "14Gi"])]
+        _ = try await client.resources(Deployment.self, namespace: "emp-test").create(big)
+        let end = ContinuousClock.now + .seconds(20)
+        while try await rig.evms().count < 3, ContinuousClock.now < end { try await Task.sleep(for: .milliseconds(100)) }
+        #expect(try await rig.evms().count == 3, "the two EVMs the host has room for are made")
+        try await Task.sleep(for: .seconds(3))
+        let events = try await rig.store.read { try $0.events(EventFilter(object: ObjectRef(.pool, "demo"), limit: 5000)) }
+        let requested = events.filter { $0.reason == "HostsRequested" }
+        #expect(requested.count == 1, "asked once, not at every pass: \(requested.map(\.message))")
+        #expect(requested.first?.message.hasPrefix("1 more hosts wanted (1 of at most 100)") == true)
+        #expect(events.filter { $0.reason == "ScaleUpShort" }.count >= 1)
+        #expect(try await rig.evms().count == 3)
     }
 }
