@@ -217,7 +217,7 @@ let package = Package(
 
         // MARK: test targets (KubeSim and EMPWebhook tests arrive with their modules' issues)
         .testTarget(name: "EMPModelTests", dependencies: ["EMPModel"], swiftSettings: swiftSettings),
-        .testTarget(name: "EMPSchedulingTests", dependencies: ["EMPScheduling"], swiftSettings: swiftSettings),
+        .testTarget(name: "EMPSchedulingTests", dependencies: ["EMPScheduling", "EMPTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "LibvirtTests", dependencies: ["Libvirt", "EMPTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "EMPStoreTests",

@@ -245,12 +245,23 @@ public struct Autoscaler: Service {
     func remove(_ evm: EVM, view: ClusterView) async throws {
         let nodes = client.resources(Node.self)
         _ = try await nodes.patch(evm.nodeName, .merge(.object(["spec": .object(["unschedulable": .bool(true)])])))
-        for pod in view.pods where pod.spec.nodeName == evm.nodeName && !pod.isTerminated && pod.controller?.kind != "DaemonSet" {
+        let movable = view.pods.filter { pod in
+            pod.spec.nodeName == evm.nodeName && !pod.isTerminated && pod.controller?.kind != "DaemonSet"
+                && pod.metadata.annotations["kubernetes.io/config.mirror"] == nil
+        }
+        for pod in movable {
             do {
                 try await client.resources(Pod.self, namespace: pod.metadata.namespace).evict(pod.name)
             } catch let error as KubeError where error.reason == .tooManyRequests {
                 logger.notice("eviction blocked by a PodDisruptionBudget; keeping the EVM", metadata: ["pod": "\(pod.key)"])
                 _ = try await nodes.patch(evm.nodeName, .merge(.object(["spec": .object(["unschedulable": .null])])))
+                let time = now()
+                _ = try await store.write { tx in
+                    try tx.append(
+                        Event(
+                            time: time, object: ObjectRef(.evm, evm.id), reason: "ScaleDownBlocked",
+                            message: "pod \(pod.key) cannot be evicted (PodDisruptionBudget); EVM kept", type: .warning))
+                }
                 return
             }
         }

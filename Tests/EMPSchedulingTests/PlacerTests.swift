@@ -1,4 +1,5 @@
 import EMPModel
+import EMPTesting
 import Testing
 
 @testable import EMPScheduling
@@ -165,21 +166,5 @@ func checkLimits(_ result: PlacementResult, original: [HostSnapshot], requests: 
             (demand.memoryBytes + limit.memoryBytes - 1) / limit.memoryBytes
         )
         #expect(Int64(result.hostsUsed) <= lowerBound + 1, "used \(result.hostsUsed) hosts, lower bound \(lowerBound)")
-    }
-}
-
-/// A small seeded generator so random tests replay exactly.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func next(in range: ClosedRange<Int>) -> Int {
-        range.lowerBound + Int(next() % UInt64(range.count))
     }
 }

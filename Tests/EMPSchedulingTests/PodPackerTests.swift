@@ -1,4 +1,5 @@
 import EMPModel
+import EMPTesting
 import Testing
 
 @testable import EMPScheduling

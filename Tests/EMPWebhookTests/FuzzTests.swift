@@ -1,18 +1,7 @@
+import EMPTesting
 import EMPWebhook
 import Foundation
 import Testing
-
-/// A seeded generator (SplitMix64), so a failing case can be replayed.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// 100,000 seeded random and mutated inputs (50,000 AdmissionReviews, 50,000 ConfigMaps): no crash, and every answer is a valid
 /// AdmissionReview echoing the uid, or a refusal (HTTP 400 at the server).
@@ -106,7 +95,7 @@ struct SplitMix: RandomNumberGenerator {
 
     /// Long and CPU-bound: it yields now and then so tests waiting on in-process servers keep running.
     @Test func randomAndMutatedInputsNeverCrashAndAlwaysGetAValidAnswer() async throws {
-        var rng = SplitMix(state: Self.seed)
+        var rng = SplitMix(seed: Self.seed)
         let state = ProfileState(WebhookProfile(namespaces: ["emp-test", "default"]), ready: true)
         let handler = AdmissionHandler(state: state)
         var answered = 0

@@ -160,13 +160,3 @@ struct RunningWebhook {
         #expect(!isMutated(try await admit(client, "default")))
     }
 }
-
-/// Polls `condition` until true or `timeout`.
-func eventually(timeout: Duration = .seconds(10), _ condition: () async throws -> Bool) async throws -> Bool {
-    let end = ContinuousClock.now + timeout
-    while ContinuousClock.now < end {
-        if try await condition() { return true }
-        try await Task.sleep(for: .milliseconds(50))
-    }
-    return try await condition()
-}

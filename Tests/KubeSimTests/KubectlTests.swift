@@ -55,7 +55,7 @@ import Testing
         #expect(applied.output.contains("namespace/emp-test created"))
         #expect(applied.output.contains("deployment.apps/emp-test-deployment created"))
 
-        try await eventually {
+        try await expectEventually {
             let pods = try await kubectl(config, "get", "pods", "-n", "emp-test", "-o", "wide")
             return rows(pods.output).count == 1 && rows(pods.output)[0][2] == "Running"
         }
@@ -70,7 +70,7 @@ import Testing
         let scaled = try await kubectl(config, "scale", "--replicas", "5", "deployment/emp-test-deployment", "-n", "emp-test")
         #expect(scaled.status == 0, "\(scaled.errors)")
         #expect(scaled.output.contains("deployment.apps/emp-test-deployment scaled"))
-        try await eventually {
+        try await expectEventually {
             let statuses = rows(try await kubectl(config, "get", "pods", "-n", "emp-test").output).map { $0[2] }
             return statuses.filter { $0 == "Running" }.count == 4 && statuses.filter { $0 == "Pending" }.count == 1
         }
@@ -113,7 +113,8 @@ import Testing
     }
 }
 
-func eventually(timeout: Duration = .seconds(20), _ condition: () async throws -> Bool) async throws {
+/// Polls `condition` every 100 ms; records an issue when it does not hold within `timeout`.
+func expectEventually(timeout: Duration = .seconds(20), _ condition: () async throws -> Bool) async throws {
     let end = ContinuousClock.now + timeout
     while ContinuousClock.now < end {
         if try await condition() { return }

@@ -1,3 +1,4 @@
+import EMPTesting
 import Foundation
 import Kube
 import KubeSim
@@ -29,7 +30,7 @@ import Testing
 
     func placement(_ client: KubeClient, _ name: String) async throws -> Pod {
         var result = try await client.resources(Pod.self, namespace: "default").get(name)
-        try await eventually(timeout: .seconds(5)) {
+        try await expectEventually(timeout: .seconds(5)) {
             result = try await client.resources(Pod.self, namespace: "default").get(name)
             return result.spec.nodeName != nil || result.isUnschedulable
         }
@@ -72,7 +73,7 @@ import Testing
         // A new Ready EVM lets the pending pods in (what the autoscaler relies on).
         _ = try await client.resources(Node.self).create(node("evm-2", labels: ["emp.pf9.io/owned": "true"], taints: [evmTaint]))
         try sim.setNodeReady("evm-2")
-        try await eventually { try await pods.get("big").spec.nodeName == "evm-2" }
+        try await expectEventually { try await pods.get("big").spec.nodeName == "evm-2" }
     }
 
     @Test func requiredNodeAffinityAndAntiAffinity() async throws {

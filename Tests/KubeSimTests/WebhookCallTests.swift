@@ -1,4 +1,5 @@
 import EMPCertificates
+import EMPTesting
 import Foundation
 import Hummingbird
 import HummingbirdTLS
@@ -110,7 +111,7 @@ import Testing
         deployment.spec.template.metadata.labels = ["app": "web"]
         deployment.spec.template.spec.containers = [Container(name: "c", image: "nginx")]
         _ = try await client.resources(Deployment.self).create(deployment)
-        try await eventually {
+        try await expectEventually {
             try await client.resources(Pod.self, namespace: "default").list(ListOptions(labelSelector: "app=web,mutated=yes")).items.count
                 == 1
         }

@@ -1,3 +1,4 @@
+import EMPTesting
 import Foundation
 import Kube
 import Testing

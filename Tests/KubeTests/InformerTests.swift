@@ -1,3 +1,4 @@
+import EMPTesting
 import Foundation
 import Hummingbird
 import Kube

@@ -1,3 +1,4 @@
+import EMPTesting
 import Foundation
 import Kube
 import KubeSim
@@ -21,17 +22,6 @@ struct SimHarness {
         try? await client.shutdown()
         await sim.stop()
     }
-}
-
-/// Polls `condition` until true or `timeout`; returns the last value.
-@discardableResult
-func eventually(timeout: Duration = .seconds(10), _ condition: () async throws -> Bool) async throws -> Bool {
-    let end = ContinuousClock.now + timeout
-    while ContinuousClock.now < end {
-        if try await condition() { return true }
-        try await Task.sleep(for: .milliseconds(50))
-    }
-    return try await condition()
 }
 
 func pod(_ name: String, namespace: String = "default", labels: [String: String] = [:], cpu: String = "100m") -> Pod {
