@@ -5,6 +5,9 @@ set -euo pipefail
 
 packages=(libvirt-dev pkg-config libsqlite3-dev libxml2-dev curl openssl xorriso)
 
+# kubectl (tests and the demo use it as the reference client): Debian's package when none is on PATH.
+command -v kubectl >/dev/null 2>&1 || packages+=(kubernetes-client)
+
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
