@@ -138,11 +138,12 @@ public final class HostAgent: Sendable {
                 try await domain.undefine()
             }
         }
-        removeOrphanSeeds(keeping: Set(desired.filter { $0.phase != .deleting }.map(\.id)).union(try await observe().map(\.name)))
+        // One listing of what the pass left behind serves the seed clean-up and the Node sync.
+        let remaining = try await observe()
+        let wanted = desired.filter { $0.phase != .deleting }
+        removeOrphanSeeds(keeping: Set(wanted.map(\.id)).union(remaining.map(\.name)))
         if let registrar {
-            let wanted = desired.filter { $0.phase != .deleting }
-            let domains = Set(try await observe().compactMap { $0.metadata?.evmID })
-            try await registrar.sync(wanted: wanted, domains: domains)
+            try await registrar.sync(wanted: wanted, domains: Set(remaining.compactMap { $0.metadata?.evmID }))
         }
     }
 

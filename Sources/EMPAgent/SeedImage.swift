@@ -52,8 +52,8 @@ public struct SeedImage: Sendable {
         try await Self.run(tool.path, arguments)
         // The seed holds a bootstrap token: readable by root and libvirt's QEMU user only through the domain.
         try fileManager.setAttributes([.posixPermissions: 0o600], ofItemAtPath: partial)
-        _ = try? fileManager.removeItem(atPath: output)
-        try fileManager.moveItem(atPath: partial, toPath: output)
+        // rename(2) replaces the old seed atomically: there is never a moment without one.
+        guard rename(partial, output) == 0 else { throw AgentError("cannot move \(partial) to \(output)") }
     }
 
     /// Runs a tool to completion without blocking a thread; its stderr is the error on failure.

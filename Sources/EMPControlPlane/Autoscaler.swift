@@ -122,7 +122,7 @@ public struct Autoscaler: Service {
             {
                 let started = ContinuousClock.now
                 for view in views { try await scaleUp(view, state: &state) }
-                Metrics.Timer(label: "emp_autoscaler_decision_seconds").recordNanoseconds((ContinuousClock.now - started).nanoseconds)
+                Metrics.Timer(label: "emp_autoscaler_decision_seconds").record(duration: ContinuousClock.now - started)
                 state.firstSeen = nil
                 state.lastChange = nil
             }
@@ -219,14 +219,15 @@ public struct Autoscaler: Service {
     // MARK: Scale down
 
     func scaleDown(_ view: ClusterView, state: inout LoopState, clock: ContinuousClock.Instant) async throws {
-        let empty = Set(view.emptyEVMs.map(\.id))
-        for id in state.emptySince.keys where !empty.contains(id) && view.evms.contains(where: { $0.id == id }) {
+        let empty = view.emptyEVMs
+        let emptyIDs = Set(empty.map(\.id))
+        for id in state.emptySince.keys where !emptyIDs.contains(id) && view.evms.contains(where: { $0.id == id }) {
             state.emptySince[id] = nil
         }
         var live = view.evms.filter { $0.phase != .deleting && $0.phase != .failed }.count
         let room = view.packInput().nodes
         var free = room.reduce(EMPModel.Resources.zero) { $0 + $1.free }
-        for evm in view.emptyEVMs.sorted(by: { $0.createdAt > $1.createdAt }) {
+        for evm in empty.sorted(by: { $0.createdAt > $1.createdAt }) {
             let since = state.emptySince[evm.id] ?? clock
             state.emptySince[evm.id] = since
             guard clock - since >= settings.emptyAfter, live > view.pool.policy.minEVMs else { continue }
@@ -245,11 +246,7 @@ public struct Autoscaler: Service {
     func remove(_ evm: EVM, view: ClusterView) async throws {
         let nodes = client.resources(Node.self)
         _ = try await nodes.patch(evm.nodeName, .merge(.object(["spec": .object(["unschedulable": .bool(true)])])))
-        let movable = view.pods.filter { pod in
-            pod.spec.nodeName == evm.nodeName && !pod.isTerminated && pod.controller?.kind != "DaemonSet"
-                && pod.metadata.annotations["kubernetes.io/config.mirror"] == nil
-        }
-        for pod in movable {
+        for pod in view.pods where pod.spec.nodeName == evm.nodeName && ClusterView.keepsNodeBusy(pod) {
             do {
                 try await client.resources(Pod.self, namespace: pod.metadata.namespace).evict(pod.name)
             } catch let error as KubeError where error.reason == .tooManyRequests {
@@ -266,16 +263,8 @@ public struct Autoscaler: Service {
             }
         }
         let time = now()
-        try await store.write { tx in
-            guard var current = try tx.evm(evm.id), current.phase != .deleting else { return }
-            current.phase = .deleting
-            try tx.save(current)
-            if let host = current.hostID { try tx.bumpRevision(HostRevision.scope(host)) }
-            try tx.append(
-                Event(
-                    time: time, object: ObjectRef(.evm, evm.id), reason: "ScaledDown",
-                    message: "node empty for \(self.settings.emptyAfter); removed"))
-        }
+        let message = "node empty for \(settings.emptyAfter); removed"
+        _ = try await store.write { tx in try tx.markDeleting(evm.id, at: time, reason: "ScaledDown", message: message) }
         try await nodes.deleteIfPresent(evm.nodeName)
         Counter(label: "emp_autoscaler_decisions_total", dimensions: [("pool", view.pool.id), ("action", "scale_down")]).increment()
         logger.info("scaled down", metadata: ["evm": "\(evm.id)"])
@@ -291,8 +280,4 @@ public struct Autoscaler: Service {
             logger.warning("could not record an event", metadata: ["pod": "\(pod.key)", "error": "\(error)"])
         }
     }
-}
-
-extension Duration {
-    var nanoseconds: Int64 { components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000 }
 }

@@ -6,38 +6,44 @@ import Kube
 /// The autoscaler's reading of the cluster for one pool, pure: which pods are candidates for a scale-up, the
 /// packer's input (existing EVM nodes with their room, booting EVMs counted as empty room), and which EVM
 /// nodes are empty.
+/// Everything derived is computed once, in `init`: the autoscaler reads a view several times per tick.
 struct ClusterView: Sendable {
     let pool: Pool
     let pods: [Pod]
-    let nodes: [Node]
     let evms: [EVM]
-    /// kube-reserved + system-reserved + eviction threshold of an EVM.
-    let reserved: EMPModel.Resources
-
-    /// What a new EVM of the pool offers pods.
-    var shape: PackShape { PackShape(pool: pool.id, shape: pool.shape, reserved: reserved) }
-
+    /// What a new EVM of the pool offers pods (its shape minus kube/system reserved and the eviction threshold).
+    let shape: PackShape
     /// The pool's EVM nodes by name.
-    var poolNodes: [String: Node] {
-        Dictionary(
+    let poolNodes: [String: Node]
+    /// Pods the scheduler said it cannot place, that tolerate the EMP taint and whose nodeSelector and required
+    /// node affinity admit this pool's EVM nodes (a pod aimed at another pool is that pool's business).
+    let unschedulable: [Pod]
+    /// ``unschedulable`` as the packer sees them, in the same order.
+    let pending: [PackPod]
+
+    init(pool: Pool, pods: [Pod], nodes: [Node], evms: [EVM], reserved: EMPModel.Resources) {
+        self.pool = pool
+        self.pods = pods
+        self.evms = evms
+        let shape = PackShape(pool: pool.id, shape: pool.shape, reserved: reserved)
+        self.shape = shape
+        poolNodes = Dictionary(
             nodes.filter {
                 $0.metadata.labels[Profile.poolLabel] == pool.id && $0.metadata.labels[Profile.ownedLabel] == Profile.ownedValue
             }
             .map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-    }
-
-    /// Pods the scheduler said it cannot place, that tolerate the EMP taint and whose nodeSelector and required
-    /// node affinity admit this pool's EVM nodes (a pod aimed at another pool is that pool's business).
-    var unschedulable: [Pod] {
-        let labels = shape.labels
-        return pods.filter { pod in
+        let candidates = pods.compactMap { pod -> (Pod, PackPod)? in
             guard pod.isUnschedulable, (pod.spec.nodeName ?? "").isEmpty, pod.metadata.deletionTimestamp == nil,
                 pod.spec.tolerations.contains(where: { $0.tolerates(ClusterView.taint) })
-            else { return false }
+            else { return nil }
             let packed = ClusterView.packPod(pod)
-            return packed.nodeSelector.allSatisfy { labels[$0.key] == $0.value }
-                && (packed.nodeAffinity.isEmpty || packed.nodeAffinity.contains { $0.allSatisfy { $0.matches(labels) } })
+            let admitted =
+                packed.nodeSelector.allSatisfy { shape.labels[$0.key] == $0.value }
+                && (packed.nodeAffinity.isEmpty || packed.nodeAffinity.contains { $0.allSatisfy { $0.matches(shape.labels) } })
+            return admitted ? (pod, packed) : nil
         }
+        unschedulable = candidates.map(\.0)
+        pending = candidates.map(\.1)
     }
 
     static let taint = Taint(key: Profile.taintKey, value: Profile.taintValue, effect: Profile.taintEffect)
@@ -48,10 +54,9 @@ struct ClusterView: Sendable {
         let byNode = Dictionary(grouping: pods.filter { !($0.spec.nodeName ?? "").isEmpty && !$0.isTerminated }) { $0.spec.nodeName ?? "" }
         var packNodes: [PackNode] = []
         let live = evms.filter { $0.phase != .deleting && $0.phase != .failed }
-        let nodes = poolNodes
         for evm in live {
-            guard let node = nodes[evm.nodeName], node.isReady, !node.spec.unschedulable else {
-                if nodes[evm.nodeName]?.spec.unschedulable == true { continue }
+            guard let node = poolNodes[evm.nodeName], node.isReady, !node.spec.unschedulable else {
+                if poolNodes[evm.nodeName]?.spec.unschedulable == true { continue }
                 packNodes.append(PackNode(name: evm.nodeName, labels: shape.labels, taints: shape.taints, free: shape.allocatable))
                 continue
             }
@@ -66,19 +71,21 @@ struct ClusterView: Sendable {
                     free: allocatable - used, freePods: pods - bound.count, podLabels: bound.map(\.metadata.labels)))
         }
         return PackInput(
-            shape: shape, nodes: packNodes, pods: unschedulable.map(ClusterView.packPod),
+            shape: shape, nodes: packNodes, pods: pending,
             maxNewEVMs: max(0, pool.policy.maxEVMs - live.count), headroom: headroom)
     }
 
     /// EVMs whose node runs nothing but DaemonSet and mirror pods.
     var emptyEVMs: [EVM] {
-        let busy = Set(
-            pods.filter { pod in
-                !pod.isTerminated && !(pod.spec.nodeName ?? "").isEmpty && pod.controller?.kind != "DaemonSet"
-                    && pod.metadata.annotations["kubernetes.io/config.mirror"] == nil
-            }.compactMap(\.spec.nodeName))
-        let nodes = poolNodes
-        return evms.filter { $0.phase == .running && nodes[$0.nodeName]?.isReady == true && !busy.contains($0.nodeName) }
+        let busy = Set(pods.filter(ClusterView.keepsNodeBusy).compactMap(\.spec.nodeName))
+        return evms.filter { $0.phase == .running && poolNodes[$0.nodeName]?.isReady == true && !busy.contains($0.nodeName) }
+    }
+
+    /// A pod that keeps its node from counting as empty, and that a drain evicts: running or pending on a node,
+    /// not a DaemonSet's (they run everywhere) and not a mirror of a static pod (the kubelet owns those).
+    static func keepsNodeBusy(_ pod: Pod) -> Bool {
+        !pod.isTerminated && !(pod.spec.nodeName ?? "").isEmpty && pod.controller?.kind != "DaemonSet"
+            && pod.metadata.annotations["kubernetes.io/config.mirror"] == nil
     }
 
     // MARK: Conversions
@@ -99,14 +106,9 @@ struct ClusterView: Sendable {
 
     /// Effective requests (containers' sum vs the largest init container).
     static func requests(_ pod: Pod) -> EMPModel.Resources {
-        let resources = { (container: Container) -> EMPModel.Resources in
-            let requests = container.requests
-            return EMPModel.Resources(
-                cpuMillis: (try? requests["cpu"].map { try Quantity($0).milliRoundedUp }) ?? 0,
-                memoryBytes: (try? requests["memory"].map { try Quantity($0).roundedUp }) ?? 0)
-        }
-        return PackPod.effectiveRequests(
-            containers: pod.spec.containers.map(resources), initContainers: pod.spec.initContainers.map(resources))
+        .effectiveRequest(
+            containers: pod.spec.containers.map { EMPModel.Resources(requests: $0.requests) },
+            initContainers: pod.spec.initContainers.map { EMPModel.Resources(requests: $0.requests) })
     }
 
     static func allocatable(_ node: Node) -> EMPModel.Resources? {

@@ -73,6 +73,25 @@ public struct Resources: Sendable, Hashable, Codable, CustomStringConvertible {
         Resources(cpuMillis: max(cpuMillis, other.cpuMillis), memoryBytes: max(memoryBytes, other.memoryBytes))
     }
 
+    /// Dimension-wise minimum.
+    public func componentMin(_ other: Resources) -> Resources {
+        Resources(cpuMillis: min(cpuMillis, other.cpuMillis), memoryBytes: min(memoryBytes, other.memoryBytes))
+    }
+
+    /// `cpu` and `memory` of a Kubernetes `resources.requests` map; a missing or unparsable value counts as zero
+    /// (the API server has validated requests before anything reads them).
+    public init(requests: [String: String]) {
+        self.init(
+            cpuMillis: requests["cpu"].flatMap { try? Quantity($0).milliRoundedUp } ?? 0,
+            memoryBytes: requests["memory"].flatMap { try? Quantity($0).roundedUp } ?? 0)
+    }
+
+    /// Kubernetes' effective request of a pod: per resource, the larger of the containers' sum and the largest
+    /// init container (init containers run one at a time, before the others).
+    public static func effectiveRequest(containers: [Resources], initContainers: [Resources]) -> Resources {
+        initContainers.reduce(containers.reduce(.zero, +)) { $0.componentMax($1) }
+    }
+
     public static func + (lhs: Resources, rhs: Resources) -> Resources {
         Resources(cpuMillis: lhs.cpuMillis + rhs.cpuMillis, memoryBytes: lhs.memoryBytes + rhs.memoryBytes)
     }

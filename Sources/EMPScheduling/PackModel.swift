@@ -43,13 +43,6 @@ public struct PackPod: Sendable, Hashable, Codable {
         nodeAffinity = try c.decodeIfPresent([[PackRequirement]].self, forKey: .nodeAffinity) ?? []
         antiAffinity = try c.decodeIfPresent([[String: String]].self, forKey: .antiAffinity) ?? []
     }
-
-    /// Kubernetes' effective request: per resource, the larger of the sum over containers and the largest init
-    /// container (init containers run one at a time, before the others).
-    public static func effectiveRequests(containers: [Resources], initContainers: [Resources]) -> Resources {
-        let sum = containers.reduce(Resources.zero, +)
-        return initContainers.reduce(sum) { $0.componentMax($1) }
-    }
 }
 
 /// A toleration: `Exists` with no key tolerates everything; no effect matches every effect.

@@ -221,11 +221,6 @@ public struct PackResult: Sendable, Hashable, Codable {
 }
 
 extension Resources {
-    /// The smaller of each dimension.
-    func componentMin(_ other: Resources) -> Resources {
-        Resources(cpuMillis: min(cpuMillis, other.cpuMillis), memoryBytes: min(memoryBytes, other.memoryBytes))
-    }
-
     /// True when both dimensions are at least `other`'s.
     func covers(_ other: Resources) -> Bool { other.fits(in: self) }
 }

@@ -24,7 +24,7 @@ public struct AdmissionHandler: Sendable {
         }
         let result = response.patchType == nil ? "unchanged" : "mutated"
         Counter(label: "emp_webhook_admission_reviews_total", dimensions: [("result", result)]).increment()
-        Metrics.Timer(label: "emp_webhook_admission_duration_seconds").recordInterval(since: start)
+        Metrics.Timer(label: "emp_webhook_admission_duration_seconds").record(duration: ContinuousClock.now - start)
         // Serializing a tree of JSON values cannot fail; an empty object is never sent in practice.
         return (try? JSONValue.object(AdmissionReview(response: response).object).serialized()) ?? Data("{}".utf8)
     }
@@ -47,16 +47,4 @@ public struct AdmissionHandler: Sendable {
         if let kind = request["kind"], kind.objectValue == nil { throw MalformedReview("request.kind must be an object") }
         return AdmissionReview(object: object)
     }
-}
-
-extension ContinuousClock.Instant {
-    /// Nanoseconds since this instant.
-    var elapsedNanoseconds: Int64 {
-        let elapsed = ContinuousClock.now - self
-        return elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
-    }
-}
-
-extension Metrics.Timer {
-    func recordInterval(since start: ContinuousClock.Instant) { recordNanoseconds(start.elapsedNanoseconds) }
 }

@@ -48,7 +48,7 @@ public enum WebhookCertificates {
         let partial = path + ".partial"
         try Data(text.utf8).write(to: URL(fileURLWithPath: partial))
         try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: partial)
-        _ = try? FileManager.default.removeItem(atPath: path)
-        try FileManager.default.moveItem(atPath: partial, toPath: path)
+        // rename(2) replaces the old file atomically: a reloading server never finds it missing.
+        guard rename(partial, path) == 0 else { throw WebhookError("cannot move \(partial) to \(path)") }
     }
 }

@@ -9,16 +9,10 @@ import Kube
 enum SimScheduler {
     /// Requests of one pod: max(sum of containers, largest init container), per resource.
     static func requests(_ pod: Pod) -> (cpu: Int64, memory: Int64) {
-        func total(_ containers: [Container]) -> [(Int64, Int64)] {
-            containers.map {
-                let cpu = $0.requests["cpu"].flatMap { try? Quantity($0) }?.milliRoundedUp ?? 0
-                let memory = $0.requests["memory"].flatMap { try? Quantity($0) }?.roundedUp ?? 0
-                return (cpu, memory)
-            }
-        }
-        let regular = total(pod.spec.containers).reduce((Int64(0), Int64(0))) { ($0.0 + $1.0, $0.1 + $1.1) }
-        let initial = total(pod.spec.initContainers)
-        return (max(regular.0, initial.map(\.0).max() ?? 0), max(regular.1, initial.map(\.1).max() ?? 0))
+        let request = EMPModel.Resources.effectiveRequest(
+            containers: pod.spec.containers.map { EMPModel.Resources(requests: $0.requests) },
+            initContainers: pod.spec.initContainers.map { EMPModel.Resources(requests: $0.requests) })
+        return (request.cpuMillis, request.memoryBytes)
     }
 
     struct Usage {

@@ -97,15 +97,6 @@ import Testing
         return deployment
     }
 
-    func eventually(_ timeout: Duration = .seconds(20), _ condition: () async throws -> Bool) async throws -> Bool {
-        let end = ContinuousClock.now + timeout
-        while ContinuousClock.now < end {
-            if try await condition() { return true }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        return try await condition()
-    }
-
     @Test func theSeedWalkthrough() async throws {
         let rig = try await Self.start()
         defer { Task { await rig.stop() } }
@@ -116,14 +107,15 @@ import Testing
         _ = try await deployments.create(Self.deployment(replicas: 1))
         let first = try #require(try await rig.evms().first)
         #expect(
-            try await eventually {
+            try await eventually(timeout: .seconds(20)) {
                 try await pods.list().items.contains { $0.status.phase == "Running" && $0.spec.nodeName == first.nodeName }
             })
 
         // Scale to 5: four fit the EVM (16Gi, a little under 15Gi allocatable), one is Pending; a second EVM is made for it and it runs there.
         _ = try await deployments.scale("emp-test-deployment", replicas: 5)
-        #expect(try await eventually { try await rig.evms().count == 2 })
-        #expect(try await eventually { try await pods.list().items.filter { $0.status.phase == "Running" }.count == 5 })
+        #expect(try await eventually(timeout: .seconds(20)) { try await rig.evms().count == 2 })
+        #expect(
+            try await eventually(timeout: .seconds(20)) { try await pods.list().items.filter { $0.status.phase == "Running" }.count == 5 })
         let second = try #require(try await rig.evms().first { $0.id != first.id })
         let onSecond = try await pods.list().items.filter { $0.spec.nodeName == second.nodeName }
         #expect(onSecond.count == 1)
@@ -133,12 +125,15 @@ import Testing
 
         // Scale to 1: the EVM left empty is removed, never the one still hosting the pod; never below minEVMs.
         _ = try await deployments.scale("emp-test-deployment", replicas: 1)
-        #expect(try await eventually { try await rig.evms().count == 1 })
+        #expect(try await eventually(timeout: .seconds(20)) { try await rig.evms().count == 1 })
         let survivor = try #require(try await rig.evms().first)
         let remaining = try await pods.list().items.filter { !$0.isTerminated && $0.metadata.deletionTimestamp == nil }
         #expect(remaining.count == 1)
         #expect(remaining.first?.spec.nodeName == survivor.nodeName)
-        #expect(try await eventually { try await client.resources(Node.self).list().items.map(\.name) == [survivor.nodeName] })
+        #expect(
+            try await eventually(timeout: .seconds(20)) {
+                try await client.resources(Node.self).list().items.map(\.name) == [survivor.nodeName]
+            })
         try await Task.sleep(for: .seconds(2))
         #expect(try await rig.evms().count == 1)
     }
@@ -155,7 +150,7 @@ import Testing
         let events = client.resources(CoreEvent.self, namespace: "emp-test")
         let allocatable = EMPModel.Resources.formatBytes(.gibibytes(16) - (1124 << 20))
         #expect(
-            try await eventually {
+            try await eventually(timeout: .seconds(20)) {
                 try await events.list().items.contains {
                     $0.reason == "NotTriggerScaleUp"
                         && $0.message?.contains("requests 40Gi memory; an EVM of pool demo has \(allocatable) allocatable") == true

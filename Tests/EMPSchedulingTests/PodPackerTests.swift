@@ -80,7 +80,7 @@ import Testing
     }
 
     @Test func initContainersCountByKubernetesRule() {
-        let requests = PackPod.effectiveRequests(
+        let requests = Resources.effectiveRequest(
             containers: [Self.resources("500m", "1Gi"), Self.resources("500m", "1Gi")],
             initContainers: [Self.resources("2", "512Mi")])
         #expect(requests == Self.resources("2", "2Gi"))
