@@ -11,3 +11,4 @@ if wants("placement") { placementBenchmark() }
 if wants("webhook") { try await webhookBenchmark() }
 if wants("packer") { packerBenchmark() }
 if wants("autoscaler") { try await autoscalerBenchmark() }
+if wants("rebalance") { rebalanceBenchmark() }

@@ -17,7 +17,7 @@ struct WhatIf: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "whatif",
         abstract: "Run EMP's scheduling algorithms offline on a JSON snapshot (format: docs/whatif.md).",
-        subcommands: [WhatIfPlace.self, WhatIfPack.self]
+        subcommands: [WhatIfPlace.self, WhatIfPack.self, WhatIfPlan.self]
     )
 }
 

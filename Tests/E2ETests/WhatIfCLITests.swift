@@ -69,4 +69,37 @@ import Testing
         #expect(missing.wait() != 0)
         #expect(missing.errorOutput.joined().contains("cannot read \(dir.file("nope.json"))"))
     }
+
+    @Test func plansTheDocumentedExample() throws {
+        let file = "\(Self.repositoryRoot)/docs/examples/whatif-plan.json"
+        let (status, output) = try run(["whatif", "plan", "--input", file])
+        #expect(status == 0)
+        // bm-1 is in maintenance: its three EVMs leave; bm-2 is at 84 %: the cheapest EVM that brings it under 80 % leaves.
+        #expect(output.filter { $0.contains(" bm-1 ") && $0.contains("evacuate") }.count == 3)
+        #expect(output.contains { $0.contains("evm-i") && $0.contains("relieve") && $0.contains("30Gi") })
+        #expect(!output.contains { $0.contains("evm-j") }, "evm-j is cooling down")
+        #expect(output.contains { $0.hasPrefix("bm-1") && $0.contains("3 → 0") })
+        #expect(output.contains { $0.contains("frees bm-1") })
+        struct Plan: Decodable {
+            struct Move: Decodable {
+                let evmID: String
+                let to: String
+                let reason: String
+            }
+            let moves: [Move]
+        }
+        let json = try run(["whatif", "plan", "--input", file, "-o", "json"])
+        let plan = try JSONDecoder().decode(Plan.self, from: Data(json.output.joined(separator: "\n").utf8))
+        #expect(plan.moves.allSatisfy { $0.to != "bm-1" })
+        #expect(plan.moves.prefix(3).allSatisfy { $0.reason == "evacuate" })
+    }
+
+    @Test func badPlanSettingsNameTheField() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.file("plan.json")
+        try #"{"hosts":[],"settings":{"maxOutboundPerHost":0}}"#.write(toFile: path, atomically: true, encoding: .utf8)
+        let child = try ChildProcess(try BuiltProducts.executable("empctl"), ["whatif", "plan", "--input", path])
+        #expect(child.wait() != 0)
+        #expect(child.errorOutput.joined().contains("settings.maxOutboundPerHost: must be ≥ 1"))
+    }
 }
