@@ -28,6 +28,16 @@ public struct AgentConfiguration: Sendable {
     public var network: String?
     /// Program that writes cloud-init seed ISOs; nil finds xorriso, genisoimage or mkisofs on PATH.
     public var isoTool: String?
+    /// libvirt URI other hosts' daemons use to migrate EVMs here (`qemu+tcp://10.0.0.2/system`). Default nil:
+    /// the control plane uses `qemu+tcp://<hostname>/system`.
+    public var migrationURI: String?
+    /// Address the migration stream connects to (`tcp://10.0.0.2`). Default nil: libvirt chooses.
+    public var migrationAddress: String?
+    /// Where the provider publishes an interruption notice (EC2: `http://169.254.169.254/latest/meta-data/spot/instance-action`).
+    /// Default nil: not watched.
+    public var interruptionURL: String?
+    /// How often the notice is polled. Default 5 s.
+    public var interruptionPollInterval: Duration = .seconds(5)
 
     public init(
         controlPlaneURL: String,

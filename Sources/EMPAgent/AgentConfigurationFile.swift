@@ -22,10 +22,14 @@ public struct AgentConfigurationFile: Decodable, Sendable {
     public var kubeconfig: String?
     /// Seed ISO tool (xorriso, genisoimage).
     public var isoTool: String?
+    public var migrationURI: String?
+    public var migrationAddress: String?
+    public var interruptionURL: String?
 
     static let keys: Set<String> = [
         "controlPlane", "joinToken", "hostID", "libvirtURI", "stateDir", "domainType", "reportIntervalSeconds",
-        "pollWaitSeconds", "kernel", "initrd", "cmdline", "network", "kubeconfig", "isoTool",
+        "pollWaitSeconds", "kernel", "initrd", "cmdline", "network", "kubeconfig", "isoTool", "migrationURI", "migrationAddress",
+        "interruptionURL",
     ]
 
     /// Reads and checks `path`; errors name the file and the key at fault.

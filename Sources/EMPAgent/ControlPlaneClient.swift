@@ -38,6 +38,12 @@ public struct ControlPlaneClient: Sendable {
         )
     }
 
+    /// Reports a migration's step (prepared, progress, completed, failed).
+    public func migration(_ credential: Credential, _ id: String, _ update: MigrationUpdate) async throws {
+        let _: IgnoredBody = try await send(
+            .POST, "/v1/agent/hosts/\(credential.hostID)/migrations/\(id)", body: update, bearer: credential.secret, timeout: .seconds(30))
+    }
+
     private struct IgnoredBody: Decodable {}
 
     private func send<Body: Encodable, Reply: Decodable>(

@@ -4,6 +4,7 @@ import Foundation
 import Kube
 import Libvirt
 import Logging
+import Synchronization
 
 /// The agent loop: join once, then follow the host's desired EVM set (long poll) and reconcile libvirt to it,
 /// and report usage and observed domains every ``AgentConfiguration/reportInterval``.
@@ -18,16 +19,24 @@ public final class HostAgent: Sendable {
     let kube: KubeClient?
     /// The seed ISO writer, or why there is none (then no EVM boots, and `run` says so at start).
     let seedImage: Result<SeedImage, any Error>
+    /// Moves domains to other hosts (libvirt unless a test injects another).
+    let transport: any MigrationTransport
+    /// The deadline of the provider's interruption notice, once seen.
+    let interruption = Mutex<Date?>(nil)
+    /// Incoming migrations already reported prepared.
+    let prepared = Mutex<Set<String>>([])
     let logger: Logger
 
     public init(
-        configuration: AgentConfiguration, client: ControlPlaneClient, connection: Connection, kube: KubeClient? = nil, logger: Logger
+        configuration: AgentConfiguration, client: ControlPlaneClient, connection: Connection, kube: KubeClient? = nil,
+        transport: (any MigrationTransport)? = nil, logger: Logger
     ) {
         self.configuration = configuration
         self.client = client
         self.connection = connection
         self.kube = kube
         self.seedImage = Result { try SeedImage.locate(explicit: configuration.isoTool) }
+        self.transport = transport ?? LibvirtMigrationTransport(connection: connection, stateDirectory: configuration.stateDirectory)
         self.logger = logger
     }
 
@@ -37,9 +46,14 @@ public final class HostAgent: Sendable {
         let credential = try await ensureJoined()
         logger.info("agent running", metadata: ["host": "\(credential.hostID)", "pool": "\(credential.poolID)"])
         if kube == nil { logger.notice("Node pre-registration is off: no kubeconfig given (--kubeconfig)") }
+        let runner = MigrationRunner(
+            transport: transport, client: client, credential: credential, stateDirectory: configuration.stateDirectory, logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await self.followDesiredState(credential) }
+            group.addTask { try await self.followDesiredState(credential, runner: runner) }
             group.addTask { try await self.reportLoop(credential) }
+            if let url = self.configuration.interruptionURL {
+                group.addTask { try await self.watchInterruption(url, credential) }
+            }
             try await group.next()
             group.cancelAll()
         }
@@ -71,13 +85,16 @@ public final class HostAgent: Sendable {
             cpuModel: info.cpuModel,
             hostUUID: try await connection.hostUUID(),
             libvirtVersion: try await connection.libraryVersion(),
-            hypervisorVersion: try await connection.hypervisorVersion()
+            hypervisorVersion: try await connection.hypervisorVersion(),
+            migrationURI: configuration.migrationURI,
+            migrationAddress: configuration.migrationAddress,
+            stateDirectory: configuration.stateDirectory
         )
     }
 
     // MARK: Desired state
 
-    private func followDesiredState(_ credential: Credential) async throws {
+    private func followDesiredState(_ credential: Credential, runner: MigrationRunner) async throws {
         var revision: Int64 = -1
         var desired = DesiredState(revision: -1, evms: [])
         var backoff = Duration.milliseconds(200)
@@ -95,12 +112,16 @@ public final class HostAgent: Sendable {
                 backoff = min(backoff * 2, .seconds(10))
             }
             await reconcileLogged(desired, hostID: credential.hostID)
+            await prepareIncoming(desired, credential)
+            await runner.handle(desired.outgoing)
         }
     }
 
     private func reconcileLogged(_ desired: DesiredState, hostID: String) async {
         do {
-            try await reconcile(desired.evms, hostID: hostID, kubelet: desired.kubelet)
+            try await reconcile(
+                desired.evms, hostID: hostID, kubelet: desired.kubelet, incoming: desired.incoming.map(\.evm.id), departed: desired.departed
+            )
         } catch {
             logger.error("reconcile failed", metadata: ["error": "\(error)"])
         }
@@ -108,8 +129,10 @@ public final class HostAgent: Sendable {
 
     /// Makes libvirt (and, with Kubernetes, the Nodes) match `desired` once. Errors on one domain do not stop the
     /// others. An EVM whose Node cannot be registered, or whose seed cannot be written, is not booted this pass.
-    public func reconcile(_ desired: [EVM], hostID: String, kubelet: KubeletJoin? = nil) async throws {
-        let plan = ReconcilePlan(desired: desired, observed: try await observe())
+    public func reconcile(
+        _ desired: [EVM], hostID: String, kubelet: KubeletJoin? = nil, incoming: [String] = [], departed: [String] = []
+    ) async throws {
+        let plan = ReconcilePlan(desired: desired, observed: try await observe(), incoming: Set(incoming))
         let registrar = kube.map { NodeRegistrar(client: $0, hostID: hostID, logger: logger) }
         try FileManager.default.createDirectory(atPath: "\(configuration.stateDirectory)/console", withIntermediateDirectories: true)
         for evm in plan.create {
@@ -141,9 +164,9 @@ public final class HostAgent: Sendable {
         // One listing of what the pass left behind serves the seed clean-up and the Node sync.
         let remaining = try await observe()
         let wanted = desired.filter { $0.phase != .deleting }
-        removeOrphanSeeds(keeping: Set(wanted.map(\.id)).union(remaining.map(\.name)))
+        removeOrphanSeeds(keeping: Set(wanted.map(\.id)).union(remaining.map(\.name)).union(incoming))
         if let registrar {
-            try await registrar.sync(wanted: wanted, domains: Set(remaining.compactMap { $0.metadata?.evmID }))
+            try await registrar.sync(wanted: wanted, domains: Set(remaining.compactMap { $0.metadata?.evmID }), departed: Set(departed))
         }
     }
 
@@ -211,6 +234,6 @@ public final class HostAgent: Sendable {
             )
             used.memoryBytes += stats.balloonRSSBytes ?? 0
         }
-        return HostReport(used: used, domains: domains)
+        return HostReport(used: used, domains: domains, interruptionDeadline: interruption.withLock { $0 })
     }
 }

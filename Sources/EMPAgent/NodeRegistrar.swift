@@ -62,8 +62,9 @@ public struct NodeRegistrar: Sendable {
     /// One pass: registers wanted EVMs that have no Node, and deletes this host's EMP Nodes whose EVM is no longer
     /// wanted and whose domain is gone. Nodes of other hosts, and Nodes EMP does not own, are never touched.
     /// Returns the names deleted.
+    /// `departed` EVMs live-migrated to another host: their Nodes stay (the destination relabels them).
     @discardableResult
-    public func sync(wanted: [EVM], domains: Set<String>) async throws -> [String] {
+    public func sync(wanted: [EVM], domains: Set<String>, departed: Set<String> = []) async throws -> [String] {
         let selector = "\(Profile.ownedLabel)=\(Profile.ownedValue),\(Profile.hostLabel)=\(hostID)"
         let existing = try await nodes.listAll(ListOptions(labelSelector: selector)).items
         let present = Set(existing.map(\.name))
@@ -71,7 +72,7 @@ public struct NodeRegistrar: Sendable {
         let wantedNames = Set(wanted.map(\.nodeName))
         var deleted: [String] = []
         for node in existing where !wantedNames.contains(node.name) {
-            if let evm = node.metadata.labels[Profile.evmLabel], domains.contains(evm) { continue }
+            if let evm = node.metadata.labels[Profile.evmLabel], domains.contains(evm) || departed.contains(evm) { continue }
             try await nodes.deleteIfPresent(node.name, options: DeleteOptions(preconditionUID: node.metadata.uid))
             logger.info("node deleted", metadata: ["node": "\(node.name)"])
             deleted.append(node.name)

@@ -5,7 +5,9 @@ import Libvirt
 ///
 /// Rules: a desired EVM (not `deleting`) with no domain is defined and started; one whose domain is stopped
 /// is started; a domain carrying EMP metadata whose EVM is not desired, or is `deleting`, is destroyed and
-/// undefined; a domain without EMP metadata is never touched. Applying a plan twice is the same as once.
+/// undefined; a domain without EMP metadata is never touched. Migrations: a `migrating` EVM is neither created
+/// nor started here (its domain may be on its way out), and an incoming EVM's domain is never removed (libvirt is
+/// bringing it in). Applying a plan twice is the same as once.
 public struct ReconcilePlan: Sendable, Hashable {
     /// EVMs to define (from their spec) and start.
     public var create: [EVM]
@@ -30,14 +32,14 @@ public struct ReconcilePlan: Sendable, Hashable {
     }
 
     /// Compares `desired` (this host's EVMs from the control plane) with `observed` (libvirt's domains).
-    public init(desired: [EVM], observed: [Observed]) {
+    public init(desired: [EVM], observed: [Observed], incoming: Set<String> = []) {
         let wanted = Dictionary(desired.filter { $0.phase != .deleting }.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         let present = Dictionary(observed.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        create = wanted.values.filter { present[$0.id] == nil }.sorted { $0.id < $1.id }
-        start = wanted.keys.filter { present[$0]?.active == false }.sorted()
+        create = wanted.values.filter { present[$0.id] == nil && $0.phase != .migrating }.sorted { $0.id < $1.id }
+        start = wanted.keys.filter { present[$0]?.active == false && wanted[$0]?.phase != .migrating }.sorted()
         remove = observed.filter { domain in
             guard let metadata = domain.metadata else { return false }  // not ours: leave it alone
-            return wanted[metadata.evmID] == nil
+            return wanted[metadata.evmID] == nil && !incoming.contains(metadata.evmID)
         }.map(\.name).sorted()
     }
 }

@@ -18,6 +18,10 @@ struct AgentRoutes<Context: RequestContext>: Sendable {
         hostGroup.post("report") { request, context in
             try await report(request, hostID: try context.parameters.require("id"))
         }
+        hostGroup.post("migrations/{migration}") { request, context in
+            try await migrationUpdate(
+                request, hostID: try context.parameters.require("id"), id: try context.parameters.require("migration"))
+        }
     }
 
     // MARK: Join
@@ -78,12 +82,65 @@ struct AgentRoutes<Context: RequestContext>: Sendable {
         let wait = min(60, max(0, query.get("wait", as: Int.self) ?? 30))
         let scope = HostRevision.scope(hostID)
         _ = try await store.waitForRevision(scope, differentFrom: known, timeout: .seconds(wait))
-        // Revision and EVMs are read together, so the answer is one consistent state.
+        // Revision, EVMs and migrations are read together, so the answer is one consistent state.
         let state = try await store.read { tx in
             let pool = try tx.host(hostID).flatMap { try tx.pool($0.poolID) }
-            return DesiredState(revision: try tx.revision(scope), evms: try tx.evms(EVMFilter(hostID: hostID)), kubelet: pool?.kubelet)
+            var outgoing: [MigrationCommand] = []
+            var incoming: [IncomingEVM] = []
+            for migration in try tx.migrations(MigrationFilter(hostID: hostID, states: [.preparing, .running])) {
+                if migration.from == hostID, migration.state == .running {
+                    let destination = try tx.host(migration.to)?.inventory
+                    outgoing.append(
+                        MigrationCommand(
+                            id: migration.id, evmID: migration.evmID, destinationHost: migration.to,
+                            destinationURI: destination?.migrationURI ?? "qemu+tcp://\(destination?.hostname ?? migration.to)/system",
+                            destinationAddress: destination?.migrationAddress, destinationStateDirectory: destination?.stateDirectory,
+                            postCopy: migration.postCopy ?? false, cancel: migration.cancelRequested ?? false))
+                } else if migration.to == hostID, let evm = try tx.evm(migration.evmID) {
+                    incoming.append(IncomingEVM(migrationID: migration.id, state: migration.state, evm: evm))
+                }
+            }
+            let departed = try tx.evms(EVMFilter(poolID: pool?.id)).filter { $0.previousHostID == hostID && $0.hostID != hostID }.map(\.id)
+            return DesiredState(
+                revision: try tx.revision(scope), evms: try tx.evms(EVMFilter(hostID: hostID)), kubelet: pool?.kubelet, outgoing: outgoing,
+                incoming: incoming, departed: departed)
         }
         return JSONResponse(state)
+    }
+
+    // MARK: Migrations
+
+    /// The destination reports `prepared` (the source is then told to start); the source reports progress, then
+    /// `completed` or `failed`. Repeating a final report changes nothing.
+    func migrationUpdate(_ request: Request, hostID: String, id: String) async throws -> JSONResponse<Migration> {
+        let update = try await StrictJSON.decode(MigrationUpdateWire.self, from: request, maxBytes: configuration.maxBodyBytes).update
+        let time = now()
+        let migration = try await store.write { tx -> Migration in
+            guard var migration = try tx.migration(id) else { throw APIError.notFound("migration \(id)") }
+            let role = migration.to == hostID ? "destination" : migration.from == hostID ? "source" : nil
+            guard let role else { throw APIError(.forbidden, code: "forbidden", "host \(hostID) takes no part in migration \(id)") }
+            switch update.step {
+            case .prepared:
+                guard role == "destination" else { throw APIError.invalid("only the destination reports prepared", field: "step") }
+                guard migration.state == .preparing else { return migration }
+                migration.state = .running
+                migration.startedAt = time
+                try tx.save(migration)
+                try tx.bumpRevision(HostRevision.scope(migration.from))
+                return migration
+            case .running:
+                guard migration.state == .running else { return migration }
+                migration.progress = update.progress ?? migration.progress
+                try tx.save(migration)
+                return migration
+            case .completed:
+                guard role == "source" else { throw APIError.invalid("only the source reports completion", field: "step") }
+                return try tx.completeMigration(id, progress: update.progress, at: time)
+            case .failed:
+                return try tx.failMigration(id, message: update.message ?? "failed on \(role) \(hostID)", at: time)
+            }
+        }
+        return JSONResponse(migration)
     }
 
     // MARK: Report
@@ -113,6 +170,14 @@ struct AgentRoutes<Context: RequestContext>: Sendable {
             host.state = .ready
             host.used = report.used
             host.lastHeartbeat = time
+            if let deadline = report.interruptionDeadline, host.deadline != deadline {
+                host.deadline = deadline
+                try tx.append(
+                    Event(
+                        time: time, object: ObjectRef(.host, hostID), reason: "InterruptionNotice",
+                        message: "the provider takes the host away at \(deadline.formatted(.iso8601)); evacuating", type: .warning))
+                try tx.bumpRevision(RebalanceRevision.scope)
+            }
             let observed = Dictionary(report.domains.map { ($0.evmID, $0) }, uniquingKeysWith: { a, _ in a })
             var changed = false
             for var evm in try tx.evms(EVMFilter(hostID: hostID)) {
@@ -140,6 +205,10 @@ struct AgentRoutes<Context: RequestContext>: Sendable {
                 default:
                     break
                 }
+            }
+            // CPU is measured per EVM (a rate between reports); the host's is their sum when the agent sends none.
+            if report.used.cpuMillis == 0 {
+                host.used.cpuMillis = try tx.evms(EVMFilter(hostID: hostID)).reduce(0) { $0 + ($1.used?.cpuMillis ?? 0) }
             }
             try tx.save(host)
             if changed { try tx.bumpRevision(HostRevision.scope(hostID)) }

@@ -50,31 +50,40 @@ public enum ControlPlane {
                 address: .hostname(configuration.host, port: configuration.port),
                 serverName: "emp-control-plane"
             ),
-            services: [HostHealth(store: store, configuration: configuration, now: now, logger: logger)]
-                + (try autoscaler(configuration, store: store, now: now, logger: logger)),
+            services: try loops(configuration, store: store, now: now, logger: logger),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
             logger: logger
         )
         return Built(application: application, store: store, operatorToken: tokens[0], tokenGenerated: generated)
     }
 
-    /// The autoscaler, when a kubeconfig is configured.
-    static func autoscaler(
+    /// Host health, the rebalancer (unless turned off) and, when a kubeconfig is configured, the autoscaler.
+    static func loops(
         _ configuration: ControlPlaneConfiguration, store: SQLiteStore, now: @escaping @Sendable () -> Date, logger: Logger
     ) throws -> [any Service] {
-        guard let path = configuration.kubeconfigPath else { return [] }
-        let client: KubeClient
-        do {
-            client = try KubeClient(config: try KubeConfig.load(paths: [path]), logger: Logger(label: "emp-control-plane.kube"))
-        } catch {
-            throw ConfigurationError("kubeconfig \(path): \(error)")
+        var client: KubeClient?
+        if let path = configuration.kubeconfigPath {
+            do {
+                client = try KubeClient(config: try KubeConfig.load(paths: [path]), logger: Logger(label: "emp-control-plane.kube"))
+            } catch {
+                throw ConfigurationError("kubeconfig \(path): \(error)")
+            }
         }
-        let placement = EVMPlacement(store: store, expectedUseFraction: configuration.expectedUseFraction)
-        return [
-            Autoscaler(
-                client: client, store: store, placement: placement, settings: configuration.autoscaler, now: now,
-                logger: Logger(label: "emp-control-plane.autoscaler"))
-        ]
+        var services: [any Service] = [HostHealth(store: store, configuration: configuration, now: now, logger: logger)]
+        if configuration.rebalancer.enabled {
+            services.append(
+                RebalancerService(
+                    store: store, settings: configuration.rebalancer, kube: client, now: now,
+                    logger: Logger(label: "emp-control-plane.rebalancer")))
+        }
+        if let client {
+            let placement = EVMPlacement(store: store, expectedUseFraction: configuration.expectedUseFraction)
+            services.append(
+                Autoscaler(
+                    client: client, store: store, placement: placement, settings: configuration.autoscaler, now: now,
+                    logger: Logger(label: "emp-control-plane.autoscaler")))
+        }
+        return services
     }
 
     /// HTTP/1.1, wrapped in TLS when a certificate and key are configured.
@@ -116,7 +125,8 @@ public enum ControlPlane {
         HostRoutes<BasicRequestContext>(store: store, now: now, configuration: configuration).register(on: v1)
         EVMRoutes<BasicRequestContext>(store: store, now: now, configuration: configuration).register(on: v1)
         JoinTokenRoutes<BasicRequestContext>(store: store, now: now, configuration: configuration).register(on: v1)
-        SnapshotRoutes<BasicRequestContext>(store: store, now: now).register(on: v1)
+        SnapshotRoutes<BasicRequestContext>(store: store, now: now, settings: configuration.rebalancer.planner).register(on: v1)
+        MigrationRoutes<BasicRequestContext>(store: store, now: now, configuration: configuration).register(on: v1)
         // The agent API is outside the operator group: joins carry a join token, the rest a host credential.
         let agent = router.group("v1/agent")
         let agentHost = agent.group("hosts/{id}").add(middleware: AgentAuth(store: store))

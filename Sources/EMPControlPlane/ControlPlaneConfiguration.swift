@@ -26,6 +26,8 @@ public struct ControlPlaneConfiguration: Sendable {
     public var kubeconfigPath: String?
     /// Autoscaler timings and reserved resources.
     public var autoscaler = Autoscaler.Settings()
+    /// Rebalancer loop and planner settings.
+    public var rebalancer = RebalancerService.Settings()
 
     public init(
         host: String = "127.0.0.1",

@@ -54,6 +54,8 @@ struct HostRoutes<Context: RequestContext>: Sendable {
             guard host != before else { return host }
             try tx.save(host)
             try tx.append(Event(time: time, object: ObjectRef(.host, id), reason: reason, message: message))
+            // The rebalancer plans at once when a host must be emptied.
+            try tx.bumpRevision(RebalanceRevision.scope)
             return host
         }
         return JSONResponse(host)

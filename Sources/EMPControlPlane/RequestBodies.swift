@@ -59,7 +59,8 @@ struct JoinWire: StrictDecodable {
         "token": .value, "hostID": .value,
         "inventory": .object([
             "hostname": .value, "cores": .value, "memoryBytes": .value, "cpuModel": .value, "hostUUID": .value,
-            "libvirtVersion": .value, "hypervisorVersion": .value,
+            "libvirtVersion": .value, "hypervisorVersion": .value, "migrationURI": .value, "migrationAddress": .value,
+            "stateDirectory": .value,
         ]),
     ])
 }
@@ -70,6 +71,26 @@ struct ReportWire: StrictDecodable {
     init(from decoder: any Decoder) throws { report = try HostReport(from: decoder) }
     static let schema = FieldSchema.object([
         "used": .object(["cpuMillis": .value, "memoryBytes": .value]),
-        "domains": .value,
+        "domains": .value, "interruptionDeadline": .value,
     ])
+}
+
+/// Strict wrapper for an agent's migration update.
+struct MigrationUpdateWire: StrictDecodable {
+    let update: MigrationUpdate
+    init(from decoder: any Decoder) throws { update = try MigrationUpdate(from: decoder) }
+    static let schema = FieldSchema.object(["step": .value, "progress": .value, "message": .value])
+}
+
+/// The body of `POST /v1/evms/{id}/migrate`.
+struct MigrateRequest: StrictDecodable {
+    var to: String
+    static let schema = FieldSchema.object(["to": .value])
+}
+
+/// The body of `POST /v1/hosts/{id}/interrupt`: a deadline in seconds from now, or `clear: true`.
+struct InterruptRequest: StrictDecodable {
+    var deadlineSeconds: Double?
+    var clear: Bool?
+    static let schema = FieldSchema.object(["deadlineSeconds": .value, "clear": .value])
 }

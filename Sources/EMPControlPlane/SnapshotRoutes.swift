@@ -8,34 +8,49 @@ import Hummingbird
 struct SnapshotRoutes<Context: RequestContext>: Sendable {
     let store: any StateStore
     let now: @Sendable () -> Date
+    let settings: RebalanceSettings
 
     func register(on group: RouterGroup<Context>) {
         group.get("snapshot") { request, _ in
             let poolFilter = request.uri.queryParameters.get("pool")
             let time = now()
-            let snapshot = try await store.read { tx -> Snapshot in
-                let pools = try tx.pools().filter { poolFilter == nil || $0.id == poolFilter }
-                if let poolFilter, pools.isEmpty { throw APIError.notFound("pool \(poolFilter)") }
-                var hosts: [HostSnapshot] = []
-                var evms: [EVMSnapshot] = []
-                for pool in pools {
-                    hosts += try tx.hosts(pool: pool.id).map { HostSnapshot($0, policy: pool.policy) }
-                    for evm in try tx.evms(EVMFilter(poolID: pool.id)) {
-                        guard let host = evm.hostID, evm.phase != .deleting else { continue }
-                        evms.append(
-                            EVMSnapshot(
-                                id: evm.id,
-                                hostID: host,
-                                size: evm.shape.resources,
-                                used: evm.used ?? .zero,
-                                secondsSinceMigration: evm.lastMigratedAt.map { time.timeIntervalSince($0) }
-                            )
-                        )
-                    }
-                }
-                return Snapshot(hosts: hosts, evms: evms)
-            }
-            return JSONResponse(snapshot)
+            let settings = settings
+            return JSONResponse(try await store.read { try $0.snapshot(pool: poolFilter, at: time, settings: settings) })
         }
+    }
+}
+
+/// The revision scope the rebalancer waits on: bumped when a host must be emptied (maintenance, interruption).
+public enum RebalanceRevision {
+    public static let scope = "rebalance"
+}
+
+extension StoreReading {
+    /// The scheduling snapshot of one pool (or all): hosts under their pools' policies, running and migrating EVMs
+    /// with their cooldown and previous host, and the migrations in flight with their remaining time.
+    func snapshot(pool poolFilter: String?, at time: Date, settings: RebalanceSettings) throws -> Snapshot {
+        let pools = try pools().filter { poolFilter == nil || $0.id == poolFilter }
+        if let poolFilter, pools.isEmpty { throw APIError.notFound("pool \(poolFilter)") }
+        var snapshot = Snapshot(hosts: [])
+        let active = try migrations(MigrationFilter(states: [.preparing, .running]))
+        for pool in pools {
+            snapshot.pools.append(PoolSnapshot(id: pool.id, minHosts: pool.policy.minHosts))
+            let hosts = try hosts(pool: pool.id)
+            snapshot.hosts += hosts.map { HostSnapshot($0, policy: pool.policy, now: time) }
+            for evm in try evms(EVMFilter(poolID: pool.id, phases: [.running, .migrating])) {
+                guard let host = evm.hostID else { continue }
+                snapshot.evms.append(
+                    EVMSnapshot(
+                        id: evm.id, hostID: host, size: evm.shape.resources, used: evm.used ?? .zero,
+                        secondsSinceMigration: evm.lastMigratedAt.map { time.timeIntervalSince($0) }, previousHostID: evm.previousHostID))
+            }
+            let ids = Set(hosts.map(\.id))
+            for migration in active where ids.contains(migration.from) {
+                let remaining = migration.progress?.dataRemainingBytes.map { Double($0) / settings.bandwidthBytesPerSecond }
+                snapshot.inFlight.append(
+                    InFlightMigration(evmID: migration.evmID, from: migration.from, to: migration.to, remainingSeconds: remaining))
+            }
+        }
+        return snapshot
     }
 }

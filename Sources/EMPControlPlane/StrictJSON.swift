@@ -25,7 +25,7 @@ enum StrictJSON {
         }
         try checkFields(object, against: T.schema, path: "")
         do {
-            return try JSONDecoder().decode(T.self, from: data)
+            return try WireJSON.decoder().decode(T.self, from: data)
         } catch let error as DecodingError {
             throw describe(error)
         }

@@ -35,11 +35,103 @@ public struct DesiredState: Sendable, Hashable, Codable {
     public var evms: [EVM]
     /// The host's pool's kubelet join, for the EVMs' cloud-init seeds; nil when the pool has none.
     public var kubelet: KubeletJoin?
+    /// Migrations this host's agent runs (it is the source).
+    public var outgoing: [MigrationCommand]
+    /// EVMs migrating here: prepare their files, and leave their incoming domains alone.
+    public var incoming: [IncomingEVM]
+    /// EVMs that live-migrated away from this host: their Nodes stay (they run elsewhere).
+    public var departed: [String]
 
-    public init(revision: Int64, evms: [EVM], kubelet: KubeletJoin? = nil) {
+    public init(
+        revision: Int64, evms: [EVM], kubelet: KubeletJoin? = nil, outgoing: [MigrationCommand] = [], incoming: [IncomingEVM] = [],
+        departed: [String] = []
+    ) {
         self.revision = revision
         self.evms = evms
         self.kubelet = kubelet
+        self.outgoing = outgoing
+        self.incoming = incoming
+        self.departed = departed
+    }
+
+    private enum CodingKeys: String, CodingKey { case revision, evms, kubelet, outgoing, incoming, departed }
+
+    /// The migration fields may be absent (a control plane older than the rebalancer).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            revision: try c.decode(Int64.self, forKey: .revision), evms: try c.decode([EVM].self, forKey: .evms),
+            kubelet: try c.decodeIfPresent(KubeletJoin.self, forKey: .kubelet),
+            outgoing: try c.decodeIfPresent([MigrationCommand].self, forKey: .outgoing) ?? [],
+            incoming: try c.decodeIfPresent([IncomingEVM].self, forKey: .incoming) ?? [],
+            departed: try c.decodeIfPresent([String].self, forKey: .departed) ?? [])
+    }
+}
+
+/// What the source agent needs to run one live migration.
+public struct MigrationCommand: Sendable, Hashable, Codable {
+    /// The migration record's id.
+    public var id: String
+    public var evmID: String
+    public var destinationHost: String
+    /// libvirt URI of the destination's daemon (peer-to-peer).
+    public var destinationURI: String
+    /// Where the migration stream connects; nil lets libvirt choose.
+    public var destinationAddress: String?
+    /// The destination agent's state directory, for rewriting per-host paths in the domain XML.
+    public var destinationStateDirectory: String?
+    public var postCopy: Bool
+    /// Abort the libvirt job: the operator cancelled it.
+    public var cancel: Bool
+
+    public init(
+        id: String, evmID: String, destinationHost: String, destinationURI: String, destinationAddress: String? = nil,
+        destinationStateDirectory: String? = nil, postCopy: Bool = false, cancel: Bool = false
+    ) {
+        self.id = id
+        self.evmID = evmID
+        self.destinationHost = destinationHost
+        self.destinationURI = destinationURI
+        self.destinationAddress = destinationAddress
+        self.destinationStateDirectory = destinationStateDirectory
+        self.postCopy = postCopy
+        self.cancel = cancel
+    }
+}
+
+/// An EVM on its way to this host, with its migration's id and state.
+public struct IncomingEVM: Sendable, Hashable, Codable {
+    public var migrationID: String
+    public var state: MigrationState
+    public var evm: EVM
+
+    public init(migrationID: String, state: MigrationState, evm: EVM) {
+        self.migrationID = migrationID
+        self.state = state
+        self.evm = evm
+    }
+}
+
+/// `POST /v1/agent/hosts/{id}/migrations/{migration}`: what an agent reports about a migration.
+public struct MigrationUpdate: Sendable, Hashable, Codable {
+    public enum Step: String, Sendable, Hashable, Codable {
+        /// The destination has the EVM's files ready.
+        case prepared
+        /// The source's job is under way (progress only).
+        case running
+        case completed
+        case failed
+    }
+
+    public var step: Step
+    public var progress: MigrationProgress?
+    /// libvirt's message when it failed.
+    public var message: String?
+
+    public init(step: Step, progress: MigrationProgress? = nil, message: String? = nil) {
+        self.step = step
+        self.progress = progress
+        self.message = message
     }
 }
 
@@ -49,10 +141,13 @@ public struct HostReport: Sendable, Hashable, Codable {
     public var used: Resources
     /// The EMP domains present on the host.
     public var domains: [DomainReport]
+    /// When the host's provider says it goes away (spot interruption notice); nil when none.
+    public var interruptionDeadline: Date?
 
-    public init(used: Resources, domains: [DomainReport]) {
+    public init(used: Resources, domains: [DomainReport], interruptionDeadline: Date? = nil) {
         self.used = used
         self.domains = domains
+        self.interruptionDeadline = interruptionDeadline
     }
 }
 

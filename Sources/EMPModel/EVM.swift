@@ -16,6 +16,9 @@ public struct EVM: Sendable, Hashable, Codable, Identifiable {
     public var message: String?
     /// When it last finished a live migration (for the cooldown).
     public var lastMigratedAt: Date?
+    /// The host it last left by live migration: the rebalancer never sends it straight back (no ping-pong), and
+    /// that host's agent keeps the EVM's Node.
+    public var previousHostID: String?
     /// Measured use from the agent's last report: memory is the QEMU process RSS; CPU the rate over the
     /// last report interval. Nil until reported.
     public var used: Resources?

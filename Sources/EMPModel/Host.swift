@@ -74,6 +74,12 @@ public struct HostInventory: Sendable, Hashable, Codable {
     public var hostUUID: String?
     public var libvirtVersion: String
     public var hypervisorVersion: String
+    /// libvirt URI other hosts' daemons reach this one at for peer-to-peer migration (`qemu+tcp://10.0.0.2/system`).
+    public var migrationURI: String?
+    /// Where the migration stream connects (`tcp://10.0.0.2`); nil lets libvirt choose.
+    public var migrationAddress: String?
+    /// The agent's state directory: per-EVM files (seed, console log) live under it, so migrated XML is rewritten to it.
+    public var stateDirectory: String?
 
     public init(
         hostname: String,
@@ -82,7 +88,10 @@ public struct HostInventory: Sendable, Hashable, Codable {
         cpuModel: String,
         hostUUID: String?,
         libvirtVersion: String,
-        hypervisorVersion: String
+        hypervisorVersion: String,
+        migrationURI: String? = nil,
+        migrationAddress: String? = nil,
+        stateDirectory: String? = nil
     ) {
         self.hostname = hostname
         self.cores = cores
@@ -91,5 +100,8 @@ public struct HostInventory: Sendable, Hashable, Codable {
         self.hostUUID = hostUUID
         self.libvirtVersion = libvirtVersion
         self.hypervisorVersion = hypervisorVersion
+        self.migrationURI = migrationURI
+        self.migrationAddress = migrationAddress
+        self.stateDirectory = stateDirectory
     }
 }

@@ -49,15 +49,15 @@ public struct RebalanceSettings: Sendable, Hashable, Codable {
         func require(_ ok: Bool, _ field: String, _ message: String) throws {
             if !ok { throw ValidationError(field: field, message) }
         }
-        try require(balanceThreshold.isFinite && balanceThreshold >= 0, "balanceThreshold", "must be ≥ 0")
-        try require(balanceCostWeight.isFinite && balanceCostWeight >= 0, "balanceCostWeight", "must be ≥ 0")
+        try require(balanceThreshold.isFinite && balanceThreshold >= 0, "balanceThreshold", "must be at least 0")
+        try require(balanceCostWeight.isFinite && balanceCostWeight >= 0, "balanceCostWeight", "must be at least 0")
         try require(
             consolidationMargin.isFinite && consolidationMargin >= 0 && consolidationMargin < 1, "consolidationMargin", "must be in [0, 1)")
-        try require(bandwidthBytesPerSecond.isFinite && bandwidthBytesPerSecond > 0, "bandwidthBytesPerSecond", "must be > 0")
-        try require(maxInFlightPerPool >= 1, "maxInFlightPerPool", "must be ≥ 1")
-        try require(maxOutboundPerHost >= 1, "maxOutboundPerHost", "must be ≥ 1")
-        try require(maxInboundPerHost >= 1, "maxInboundPerHost", "must be ≥ 1")
-        try require(cooldownSeconds.isFinite && cooldownSeconds >= 0, "cooldownSeconds", "must be ≥ 0")
+        try require(bandwidthBytesPerSecond.isFinite && bandwidthBytesPerSecond > 0, "bandwidthBytesPerSecond", "must be more than 0")
+        try require(maxInFlightPerPool >= 1, "maxInFlightPerPool", "must be at least 1")
+        try require(maxOutboundPerHost >= 1, "maxOutboundPerHost", "must be at least 1")
+        try require(maxInboundPerHost >= 1, "maxInboundPerHost", "must be at least 1")
+        try require(cooldownSeconds.isFinite && cooldownSeconds >= 0, "cooldownSeconds", "must be at least 0")
     }
 }
 

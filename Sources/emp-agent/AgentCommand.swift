@@ -59,6 +59,17 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Program that writes cloud-init seed ISOs (default: xorriso, genisoimage or mkisofs on PATH).")
     var isoTool: String?
 
+    @Option(name: .long, help: "libvirt URI peers migrate EVMs here through, e.g. qemu+tcp://10.0.0.2/system.")
+    var migrationURI: String?
+
+    @Option(name: .long, help: "Address of the migration stream, e.g. tcp://10.0.0.2 (default: libvirt chooses).")
+    var migrationAddress: String?
+
+    @Option(
+        name: .long,
+        help: "Interruption notice URL to poll every 5 s (EC2 spot: http://169.254.169.254/latest/meta-data/spot/instance-action).")
+    var interruptionURL: String?
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -77,7 +88,7 @@ struct AgentCommand: AsyncParsableCommand {
         guard interval > 0, interval <= 300 else { throw ValidationError("--report-interval must be in (0, 300] seconds") }
         let wait = pollWait ?? file?.pollWaitSeconds ?? defaults.pollWait
         guard (1...60).contains(wait) else { throw ValidationError("--poll-wait must be 1...60 seconds") }
-        return AgentConfiguration(
+        var configuration = AgentConfiguration(
             controlPlaneURL: url,
             joinToken: joinToken ?? file?.joinToken,
             hostID: hostID ?? file?.hostID,
@@ -92,6 +103,13 @@ struct AgentCommand: AsyncParsableCommand {
             network: network ?? file?.network,
             isoTool: isoTool ?? file?.isoTool
         )
+        configuration.migrationURI = migrationURI ?? file?.migrationURI
+        configuration.migrationAddress = migrationAddress ?? file?.migrationAddress
+        configuration.interruptionURL = interruptionURL ?? file?.interruptionURL
+        if let url = configuration.interruptionURL, URL(string: url)?.scheme?.hasPrefix("http") != true {
+            throw ValidationError("--interruption-url must be an http(s) URL (got \"\(url)\")")
+        }
+        return configuration
     }
 
     func run() async throws {

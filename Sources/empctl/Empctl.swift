@@ -7,7 +7,8 @@ struct Empctl: AsyncParsableCommand {
         commandName: "empctl",
         abstract: "Operate an EMP elastic machine pool.",
         subcommands: [
-            PoolCommand.self, HostCommand.self, EVMCommand.self, EventsCommand.self, ProfileCommand.self, WhatIf.self, SimCommand.self,
+            PoolCommand.self, HostCommand.self, EVMCommand.self, PlanCommand.self, MigrateCommand.self, MigrationsCommand.self,
+            EventsCommand.self, ProfileCommand.self, WhatIf.self, SimCommand.self,
         ]
     )
 }

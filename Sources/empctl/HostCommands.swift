@@ -2,12 +2,12 @@ import ArgumentParser
 import EMPModel
 import Foundation
 
-/// `empctl host token|list|show|cordon|uncordon|maintenance`.
+/// `empctl host token|list|show|cordon|uncordon|maintenance|interrupt`.
 struct HostCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "host",
         abstract: "Join tokens and host operations.",
-        subcommands: [Token.self, List.self, Show.self, Cordon.self, Uncordon.self, Maintenance.self]
+        subcommands: [Token.self, List.self, Show.self, Cordon.self, Uncordon.self, Maintenance.self, Interrupt.self]
     )
 
     struct Token: AsyncParsableCommand {

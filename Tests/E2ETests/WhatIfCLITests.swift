@@ -100,6 +100,6 @@ import Testing
         try #"{"hosts":[],"settings":{"maxOutboundPerHost":0}}"#.write(toFile: path, atomically: true, encoding: .utf8)
         let child = try ChildProcess(try BuiltProducts.executable("empctl"), ["whatif", "plan", "--input", path])
         #expect(child.wait() != 0)
-        #expect(child.errorOutput.joined().contains("settings.maxOutboundPerHost: must be ≥ 1"))
+        #expect(child.errorOutput.joined().contains("settings.maxOutboundPerHost: must be at least 1"))
     }
 }

@@ -1,0 +1,102 @@
+import EMPModel
+import EMPScheduling
+import EMPStore
+import Foundation
+import Hummingbird
+
+/// `/v1/migrations`, `/v1/evms/{id}/migrate`, `/v1/plan` (dry run) and `/v1/hosts/{id}/interrupt`.
+struct MigrationRoutes<Context: RequestContext>: Sendable {
+    let store: any StateStore
+    let now: @Sendable () -> Date
+    let configuration: ControlPlaneConfiguration
+
+    func register(on group: RouterGroup<Context>) {
+        let settings = configuration.rebalancer.planner
+        group.get("migrations") { request, _ in
+            let query = request.uri.queryParameters
+            var states: Set<MigrationState>?
+            if let state = query.get("state") {
+                guard let parsed = MigrationState(rawValue: state) else {
+                    throw APIError.invalid(
+                        "unknown state \"\(state)\"; one of \(MigrationState.allCases.map(\.rawValue).joined(separator: ", "))",
+                        field: "state")
+                }
+                states = [parsed]
+            }
+            let filter = MigrationFilter(evmID: query.get("evm"), hostID: query.get("host"), states: states)
+            return JSONResponse(try await store.read { try $0.migrations(filter) })
+        }
+        group.get("migrations/{id}") { _, context in
+            let id = try context.parameters.require("id")
+            guard let migration = try await store.read({ try $0.migration(id) }) else { throw APIError.notFound("migration \(id)") }
+            return JSONResponse(migration)
+        }
+        group.post("migrations/{id}/cancel") { _, context in
+            let id = try context.parameters.require("id")
+            let time = now()
+            return JSONResponse(try await store.write { tx in try tx.cancelMigration(id, at: time) })
+        }
+        group.post("evms/{id}/migrate") { request, context in
+            let id = try context.parameters.require("id")
+            let body = try await StrictJSON.decode(MigrateRequest.self, from: request, maxBytes: configuration.maxBodyBytes)
+            let time = now()
+            let migration = try await store.write { tx in
+                try tx.beginMigration(
+                    MigrationRequest(evmID: id, to: body.to, reason: .manual, explanation: "requested by an operator"), limits: settings,
+                    at: time)
+            }
+            return JSONResponse(migration, status: .accepted)
+        }
+        group.get("plan") { request, _ in
+            let pool = request.uri.queryParameters.get("pool")
+            let time = now()
+            let snapshot = try await store.read { try $0.snapshot(pool: pool, at: time, settings: settings) }
+            return JSONResponse(Rebalancer(settings: settings).plan(snapshot))
+        }
+        group.post("hosts/{id}/interrupt") { request, context in
+            let id = try context.parameters.require("id")
+            let body = try await StrictJSON.decode(InterruptRequest.self, from: request, maxBytes: configuration.maxBodyBytes)
+            let time = now()
+            let clear = body.clear ?? false
+            guard clear || (body.deadlineSeconds.map { $0.isFinite && $0 > 0 && $0 <= 86_400 } ?? false) else {
+                throw APIError.invalid("give deadlineSeconds in (0, 86400], or clear: true", field: "deadlineSeconds")
+            }
+            let host = try await store.write { tx -> EMPModel.Host in
+                guard var host = try tx.host(id) else { throw APIError.notFound("host \(id)") }
+                host.deadline = clear ? nil : time.addingTimeInterval(body.deadlineSeconds!)
+                try tx.save(host)
+                let message =
+                    clear
+                    ? "interruption notice withdrawn" : "operator notice: the host goes away in \(Int(body.deadlineSeconds!)) s; evacuating"
+                try tx.append(
+                    Event(
+                        time: time, object: ObjectRef(.host, id), reason: clear ? "InterruptionCleared" : "InterruptionNotice",
+                        message: message))
+                try tx.bumpRevision(RebalanceRevision.scope)
+                return host
+            }
+            return JSONResponse(host)
+        }
+    }
+}
+
+extension StoreWriting {
+    /// Cancels a migration: one still preparing fails at once; a running one is aborted by the source agent,
+    /// which then reports it failed.
+    func cancelMigration(_ id: String, at time: Date) throws -> Migration {
+        guard var migration = try migration(id) else { throw APIError.notFound("migration \(id)") }
+        switch migration.state {
+        case .preparing:
+            return try failMigration(id, message: "cancelled by an operator", at: time)
+        case .running:
+            migration.cancelRequested = true
+            try save(migration)
+            try bumpRevision(HostRevision.scope(migration.from))
+            try append(
+                Event(time: time, object: ObjectRef(.migration, id), reason: "CancelRequested", message: "the source agent aborts the job"))
+            return migration
+        default:
+            throw APIError.conflict("migration \(id) is \(migration.state.rawValue); only preparing or running migrations can be cancelled")
+        }
+    }
+}

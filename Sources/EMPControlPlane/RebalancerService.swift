@@ -1,0 +1,144 @@
+import EMPModel
+import EMPScheduling
+import EMPStore
+import Foundation
+import Kube
+import Logging
+import Metrics
+import ServiceLifecycle
+
+/// The rebalancer loop: plans every pool (``EMPScheduling/Rebalancer``) each interval, or at once when a host
+/// must be emptied, and starts the plan's startable moves; an EVM that cannot leave a host before its deadline has
+/// its Node cordoned and drained instead. Migrations stuck preparing fail after a timeout.
+public struct RebalancerService: Service {
+    /// Loop timings and the planner's settings.
+    public struct Settings: Sendable {
+        /// Off leaves migrations to operators (`empctl migrate`). Default on.
+        public var enabled = true
+        /// Plan at least this often. Default 10 s.
+        public var interval: Duration = .seconds(10)
+        /// A destination that has not prepared within this fails the migration. Default 120 s.
+        public var preparingTimeout: TimeInterval = 120
+        /// An EVM whose migration failed is not tried again for this long. Default 60 s.
+        public var retryAfter: TimeInterval = 60
+        public var planner = RebalanceSettings()
+        public init() {}
+    }
+
+    let store: any StateStore
+    let settings: Settings
+    /// For the drain fallback; nil logs the event only.
+    let kube: KubeClient?
+    let now: @Sendable () -> Date
+    let logger: Logger
+    private let drained = DrainedSet()
+
+    public init(store: any StateStore, settings: Settings, kube: KubeClient?, now: @escaping @Sendable () -> Date, logger: Logger) {
+        self.store = store
+        self.settings = settings
+        self.kube = kube
+        self.now = now
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            var revision: Int64 = -1
+            while !Task.isCancelled {
+                do {
+                    try await tick()
+                } catch is CancellationError {
+                    return
+                } catch {
+                    logger.error("rebalance pass failed", metadata: ["error": "\(error)"])
+                }
+                revision = try await store.waitForRevision(RebalanceRevision.scope, differentFrom: revision, timeout: settings.interval)
+            }
+        }
+    }
+
+    /// One pass over every pool: returns the migrations it started.
+    @discardableResult
+    public func tick() async throws -> [Migration] {
+        let time = now()
+        try await expireStuck(at: time)
+        let planner = settings.planner
+        let retryAfter = settings.retryAfter
+        let (snapshot, recentFailures) = try await store.read { tx in
+            let failed = try tx.migrations(MigrationFilter(states: [.failed])).filter {
+                ($0.finishedAt.map { time.timeIntervalSince($0) } ?? .infinity) < retryAfter
+            }
+            return (try tx.snapshot(pool: nil, at: time, settings: planner), Set(failed.map(\.evmID)))
+        }
+        let plan = Rebalancer(settings: planner).plan(snapshot)
+        Gauge(label: "emp_rebalancer_planned_moves").record(plan.moves.count)
+        var started: [Migration] = []
+        for move in plan.startable where !recentFailures.contains(move.evmID) {
+            let request = MigrationRequest(
+                evmID: move.evmID, to: move.to, reason: move.reason, explanation: move.explanation, bytes: move.bytes,
+                postCopy: move.postCopy)
+            do {
+                started.append(try await store.write { tx in try tx.beginMigration(request, limits: planner, at: time) })
+                Counter(label: "emp_migrations_started_total", dimensions: [("reason", move.reason.rawValue)]).increment()
+                logger.info(
+                    "migration started",
+                    metadata: ["evm": "\(move.evmID)", "from": "\(move.from)", "to": "\(move.to)", "reason": "\(move.reason)"])
+            } catch let error as APIError {
+                logger.debug("move not started", metadata: ["evm": "\(move.evmID)", "why": "\(error.message)"])
+            }
+        }
+        for miss in plan.unresolved where miss.kind == .deadline {
+            guard let evmID = miss.evmID, await drained.insert(evmID) else { continue }
+            await drain(evmID, because: miss.message, at: time)
+        }
+        return started
+    }
+
+    /// Fails migrations whose destination never prepared.
+    func expireStuck(at time: Date) async throws {
+        let timeout = settings.preparingTimeout
+        try await store.write { tx in
+            for migration in try tx.migrations(MigrationFilter(states: [.preparing]))
+            where time.timeIntervalSince(migration.createdAt) > timeout {
+                _ = try tx.failMigration(migration.id, message: "the destination did not prepare within \(Int(timeout)) s", at: time)
+            }
+        }
+    }
+
+    /// The fallback for an EVM that cannot make its host's deadline: cordon its Node and evict its pods, so they
+    /// reschedule before the host goes away; an event says why.
+    func drain(_ evmID: String, because reason: String, at time: Date) async {
+        guard let evm = try? await store.read({ try $0.evm(evmID) }) else { return }
+        var outcome = "no Kubernetes client configured: not drained"
+        if let kube {
+            do {
+                let nodes = kube.resources(Node.self)
+                _ = try await nodes.patch(evm.nodeName, .merge(.object(["spec": .object(["unschedulable": .bool(true)])])))
+                let pods = try await kube.resources(Pod.self).listAll(ListOptions(fieldSelector: "spec.nodeName=\(evm.nodeName)")).items
+                var evicted = 0
+                for pod in pods where ClusterView.keepsNodeBusy(pod) {
+                    do {
+                        try await kube.resources(Pod.self, namespace: pod.metadata.namespace).evict(pod.name)
+                        evicted += 1
+                    } catch {
+                        logger.warning("eviction failed", metadata: ["pod": "\(pod.key)", "error": "\(error)"])
+                    }
+                }
+                outcome = "node \(evm.nodeName) cordoned, \(evicted) pod(s) evicted"
+            } catch {
+                outcome = "drain of node \(evm.nodeName) failed: \(error)"
+            }
+        }
+        let message = "\(reason); \(outcome)"
+        logger.warning("deadline drain", metadata: ["evm": "\(evmID)", "outcome": "\(outcome)"])
+        _ = try? await store.write { tx in
+            try tx.append(Event(time: time, object: ObjectRef(.evm, evmID), reason: "DeadlineDrain", message: message, type: .warning))
+        }
+    }
+}
+
+/// EVMs already drained for a deadline, so each is drained once.
+actor DrainedSet {
+    private var ids: Set<String> = []
+    func insert(_ id: String) -> Bool { ids.insert(id).inserted }
+}
