@@ -15,13 +15,11 @@ build: deps
 test: deps test-unit test-tsan lint
 
 # A crashing test can leave the runner waiting on the crash backtracer; the timeout turns that into a failure.
-# --no-parallel: run in parallel, the libvirt suites and the store suites sometimes stall each other (all threads
-# idle, a continuation never resumed; under investigation); one at a time they pass.
 TEST_TIMEOUT ?= 1200
 
 test-unit:
 	$(SWIFT) build --build-tests
-	timeout $(TEST_TIMEOUT) $(SWIFT) test --skip-build --no-parallel
+	timeout $(TEST_TIMEOUT) $(SWIFT) test --skip-build
 
 # Tests/TSan is a small package over the same LibvirtTests sources: only Libvirt and its dependencies get
 # built with ThreadSanitizer (about 3 minutes instead of 10 for the whole package).

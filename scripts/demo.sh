@@ -59,6 +59,8 @@ operatorTokens: [$TOKEN]
 heartbeatTimeoutSeconds: 5
 kubeconfig: $WORK/kubeconfig
 autoscaler: {idleWindowSeconds: 1, maxWindowSeconds: 10, emptyAfterSeconds: 10}
+# The test driver cannot live-migrate: the rebalancer only evacuates and relieves here (no automatic consolidation).
+rebalancer: {planner: {goals: [evacuate, relieve]}}
 YAML
 t0=$(now_ms)
 "$BIN/emp-control-plane" --config "$WORK/control-plane.yaml" --log-level warning >"$WORK/cp.out" 2>"$WORK/cp.log" &
@@ -237,6 +239,22 @@ place=$(for i in $(seq 1 30); do printf '{"id":"extra-%d","size":{"cpu":"4","mem
 snapshot=$(cat "$WORK/snapshot.json")
 printf '{"policy":"binpack","place":[%s],%s' "${place%,}" "${snapshot#\{}" > "$WORK/whatif.json"
 empctl whatif place --input "$WORK/whatif.json" | tail -n 6 | show
+
+say "Rebalancer: the live plan (dry run), and what consolidation would do on the same snapshot"
+empctl plan | show
+printf '{"settings":{"goals":["evacuate","relieve","balance","consolidate"]},%s' "${snapshot#\{}" > "$WORK/plan.json"
+empctl whatif plan --input "$WORK/plan.json" | show
+check "the what-if plan prints every host before and after" sh -c "$BIN/empctl whatif plan --input $WORK/plan.json | grep -q '^HOST '"
+
+say "Live migration by hand: libvirt's test driver refuses it, so the move fails and the EVM stays (real QEMU moves it)"
+mover=$(empctl evm list --phase running -o json | grep -o '"id" : "[^"]*"' | head -1 | cut -d'"' -f4)
+from=$(empctl evm show "$mover" | grep -o '"hostID" : "[^"]*"' | cut -d'"' -f4)
+to=$(empctl host list | awk 'NR > 1 && $3 == "ready" {print $1}' | grep -v "^$from$" | head -1)
+empctl migrate "$mover" --to "$to" | show
+failed_move() { empctl migrations --state failed | grep -q "$mover"; }
+wait_for 20 "the migration of $mover failed with libvirt's message" failed_move
+empctl migrations | show
+check "$mover is still on $from" sh -c "$BIN/empctl evm show $mover | grep -q '\"hostID\" : \"$from\"'"
 
 echo
 if [ "$failures" -ne 0 ]; then echo "demo: $failures step(s) FAILED"; exit 1; fi

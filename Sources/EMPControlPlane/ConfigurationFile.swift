@@ -1,4 +1,5 @@
 import EMPModel
+import EMPScheduling
 import Foundation
 import Yams
 
@@ -13,6 +14,17 @@ public struct ConfigurationFile: Decodable, Sendable {
     public var expectedUseFraction: Double?
     public var kubeconfig: String?
     public var autoscaler: AutoscalerSection?
+    public var rebalancer: RebalancerSection?
+
+    /// `rebalancer:` section: the loop, and the planner's settings (every field optional, defaults as in
+    /// docs/whatif.md).
+    public struct RebalancerSection: Decodable, Sendable {
+        public var enabled: Bool?
+        public var intervalSeconds: Double?
+        public var preparingTimeoutSeconds: Double?
+        public var retryAfterSeconds: Double?
+        public var planner: RebalanceSettings?
+    }
 
     /// `autoscaler:` section.
     public struct AutoscalerSection: Decodable, Sendable {
@@ -31,6 +43,7 @@ public struct ConfigurationFile: Decodable, Sendable {
 
     static let keys: Set<String> = [
         "listen", "dataDir", "operatorTokens", "tls", "heartbeatTimeoutSeconds", "expectedUseFraction", "kubeconfig", "autoscaler",
+        "rebalancer",
     ]
 
     /// Reads and checks `path`; errors name the file and the key at fault.
@@ -49,6 +62,7 @@ public struct ConfigurationFile: Decodable, Sendable {
             throw error
         } catch let error as DecodingError {
             throw ConfigurationError("\(path): \(error.fieldDescription)")
+
         } catch {
             throw ConfigurationError("\(path): not valid YAML: \(error)")
         }
@@ -82,6 +96,35 @@ public struct ConfigurationFile: Decodable, Sendable {
                 throw ConfigurationError("autoscaler.idleWindowSeconds must not exceed maxWindowSeconds")
             }
             configuration.autoscaler = settings
+        }
+        if let rebalancer {
+            var settings = configuration.rebalancer
+            settings.enabled = rebalancer.enabled ?? settings.enabled
+            if let seconds = rebalancer.intervalSeconds {
+                guard seconds >= 1, seconds <= 3600 else {
+                    throw ConfigurationError("rebalancer.intervalSeconds must be between 1 and 3600 (got \(seconds))")
+                }
+                settings.interval = .milliseconds(Int64(seconds * 1000))
+            }
+            if let seconds = rebalancer.preparingTimeoutSeconds {
+                guard seconds >= 1 else {
+                    throw ConfigurationError("rebalancer.preparingTimeoutSeconds must be at least 1 (got \(seconds))")
+                }
+                settings.preparingTimeout = seconds
+            }
+            if let seconds = rebalancer.retryAfterSeconds {
+                guard seconds >= 0 else { throw ConfigurationError("rebalancer.retryAfterSeconds must not be negative (got \(seconds))") }
+                settings.retryAfter = seconds
+            }
+            if let planner = rebalancer.planner {
+                do {
+                    try planner.validate()
+                } catch let error as ValidationError {
+                    throw ConfigurationError("\(error.nested(under: "rebalancer.planner"))")
+                }
+                settings.planner = planner
+            }
+            configuration.rebalancer = settings
         }
         if let operatorTokens { configuration.operatorTokens = operatorTokens }
         if let tls {

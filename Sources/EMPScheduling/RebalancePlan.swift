@@ -28,7 +28,7 @@ public struct RebalanceSettings: Sendable, Hashable, Codable {
         case maxInFlightPerPool, maxOutboundPerHost, maxInboundPerHost, cooldownSeconds, goals
     }
 
-    /// Every field is optional and defaults as declared.
+    /// Every field is optional and defaults as declared; call ``validate()`` on what was read.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let d = RebalanceSettings()
@@ -41,7 +41,6 @@ public struct RebalanceSettings: Sendable, Hashable, Codable {
         maxInboundPerHost = try c.decodeIfPresent(Int.self, forKey: .maxInboundPerHost) ?? d.maxInboundPerHost
         cooldownSeconds = try c.decodeIfPresent(Double.self, forKey: .cooldownSeconds) ?? d.cooldownSeconds
         goals = try c.decodeIfPresent(Set<RebalanceGoal>.self, forKey: .goals) ?? d.goals
-        try validate()
     }
 
     /// Rejects values no plan can be made with, naming the field.

@@ -11,6 +11,8 @@ public final class RevisionNotifier: Sendable {
     private struct State {
         var generations: [String: UInt64] = [:]
         var waiters: [String: [UUID: CheckedContinuation<Void, Never>]] = [:]
+        /// Waits cancelled before their continuation was registered: they must not register and sleep forever.
+        var cancelledEarly: Set<UUID> = []
     }
 
     private let state = NIOLockedValueBox(State())
@@ -39,6 +41,7 @@ public final class RevisionNotifier: Sendable {
                 await withTaskCancellationHandler {
                     await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                         let resumeNow = self.state.withLockedValue { state -> Bool in
+                            if state.cancelledEarly.remove(id) != nil { return true }
                             if state.generations[scope, default: 0] != generation { return true }
                             state.waiters[scope, default: [:]][id] = continuation
                             return false
@@ -53,10 +56,16 @@ public final class RevisionNotifier: Sendable {
             await group.next()
             group.cancelAll()
         }
+        state.withLockedValue { _ = $0.cancelledEarly.remove(id) }
     }
 
+    /// Resumes the waiter, or, when cancellation won the race with its registration, marks it so it never waits.
     private func cancel(_ scope: String, _ id: UUID) {
-        let continuation = state.withLockedValue { $0.waiters[scope]?.removeValue(forKey: id) }
+        let continuation = state.withLockedValue { state -> CheckedContinuation<Void, Never>? in
+            if let continuation = state.waiters[scope]?.removeValue(forKey: id) { return continuation }
+            state.cancelledEarly.insert(id)
+            return nil
+        }
         continuation?.resume()
     }
 }

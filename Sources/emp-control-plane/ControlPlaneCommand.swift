@@ -41,7 +41,13 @@ struct ControlPlaneCommand: AsyncParsableCommand {
     func run() async throws {
         var configuration = ControlPlaneConfiguration()
         do {
-            if let config { configuration = try ConfigurationFile.load(config).apply(to: configuration) }
+            if let config {
+                do {
+                    configuration = try ConfigurationFile.load(config).apply(to: configuration)
+                } catch let error as ConfigurationError where !error.description.hasPrefix(config) {
+                    throw ConfigurationError("\(config): \(error.description)")
+                }
+            }
             if let dataDir { configuration.dataDirectory = dataDir }
             if let listen { (configuration.host, configuration.port) = try ControlPlaneConfiguration.parseListen(listen) }
             if !token.isEmpty { configuration.operatorTokens = token }

@@ -26,8 +26,9 @@ struct WhatIfPlan: AsyncParsableCommand {
         init(from decoder: any Decoder) throws {
             snapshot = try Snapshot(from: decoder)
             let c = try decoder.container(keyedBy: CodingKeys.self)
+            settings = try c.decodeIfPresent(RebalanceSettings.self, forKey: .settings) ?? RebalanceSettings()
             do {
-                settings = try c.decodeIfPresent(RebalanceSettings.self, forKey: .settings) ?? RebalanceSettings()
+                try settings.validate()
             } catch let error as EMPModel.ValidationError {
                 throw error.nested(under: "settings")
             }

@@ -73,6 +73,9 @@ import Testing
         ("listen: nowhere\n", "listen must be HOST:PORT"),
         ("tls:\n  certificate: /nope.pem\n", "tls.key is required"),
         ("operatorTokens: 5\n", "operatorTokens"),
+        ("rebalancer:\n  planner:\n    maxInboundPerHost: 0\n", "rebalancer.planner.maxInboundPerHost: must be at least 1"),
+        ("rebalancer:\n  planner:\n    goals: [evacuate, tidy]\n", "rebalancer.planner.goals"),
+        ("rebalancer:\n  intervalSeconds: 0\n", "rebalancer.intervalSeconds must be between 1 and 3600"),
     ])
     func badFilesNameTheKeyAndStartNothing(yaml: String, expected: String) throws {
         let dir = try TemporaryDirectory()

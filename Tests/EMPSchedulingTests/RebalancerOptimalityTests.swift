@@ -112,7 +112,7 @@ func optimalRelief(_ snapshot: Snapshot) -> Int64? {
             #expect(PlanChecker(snapshot: snapshot, settings: settings).violations(of: plan).isEmpty)
             let relieved = !plan.unresolved.contains { $0.kind == .hot }
             ratios.append(relieved ? Double(plan.totalBytes) / Double(best) : .infinity)
-            if ratios.count % 20 == 0 { await Task.yield() }
+            await Task.yield()  // CPU-bound: let the other tests on the two cooperative threads run
         }
         let worst = ratios.max() ?? 0
         let mean = ratios.reduce(0, +) / Double(max(1, ratios.count))

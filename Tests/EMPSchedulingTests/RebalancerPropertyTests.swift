@@ -58,7 +58,7 @@ func randomSnapshot(_ rng: inout SplitMix, maxHosts: Int = 8, maxEVMs: Int = 30)
             #expect(Rebalancer(settings: settings).plan(snapshot) == plan, "not deterministic")
             moves += plan.moves.count
             reasons.formUnion(plan.moves.map(\.reason))
-            if round % 100 == 0 { await Task.yield() }
+            await Task.yield()  // CPU-bound: let the other tests on the two cooperative threads run
         }
         // The generator exercises every goal.
         #expect(reasons == [.evacuate, .relieve, .balance, .consolidate])

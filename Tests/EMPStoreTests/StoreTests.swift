@@ -240,4 +240,28 @@ func openStore(_ dir: TemporaryDirectory) throws -> SQLiteStore {
         #expect(result == nil || result == 0)
         #expect(ContinuousClock.now - started < .seconds(10))
     }
+
+    /// Cancellation racing the waiter's registration (a service stopped just as it starts waiting) must still end
+    /// the wait: before the fix, a cancel that came first was lost and the wait slept forever, which hung every
+    /// graceful shutdown that caught a loop there.
+    @Test func cancellationAtAnyMomentEndsTheWait() async throws {
+        let notifier = RevisionNotifier()
+        actor Progress {
+            var done = false
+            func finish() { done = true }
+        }
+        let progress = Progress()
+        // Unstructured, so a wait that never returns fails the test instead of hanging it.
+        Task {
+            for round in 0..<2000 {
+                let waiter = Task { await notifier.wait("host/a", since: 0, timeout: .seconds(600)) }
+                if round % 3 == 1 { await Task.yield() }
+                waiter.cancel()
+                await waiter.value
+            }
+            await progress.finish()
+        }
+        let finished = try await eventually(timeout: .seconds(60)) { await progress.done }
+        #expect(finished, "a cancelled wait never returned")
+    }
 }
