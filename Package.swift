@@ -277,5 +277,14 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .testTarget(
+            name: "RealVMTests",
+            dependencies: [
+                "EMPTesting", "EMPModel", "EMPStore", "EMPControlPlane", "Libvirt",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
     ]
 )

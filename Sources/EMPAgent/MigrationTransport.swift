@@ -18,9 +18,12 @@ public protocol MigrationTransport: Sendable {
     func hasDomain(_ evmID: String) async throws -> Bool
 }
 
-/// `virDomainMigrateToURI3`: live, peer-to-peer, persisted on the destination, source undefined, auto-converge;
-/// destination XML from `VIR_DOMAIN_XML_MIGRATABLE` with this host's state directory rewritten to the
-/// destination's; progress from job stats every `pollInterval`; post-copy after the first pass when asked.
+/// `virDomainMigrateToURI3`: live, peer-to-peer, persisted on the destination, auto-converge; destination XML
+/// from `VIR_DOMAIN_XML_MIGRATABLE` with this host's state directory rewritten to the destination's; progress from
+/// job stats every `pollInterval`; post-copy after the first pass when asked. The source definition is removed
+/// here rather than by libvirt (`VIR_MIGRATE_UNDEFINE_SOURCE`), after reading the completed job's statistics
+/// (bytes, downtime), which libvirt drops with the definition; a crash in between leaves an inactive definition
+/// that the next reconcile removes (the EVM is no longer this host's).
 public struct LibvirtMigrationTransport: MigrationTransport {
     let connection: Connection
     let stateDirectory: String
@@ -51,6 +54,7 @@ public struct LibvirtMigrationTransport: MigrationTransport {
             persistXML: Self.destinationXML(persistent, from: stateDirectory, to: command.destinationStateDirectory),
             migrationURI: command.destinationAddress)
         var flags = MigrationFlags.evmLive
+        flags.remove(.undefineSource)
         if command.postCopy { flags.insert(.postCopy) }
         let poller = Task {
             var switched = false
@@ -68,7 +72,9 @@ public struct LibvirtMigrationTransport: MigrationTransport {
         defer { poller.cancel() }
         try await domain.migrate(to: command.destinationURI, parameters: parameters, flags: flags)
         poller.cancel()
-        return (try? await domain.jobStats(completed: true)).map(Self.progress)
+        let completed = (try? await domain.jobStats(completed: true)).map(Self.progress)
+        if try await domain.isActive() == false { try await domain.undefine() }
+        return completed
     }
 
     public func abort(_ evmID: String) async throws {

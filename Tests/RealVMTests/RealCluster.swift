@@ -1,0 +1,129 @@
+import AsyncHTTPClient
+import EMPControlPlane
+import EMPModel
+import EMPStore
+import EMPTesting
+import Foundation
+import Libvirt
+import Logging
+import NIOCore
+
+/// The control plane in this process (so the test reads its store) and one `emp-agent` process per real libvirtd
+/// host of a ``VirtHarness``, booting 128 MiB TCG guests by direct kernel boot.
+final class RealCluster: @unchecked Sendable {
+    // @unchecked: set up once, then used by the one test that owns it.
+    let harness: VirtHarness
+    let dir: TemporaryDirectory
+    let built: ControlPlane.Built
+    let token = "real-vm-operator"
+    var port = 0
+    var serverTask: Task<Void, any Error>?
+    var agents: [String: ChildProcess] = [:]
+    private var portStream: AsyncStream<Int>?
+    /// Host names, in harness order.
+    var names: [String] { harness.hosts.indices.map { "h\($0 + 1)" } }
+
+    init(harness: VirtHarness, rebalanceInterval: Duration = .seconds(1)) throws {
+        self.harness = harness
+        dir = try TemporaryDirectory(prefix: "emp-realvm")
+        var configuration = ControlPlaneConfiguration(dataDirectory: dir.file("cp"), operatorTokens: [token])
+        configuration.port = 0
+        configuration.heartbeatTimeout = .seconds(30)
+        configuration.rebalancer.interval = rebalanceInterval
+        configuration.rebalancer.retryAfter = 0
+        // Only what the tests ask for: no balancing or consolidation of the two test guests on their own.
+        configuration.rebalancer.planner.goals = [.evacuate]
+        let (ready, signal) = AsyncStream<Int>.makeStream()
+        portStream = ready
+        built = try ControlPlane.build(configuration: configuration, logger: Logger(label: "cp"), onServerRunning: { signal.yield($0) })
+        let app = built.application
+        serverTask = Task { try await app.runService(gracefulShutdownSignals: []) }
+    }
+
+    var url: String { "http://127.0.0.1:\(port)" }
+
+    func start() async throws {
+        for await bound in portStream! {
+            port = bound
+            break
+        }
+        try await built.store.write { tx in
+            try tx.save(Pool(id: "vm", shape: EVMShape(vcpus: 1, memoryBytes: 128 << 20), policy: PoolPolicy(), createdAt: Date()))
+        }
+        for name in names { try await startAgent(name, joinToken: try await joinToken()) }
+        for name in names { _ = try await eventually(timeout: .seconds(30)) { try await self.host(name)?.state == .ready } }
+    }
+
+    func joinToken() async throws -> String {
+        struct Created: Decodable { let token: String }
+        return try JSONDecoder().decode(Created.self, from: try await call("POST", "/v1/pools/vm/tokens", "{}").body).token
+    }
+
+    func stateDirectory(_ name: String) -> String { dir.file("agent-\(name)") }
+    func libvirtURI(_ name: String) -> String { harness.hosts[names.firstIndex(of: name)!].uri }
+
+    /// Starts (or restarts, with its stored credential) the agent of host `name`.
+    func startAgent(
+        _ name: String, joinToken: String? = nil, interruptionURL: String? = nil, cmdline: String = "console=ttyS0 quiet panic=-1"
+    )
+        async throws
+    {
+        var arguments = [
+            "--control-plane", url, "--host-id", name, "--libvirt-uri", libvirtURI(name), "--domain-type", "qemu",
+            "--state-dir", stateDirectory(name), "--report-interval", "1", "--poll-wait", "2", "--kernel", harness.kernel,
+            "--initrd", harness.initrd, "--cmdline", cmdline, "--migration-uri", libvirtURI(name),
+            "--log-level", "info",
+        ]
+        if let joinToken { arguments += ["--join-token", joinToken] }
+        if let interruptionURL { arguments += ["--interruption-url", interruptionURL] }
+        agents[name] = try ChildProcess(try BuiltProducts.executable("emp-agent"), arguments)
+    }
+
+    func killAgent(_ name: String) {
+        agents[name]?.kill()
+        agents[name] = nil
+    }
+
+    func stop() async {
+        for name in agents.keys { killAgent(name) }
+        serverTask?.cancel()
+        try? await harness.stop()
+    }
+
+    // MARK: Reading state
+
+    func call(_ method: String, _ path: String, _ json: String? = nil) async throws -> (status: UInt, body: Data) {
+        var request = HTTPClientRequest(url: url + path)
+        request.method = .init(rawValue: method)
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        if let json { request.body = .bytes(ByteBuffer(string: json)) }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        return (response.status.code, Data(buffer: try await response.body.collect(upTo: 1 << 20)))
+    }
+
+    func host(_ id: String) async throws -> EMPModel.Host? { try await built.store.read { try $0.host(id) } }
+    func evm(_ id: String) async throws -> EVM? { try await built.store.read { try $0.evm(id) } }
+    func evms() async throws -> [EVM] { try await built.store.read { try $0.evms(.all) } }
+    func migrations(_ evm: String) async throws -> [Migration] {
+        try await built.store.read { try $0.migrations(MigrationFilter(evmID: evm)) }
+    }
+
+    /// The guest's serial console as its host's agent writes it.
+    func console(_ evm: String, on host: String) -> String {
+        (try? String(contentsOfFile: "\(stateDirectory(host))/console/\(evm).log", encoding: .utf8)) ?? ""
+    }
+
+    /// The last `EMP-TICK n` in the console, or 0.
+    func lastTick(_ evm: String, on host: String) -> Int {
+        console(evm, on: host).split(separator: "\n").reversed().lazy.compactMap { line -> Int? in
+            guard line.hasPrefix("EMP-TICK ") else { return nil }
+            return Int(line.dropFirst(9).split(separator: " ").first ?? "")
+        }.first ?? 0
+    }
+
+    /// Running domains on `host`, from its own daemon.
+    func runningDomains(_ host: String) async throws -> [String] {
+        let connection = try await Connection(uri: libvirtURI(host))
+        return try await connection.listDomains().filter { $0.state.isActive }.map(\.domain.name).sorted()
+    }
+}
