@@ -199,7 +199,8 @@ let package = Package(
         .executableTarget(
             name: "emp-bench",
             dependencies: [
-                "EMPModel", "EMPScheduling", "EMPStore", "Libvirt", "EMPWebhook", "EMPControlPlane", "Kube", "KubeSim",
+                "EMPModel", "EMPScheduling", "EMPStore", "Libvirt", "EMPWebhook", "EMPControlPlane", "EMPAgent", "Kube", "KubeSim",
+                "EMPTesting",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),

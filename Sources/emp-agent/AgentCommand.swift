@@ -116,7 +116,7 @@ struct AgentCommand: AsyncParsableCommand {
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
-        let configuration: AgentConfiguration
+        var configuration: AgentConfiguration
         do {
             configuration = try resolve()
         } catch let error as AgentError {
@@ -128,10 +128,9 @@ struct AgentCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "emp-agent")
-        if configuration.domainType == .kvm, !FileManager.default.isWritableFile(atPath: "/dev/kvm"),
-            configuration.libvirtURI.hasPrefix("qemu")
-        {
-            logger.warning("domain type kvm but /dev/kvm is not usable here; use --domain-type qemu (TCG) on machines without KVM")
+        if configuration.domainType == .kvm, configuration.libvirtURI.hasPrefix("qemu"), let reason = KVMProbe.unusableReason() {
+            logger.warning("KVM is not usable (\(reason)); EVMs run as domain type qemu (TCG emulation, much slower)")
+            configuration.domainType = .qemu
         }
         let connection = try await Connection(uri: configuration.libvirtURI)
         var kube: KubeClient?

@@ -12,3 +12,4 @@ if wants("webhook") { try await webhookBenchmark() }
 if wants("packer") { packerBenchmark() }
 if wants("autoscaler") { try await autoscalerBenchmark() }
 if wants("rebalance") { rebalanceBenchmark() }
+if wants("vm") { try await vmBenchmark() }
