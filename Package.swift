@@ -281,7 +281,7 @@ let package = Package(
         .testTarget(
             name: "RealVMTests",
             dependencies: [
-                "EMPTesting", "EMPModel", "EMPStore", "EMPControlPlane", "Libvirt",
+                "EMPTesting", "EMPModel", "EMPStore", "EMPControlPlane", "Libvirt", "Kube", "KubeSim",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],

@@ -4,6 +4,8 @@ import EMPModel
 import EMPStore
 import EMPTesting
 import Foundation
+import Kube
+import KubeSim
 import Libvirt
 import Logging
 import NIOCore
@@ -20,12 +22,18 @@ final class RealCluster: @unchecked Sendable {
     var serverTask: Task<Void, any Error>?
     var agents: [String: ChildProcess] = [:]
     private var portStream: AsyncStream<Int>?
+    /// The cluster the EVMs join: agents pre-register their Nodes here.
+    let sim: KubeSim
+    var kube: KubeClient?
     /// Host names, in harness order.
     var names: [String] { harness.hosts.indices.map { "h\($0 + 1)" } }
 
     init(harness: VirtHarness, rebalanceInterval: Duration = .seconds(1)) throws {
         self.harness = harness
         dir = try TemporaryDirectory(prefix: "emp-realvm")
+        var options = KubeSim.Options()
+        options.nodeReadyAfter = .zero
+        sim = try KubeSim(options: options)
         var configuration = ControlPlaneConfiguration(dataDirectory: dir.file("cp"), operatorTokens: [token])
         configuration.port = 0
         configuration.heartbeatTimeout = .seconds(30)
@@ -43,6 +51,9 @@ final class RealCluster: @unchecked Sendable {
     var url: String { "http://127.0.0.1:\(port)" }
 
     func start() async throws {
+        try await sim.start()
+        try sim.writeKubeconfig(to: dir.file("kubeconfig"))
+        kube = try KubeClient(config: sim.kubeConfig())
         for await bound in portStream! {
             port = bound
             break
@@ -72,7 +83,7 @@ final class RealCluster: @unchecked Sendable {
             "--control-plane", url, "--host-id", name, "--libvirt-uri", libvirtURI(name), "--domain-type", "qemu",
             "--state-dir", stateDirectory(name), "--report-interval", "1", "--poll-wait", "2", "--kernel", harness.kernel,
             "--initrd", harness.initrd, "--cmdline", cmdline, "--migration-uri", libvirtURI(name),
-            "--log-level", "info",
+            "--kubeconfig", dir.file("kubeconfig"), "--log-level", "info",
         ]
         if let joinToken { arguments += ["--join-token", joinToken] }
         if let interruptionURL { arguments += ["--interruption-url", interruptionURL] }
@@ -87,6 +98,8 @@ final class RealCluster: @unchecked Sendable {
     func stop() async {
         for name in agents.keys { killAgent(name) }
         serverTask?.cancel()
+        try? await kube?.shutdown()
+        await sim.stop()
         try? await harness.stop()
     }
 
@@ -106,6 +119,12 @@ final class RealCluster: @unchecked Sendable {
     func evms() async throws -> [EVM] { try await built.store.read { try $0.evms(.all) } }
     func migrations(_ evm: String) async throws -> [Migration] {
         try await built.store.read { try $0.migrations(MigrationFilter(evmID: evm)) }
+    }
+
+    /// The EVM's Node in KubeSim.
+    func node(_ evm: String) async throws -> Node? {
+        guard let name = try await self.evm(evm)?.nodeName else { return nil }
+        return try? await kube!.resources(Node.self).get(name)
     }
 
     /// The guest's serial console as its host's agent writes it.

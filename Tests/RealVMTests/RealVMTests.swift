@@ -44,6 +44,8 @@ struct RealVMTests {
         // 2. Maintenance: the planner evacuates; the guests move live (ticks go on, no second boot).
         let onHome = try await cluster.evms().filter { $0.hostID == home }.map(\.id)
         let ticksBefore = Dictionary(uniqueKeysWithValues: onHome.map { ($0, cluster.lastTick($0, on: home)) })
+        var nodesBefore: [String: String] = [:]
+        for id in onHome { nodesBefore[id] = try #require(try await cluster.node(id)?.metadata.uid) }
         #expect(try await cluster.call("POST", "/v1/hosts/\(home)/maintenance", #"{"enabled": true}"#).status == 200)
         let evacuated = try await eventually(timeout: .seconds(120)) {
             try await cluster.evms().allSatisfy { $0.hostID == other && $0.phase == .running }
@@ -56,6 +58,9 @@ struct RealVMTests {
             #expect((migration.progress?.dataProcessedBytes ?? 0) > 0, "no bytes reported for \(id)")
             #expect(try await eventually(timeout: .seconds(20)) { cluster.lastTick(id, on: other) > ticksBefore[id]! + 1 })
             #expect(!cluster.console(id, on: other).contains("EMP-GUEST-READY"), "\(id) rebooted on \(other)")
+            // The same Node object throughout (never deleted and re-created); its host label follows the EVM.
+            #expect(try await cluster.node(id)?.metadata.uid == nodesBefore[id])
+            #expect(try await eventually { try await cluster.node(id)?.metadata.labels[Profile.hostLabel] == other })
         }
         #expect(try await cluster.runningDomains(home).isEmpty)
         #expect(try await cluster.runningDomains(other) == ids)
