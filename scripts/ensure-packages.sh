@@ -3,7 +3,7 @@
 # As root on Debian/Ubuntu: apt-get install. Elsewhere: names the packages and exits 1.
 set -euo pipefail
 
-packages=(libvirt-dev pkg-config libsqlite3-dev libxml2-dev curl openssl xorriso)
+packages=(libvirt-dev pkg-config libsqlite3-dev libxml2-dev curl openssl xorriso qemu-utils)
 
 # kubectl (tests and the demo use it as the reference client): Debian's package when none is on PATH.
 command -v kubectl >/dev/null 2>&1 || packages+=(kubernetes-client)

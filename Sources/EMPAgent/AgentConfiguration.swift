@@ -38,6 +38,8 @@ public struct AgentConfiguration: Sendable {
     public var interruptionURL: String?
     /// How often the notice is polled. Default 5 s.
     public var interruptionPollInterval: Duration = .seconds(5)
+    /// Where pool images named without a path live (qcow2). Default `/var/lib/emp-agent/images`.
+    public var imageDirectory = "/var/lib/emp-agent/images"
 
     public init(
         controlPlaneURL: String,
@@ -69,6 +71,9 @@ public struct AgentConfiguration: Sendable {
         self.isoTool = isoTool
     }
 
+    /// Where an EVM's root disk overlay lives (pools with an image, without direct kernel boot).
+    public func diskPath(for evmID: String) -> String { "\(stateDirectory)/disks/\(evmID).qcow2" }
+
     /// Where an EVM's cloud-init seed ISO lives.
     public func seedPath(for evmID: String) -> String { "\(stateDirectory)/seeds/\(evmID).iso" }
 
@@ -86,7 +91,7 @@ public struct AgentConfiguration: Sendable {
         if let kernel {
             spec.boot = .kernel(path: kernel, initrd: initrd, cmdline: kernelCommandLine)
         } else if !evm.shape.image.isEmpty {
-            spec.disks = [DomainSpec.Disk(path: "\(stateDirectory)/disks/\(evm.id).qcow2", target: "vda")]
+            spec.disks = [DomainSpec.Disk(path: diskPath(for: evm.id), target: "vda")]
         }
         if let network { spec.interfaces = [DomainSpec.Interface(source: .network(network))] }
         return spec

@@ -25,11 +25,12 @@ public struct AgentConfigurationFile: Decodable, Sendable {
     public var migrationURI: String?
     public var migrationAddress: String?
     public var interruptionURL: String?
+    public var imageDir: String?
 
     static let keys: Set<String> = [
         "controlPlane", "joinToken", "hostID", "libvirtURI", "stateDir", "domainType", "reportIntervalSeconds",
         "pollWaitSeconds", "kernel", "initrd", "cmdline", "network", "kubeconfig", "isoTool", "migrationURI", "migrationAddress",
-        "interruptionURL",
+        "interruptionURL", "imageDir",
     ]
 
     /// Reads and checks `path`; errors name the file and the key at fault.

@@ -147,7 +147,13 @@ public final class HostAgent: Sendable {
             await attempt("create", evm.id) {
                 let seed = CloudInitSeed(evm: evm, hostID: hostID, kubelet: kubelet)
                 try await self.seedImage.get().write(try seed.files(), to: self.configuration.seedPath(for: evm.id))
-                let domain = try await self.connection.defineDomain(xml: self.configuration.domainSpec(for: evm).xml())
+                let spec = self.configuration.domainSpec(for: evm)
+                if !spec.disks.isEmpty {
+                    try await DiskOverlay.ensure(
+                        base: DiskOverlay.basePath(evm.shape.image, directory: self.configuration.imageDirectory),
+                        overlay: self.configuration.diskPath(for: evm.id), sizeBytes: evm.shape.diskBytes)
+                }
+                let domain = try await self.connection.defineDomain(xml: spec.xml())
                 try await domain.start()
             }
         }
@@ -170,12 +176,15 @@ public final class HostAgent: Sendable {
         }
     }
 
-    /// Deletes seed ISOs of EVMs that are neither wanted nor defined (a crash between undefine and cleanup).
+    /// Deletes seed ISOs and disk overlays of EVMs that are neither wanted nor defined (removed, or a crash between
+    /// undefine and cleanup).
     private func removeOrphanSeeds(keeping names: Set<String>) {
-        let directory = "\(configuration.stateDirectory)/seeds"
-        let files = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        for file in files where file.hasSuffix(".iso") && !names.contains(String(file.dropLast(4))) {
-            try? FileManager.default.removeItem(atPath: "\(directory)/\(file)")
+        for (folder, suffix) in [("seeds", ".iso"), ("disks", ".qcow2")] {
+            let directory = "\(configuration.stateDirectory)/\(folder)"
+            let files = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+            for file in files where file.hasSuffix(suffix) && !names.contains(String(file.dropLast(suffix.count))) {
+                try? FileManager.default.removeItem(atPath: "\(directory)/\(file)")
+            }
         }
     }
 

@@ -70,6 +70,9 @@ struct AgentCommand: AsyncParsableCommand {
         help: "Interruption notice URL to poll every 5 s (EC2 spot: http://169.254.169.254/latest/meta-data/spot/instance-action).")
     var interruptionURL: String?
 
+    @Option(name: .long, help: "Directory of pool images named without a path (default /var/lib/emp-agent/images).")
+    var imageDir: String?
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -106,6 +109,7 @@ struct AgentCommand: AsyncParsableCommand {
         configuration.migrationURI = migrationURI ?? file?.migrationURI
         configuration.migrationAddress = migrationAddress ?? file?.migrationAddress
         configuration.interruptionURL = interruptionURL ?? file?.interruptionURL
+        if let directory = imageDir ?? file?.imageDir { configuration.imageDirectory = directory }
         if let url = configuration.interruptionURL, URL(string: url)?.scheme?.hasPrefix("http") != true {
             throw ValidationError("--interruption-url must be an http(s) URL (got \"\(url)\")")
         }
