@@ -28,7 +28,14 @@ struct EVMPlacement: Sendable {
             let requests = (0..<count).map { _ in
                 PlacementRequest(id: EVMName.unique(pool: poolID, avoiding: &ids), size: size, expectedUse: expected)
             }
-            let result = Placer(policy: pool.policy.placement).place(requests, on: hosts.map { HostSnapshot($0, policy: pool.policy) })
+            // EVMs migrating in have their room reserved on their target until they land.
+            let incoming = try tx.incomingAllocations()
+            let snapshots = hosts.map { host in
+                var snapshot = HostSnapshot(host, policy: pool.policy)
+                snapshot.allocated += incoming[host.id] ?? .zero
+                return snapshot
+            }
+            let result = Placer(policy: pool.policy.placement).place(requests, on: snapshots)
             if let miss = result.unplaced.first {
                 throw APIError(.conflict, code: "insufficient_capacity", "cannot place \(count) EVMs in pool \(poolID): \(miss.reason)")
             }

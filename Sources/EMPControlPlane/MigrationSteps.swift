@@ -34,8 +34,10 @@ extension StoreWriting {
             )
         }
         let limit = target.capacity.scaled(cpu: pool.policy.cpuOvercommit, memory: pool.policy.memoryOvercommit)
-        guard (target.allocated + evm.shape.resources).fits(in: limit) else {
-            throw APIError.conflict("host \(target.id) has no room for \(evm.shape.resources): \(target.allocated) of \(limit) allocated")
+        let reserved = target.allocated + (try incomingAllocations()[target.id] ?? .zero)
+        guard (reserved + evm.shape.resources).fits(in: limit) else {
+            throw APIError.conflict(
+                "host \(target.id) has no room for \(evm.shape.resources): \(reserved) of \(limit) allocated or arriving")
         }
         let active = try migrations(MigrationFilter(states: [.preparing, .running]))
         let poolHosts = Set(try hosts(pool: pool.id).map(\.id))

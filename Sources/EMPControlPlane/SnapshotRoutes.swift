@@ -26,6 +26,16 @@ public enum RebalanceRevision {
 }
 
 extension StoreReading {
+    /// What active migrations will add to each target host: counted against its room before they complete.
+    func incomingAllocations() throws -> [String: Resources] {
+        var incoming: [String: Resources] = [:]
+        for migration in try migrations(MigrationFilter(states: [.preparing, .running])) {
+            guard let evm = try evm(migration.evmID) else { continue }
+            incoming[migration.to, default: .zero] += evm.shape.resources
+        }
+        return incoming
+    }
+
     /// The scheduling snapshot of one pool (or all): hosts under their pools' policies, running and migrating EVMs
     /// with their cooldown and previous host, and the migrations in flight with their remaining time.
     func snapshot(pool poolFilter: String?, at time: Date, settings: RebalanceSettings) throws -> Snapshot {
@@ -49,6 +59,17 @@ extension StoreReading {
                 let remaining = migration.progress?.dataRemainingBytes.map { Double($0) / settings.bandwidthBytesPerSecond }
                 snapshot.inFlight.append(
                     InFlightMigration(evmID: migration.evmID, from: migration.from, to: migration.to, remainingSeconds: remaining))
+                // Plan as if it had landed: the target's room is spoken for, the source's is about to free up.
+                guard let e = snapshot.evms.firstIndex(where: { $0.id == migration.evmID }),
+                    let from = snapshot.hosts.firstIndex(where: { $0.id == migration.from }),
+                    let to = snapshot.hosts.firstIndex(where: { $0.id == migration.to })
+                else { continue }
+                let evm = snapshot.evms[e]
+                snapshot.evms[e].hostID = migration.to
+                snapshot.hosts[from].allocated -= evm.size
+                snapshot.hosts[from].used = (snapshot.hosts[from].used - evm.used).componentMax(.zero)
+                snapshot.hosts[to].allocated += evm.size
+                snapshot.hosts[to].used += evm.used
             }
         }
         return snapshot
