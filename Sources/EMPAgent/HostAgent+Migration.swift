@@ -9,6 +9,9 @@ extension HostAgent {
     /// Writes the seed ISO of each EVM about to arrive (QEMU on this host opens it when the domain lands), then
     /// tells the control plane the destination is ready, which lets the source start.
     func prepareIncoming(_ desired: DesiredState, _ credential: Credential) async {
+        // Only migrations still incoming are remembered, so the set does not grow with every move ever made.
+        let current = Set(desired.incoming.map(\.migrationID))
+        prepared.withLock { $0.formIntersection(current) }
         for incoming in desired.incoming where incoming.state == .preparing {
             guard !prepared.withLock({ $0.contains(incoming.migrationID) }) else { continue }
             do {

@@ -170,7 +170,7 @@ public final class HostAgent: Sendable {
         // One listing of what the pass left behind serves the seed clean-up and the Node sync.
         let remaining = try await observe()
         let wanted = desired.filter { $0.phase != .deleting }
-        removeOrphanSeeds(keeping: Set(wanted.map(\.id)).union(remaining.map(\.name)).union(incoming))
+        removeOrphanFiles(keeping: Set(wanted.map(\.id)).union(remaining.map(\.name)).union(incoming))
         if let registrar {
             try await registrar.sync(wanted: wanted, domains: Set(remaining.compactMap { $0.metadata?.evmID }), departed: Set(departed))
         }
@@ -178,7 +178,7 @@ public final class HostAgent: Sendable {
 
     /// Deletes seed ISOs and disk overlays of EVMs that are neither wanted nor defined (removed, or a crash between
     /// undefine and cleanup).
-    private func removeOrphanSeeds(keeping names: Set<String>) {
+    private func removeOrphanFiles(keeping names: Set<String>) {
         for (folder, suffix) in [("seeds", ".iso"), ("disks", ".qcow2")] {
             let directory = "\(configuration.stateDirectory)/\(folder)"
             let files = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []

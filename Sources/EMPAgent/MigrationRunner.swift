@@ -55,13 +55,6 @@ public actor MigrationRunner {
         }
     }
 
-    /// Waits until every running migration task has ended (tests).
-    public func settle() async {
-        while let task = running.values.first {
-            await task.value
-        }
-    }
-
     private func run(_ command: MigrationCommand, recovering: Bool) async {
         let update: MigrationUpdate
         if recovering {

@@ -180,6 +180,8 @@ struct AgentRoutes<Context: RequestContext>: Sendable {
             }
             let observed = Dictionary(report.domains.map { ($0.evmID, $0) }, uniquingKeysWith: { a, _ in a })
             var changed = false
+            // CPU is measured per EVM (a rate between reports); the host's is their sum when the agent sends none.
+            var evmCPU: Int64 = 0
             for var evm in try tx.evms(EVMFilter(hostID: hostID)) {
                 let domain = observed[evm.id]
                 if let domain, evm.phase != .deleting {
@@ -205,11 +207,9 @@ struct AgentRoutes<Context: RequestContext>: Sendable {
                 default:
                     break
                 }
+                if !(evm.phase == .deleting && domain == nil) { evmCPU += evm.used?.cpuMillis ?? 0 }
             }
-            // CPU is measured per EVM (a rate between reports); the host's is their sum when the agent sends none.
-            if report.used.cpuMillis == 0 {
-                host.used.cpuMillis = try tx.evms(EVMFilter(hostID: hostID)).reduce(0) { $0 + ($1.used?.cpuMillis ?? 0) }
-            }
+            if report.used.cpuMillis == 0 { host.used.cpuMillis = evmCPU }
             try tx.save(host)
             if changed { try tx.bumpRevision(HostRevision.scope(hostID)) }
             return host

@@ -245,13 +245,13 @@ public struct Autoscaler: Service {
     /// EVM deleting (first, so its agent stops re-registering the Node and destroys the domain), delete the Node.
     func remove(_ evm: EVM, view: ClusterView) async throws {
         let nodes = client.resources(Node.self)
-        _ = try await nodes.patch(evm.nodeName, .merge(.object(["spec": .object(["unschedulable": .bool(true)])])))
+        try await nodes.cordon(evm.nodeName)
         for pod in view.pods where pod.spec.nodeName == evm.nodeName && ClusterView.keepsNodeBusy(pod) {
             do {
                 try await client.resources(Pod.self, namespace: pod.metadata.namespace).evict(pod.name)
             } catch let error as KubeError where error.reason == .tooManyRequests {
                 logger.notice("eviction blocked by a PodDisruptionBudget; keeping the EVM", metadata: ["pod": "\(pod.key)"])
-                _ = try await nodes.patch(evm.nodeName, .merge(.object(["spec": .object(["unschedulable": .null])])))
+                try await nodes.cordon(evm.nodeName, false)
                 let time = now()
                 _ = try await store.write { tx in
                     try tx.append(

@@ -76,18 +76,21 @@ public struct ConfigurationFile: Decodable, Sendable {
         }
         if let dataDir { configuration.dataDirectory = dataDir }
         if let kubeconfig { configuration.kubeconfigPath = kubeconfig }
-        if let autoscaler {
-            func duration(_ seconds: Double?, _ key: String, minimum: Double) throws -> Duration? {
-                guard let seconds else { return nil }
-                guard seconds >= minimum, seconds <= 3600 else {
-                    throw ConfigurationError("autoscaler.\(key) must be between \(minimum) and 3600 seconds (got \(seconds))")
-                }
-                return .milliseconds(Int64(seconds * 1000))
+        /// `key` (seconds, at most an hour) as a Duration; nil when the file does not set it.
+        func duration(_ seconds: Double?, _ key: String, minimum: Int) throws -> Duration? {
+            guard let seconds else { return nil }
+            guard seconds >= Double(minimum), seconds <= 3600 else {
+                throw ConfigurationError("\(key) must be between \(minimum) and 3600 seconds (got \(seconds))")
             }
+            return .milliseconds(Int64(seconds * 1000))
+        }
+        if let autoscaler {
             var settings = configuration.autoscaler
-            settings.idleWindow = try duration(autoscaler.idleWindowSeconds, "idleWindowSeconds", minimum: 0) ?? settings.idleWindow
-            settings.maxWindow = try duration(autoscaler.maxWindowSeconds, "maxWindowSeconds", minimum: 0) ?? settings.maxWindow
-            settings.emptyAfter = try duration(autoscaler.emptyAfterSeconds, "emptyAfterSeconds", minimum: 0) ?? settings.emptyAfter
+            settings.idleWindow =
+                try duration(autoscaler.idleWindowSeconds, "autoscaler.idleWindowSeconds", minimum: 0) ?? settings.idleWindow
+            settings.maxWindow = try duration(autoscaler.maxWindowSeconds, "autoscaler.maxWindowSeconds", minimum: 0) ?? settings.maxWindow
+            settings.emptyAfter =
+                try duration(autoscaler.emptyAfterSeconds, "autoscaler.emptyAfterSeconds", minimum: 0) ?? settings.emptyAfter
             if let reserved = autoscaler.reserved {
                 guard reserved.isNonNegative else { throw ConfigurationError("autoscaler.reserved must not be negative") }
                 settings.reserved = reserved
@@ -100,12 +103,7 @@ public struct ConfigurationFile: Decodable, Sendable {
         if let rebalancer {
             var settings = configuration.rebalancer
             settings.enabled = rebalancer.enabled ?? settings.enabled
-            if let seconds = rebalancer.intervalSeconds {
-                guard seconds >= 1, seconds <= 3600 else {
-                    throw ConfigurationError("rebalancer.intervalSeconds must be between 1 and 3600 (got \(seconds))")
-                }
-                settings.interval = .milliseconds(Int64(seconds * 1000))
-            }
+            settings.interval = try duration(rebalancer.intervalSeconds, "rebalancer.intervalSeconds", minimum: 1) ?? settings.interval
             if let seconds = rebalancer.preparingTimeoutSeconds {
                 guard seconds >= 1 else {
                     throw ConfigurationError("rebalancer.preparingTimeoutSeconds must be at least 1 (got \(seconds))")

@@ -31,7 +31,7 @@ struct EVMPlacement: Sendable {
             // EVMs migrating in have their room reserved on their target until they land.
             let incoming = try tx.incomingAllocations()
             let snapshots = hosts.map { host in
-                var snapshot = HostSnapshot(host, policy: pool.policy)
+                var snapshot = HostSnapshot(host, policy: pool.policy, now: time)
                 snapshot.allocated += incoming[host.id] ?? .zero
                 return snapshot
             }

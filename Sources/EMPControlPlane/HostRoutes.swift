@@ -3,7 +3,7 @@ import EMPStore
 import Foundation
 import Hummingbird
 
-/// `/v1/hosts`: list, get, cordon / uncordon, maintenance on / off.
+/// `/v1/hosts`: list, get, cordon / uncordon, maintenance on / off, interruption notice.
 struct HostRoutes<Context: RequestContext>: Sendable {
     let store: any StateStore
     let now: @Sendable () -> Date
@@ -37,6 +37,20 @@ struct HostRoutes<Context: RequestContext>: Sendable {
                 reason: body.enabled ? "MaintenanceOn" : "MaintenanceOff",
                 message: message
             ) { $0.maintenance = body.enabled }
+        }
+        group.post("hosts/{id}/interrupt") { request, context in
+            let body = try await StrictJSON.decode(InterruptRequest.self, from: request, maxBytes: configuration.maxBodyBytes)
+            let clear = body.clear ?? false
+            guard clear || (body.deadlineSeconds.map { $0.isFinite && $0 > 0 && $0 <= 86_400 } ?? false) else {
+                throw APIError.invalid("give deadlineSeconds in (0, 86400], or clear: true", field: "deadlineSeconds")
+            }
+            let deadline = clear ? nil : now().addingTimeInterval(body.deadlineSeconds!)
+            return try await update(
+                try context.parameters.require("id"),
+                reason: clear ? "InterruptionCleared" : "InterruptionNotice",
+                message: clear
+                    ? "interruption notice withdrawn" : "operator notice: the host goes away in \(Int(body.deadlineSeconds!)) s; evacuating"
+            ) { $0.deadline = deadline }
         }
     }
 

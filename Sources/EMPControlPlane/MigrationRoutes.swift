@@ -4,7 +4,7 @@ import EMPStore
 import Foundation
 import Hummingbird
 
-/// `/v1/migrations`, `/v1/evms/{id}/migrate`, `/v1/plan` (dry run) and `/v1/hosts/{id}/interrupt`.
+/// `/v1/migrations`, `/v1/evms/{id}/migrate` and `/v1/plan` (dry run).
 struct MigrationRoutes<Context: RequestContext>: Sendable {
     let store: any StateStore
     let now: @Sendable () -> Date
@@ -52,30 +52,6 @@ struct MigrationRoutes<Context: RequestContext>: Sendable {
             let time = now()
             let snapshot = try await store.read { try $0.snapshot(pool: pool, at: time, settings: settings) }
             return JSONResponse(Rebalancer(settings: settings).plan(snapshot))
-        }
-        group.post("hosts/{id}/interrupt") { request, context in
-            let id = try context.parameters.require("id")
-            let body = try await StrictJSON.decode(InterruptRequest.self, from: request, maxBytes: configuration.maxBodyBytes)
-            let time = now()
-            let clear = body.clear ?? false
-            guard clear || (body.deadlineSeconds.map { $0.isFinite && $0 > 0 && $0 <= 86_400 } ?? false) else {
-                throw APIError.invalid("give deadlineSeconds in (0, 86400], or clear: true", field: "deadlineSeconds")
-            }
-            let host = try await store.write { tx -> EMPModel.Host in
-                guard var host = try tx.host(id) else { throw APIError.notFound("host \(id)") }
-                host.deadline = clear ? nil : time.addingTimeInterval(body.deadlineSeconds!)
-                try tx.save(host)
-                let message =
-                    clear
-                    ? "interruption notice withdrawn" : "operator notice: the host goes away in \(Int(body.deadlineSeconds!)) s; evacuating"
-                try tx.append(
-                    Event(
-                        time: time, object: ObjectRef(.host, id), reason: clear ? "InterruptionCleared" : "InterruptionNotice",
-                        message: message))
-                try tx.bumpRevision(RebalanceRevision.scope)
-                return host
-            }
-            return JSONResponse(host)
         }
     }
 }

@@ -112,8 +112,7 @@ public struct RebalancerService: Service {
         var outcome = "no Kubernetes client configured: not drained"
         if let kube {
             do {
-                let nodes = kube.resources(Node.self)
-                _ = try await nodes.patch(evm.nodeName, .merge(.object(["spec": .object(["unschedulable": .bool(true)])])))
+                try await kube.resources(Node.self).cordon(evm.nodeName)
                 let pods = try await kube.resources(Pod.self).listAll(ListOptions(fieldSelector: "spec.nodeName=\(evm.nodeName)")).items
                 var evicted = 0
                 for pod in pods where ClusterView.keepsNodeBusy(pod) {

@@ -153,11 +153,12 @@ public struct Rebalancer: Sendable {
         var used = [Resources](repeating: .zero, count: 1 << n)
         var bytes = [Int64](repeating: 0, count: 1 << n)
         var covering: [Int] = []
+        let each = candidates.map { (used: state.evms[$0].snapshot.used, bytes: state.estimate($0).bytes) }
         for mask in 1..<(1 << n) {
             let low = mask.trailingZeroBitCount
             let rest = mask & (mask - 1)
-            used[mask] = used[rest] + state.evms[candidates[low]].snapshot.used
-            bytes[mask] = bytes[rest] + state.estimate(candidates[low]).bytes
+            used[mask] = used[rest] + each[low].used
+            bytes[mask] = bytes[rest] + each[low].bytes
             if excess.fits(in: used[mask]) { covering.append(mask) }
         }
         covering.sort { (bytes[$0], $0.nonzeroBitCount, $0) < (bytes[$1], $1.nonzeroBitCount, $1) }

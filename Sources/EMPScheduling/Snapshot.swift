@@ -123,8 +123,9 @@ public struct HostSnapshot: Sendable, Hashable, Codable, Identifiable {
         )
     }
 
-    /// Builds the snapshot of a stored host under its pool's policy; `now` turns its deadline into seconds.
-    public init(_ host: EMPModel.Host, policy: PoolPolicy, now: Date? = nil) {
+    /// Builds the snapshot of a stored host under its pool's policy; `now` turns its deadline into seconds (the
+    /// caller's clock: this module reads none).
+    public init(_ host: EMPModel.Host, policy: PoolPolicy, now: Date) {
         self.init(
             id: host.id,
             capacity: host.capacity,
@@ -134,7 +135,7 @@ public struct HostSnapshot: Sendable, Hashable, Codable, Identifiable {
             memoryOvercommit: policy.memoryOvercommit,
             highWatermark: policy.highWatermark,
             state: host.effectiveState,
-            deadlineSeconds: host.deadline.map { max(0, $0.timeIntervalSince(now ?? Date())) },
+            deadlineSeconds: host.deadline.map { max(0, $0.timeIntervalSince(now)) },
             poolID: host.poolID
         )
     }

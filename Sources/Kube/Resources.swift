@@ -179,6 +179,14 @@ extension Resources where T == Pod {
     }
 }
 
+extension Resources where T == Node {
+    /// `kubectl cordon` (`spec.unschedulable: true`) or, with `false`, `uncordon` (the field removed).
+    @discardableResult
+    public func cordon(_ name: String, _ cordoned: Bool = true) async throws -> Node {
+        try await patch(name, .merge(.object(["spec": .object(["unschedulable": cordoned ? .bool(true) : .null])])))
+    }
+}
+
 extension Resources where T == Deployment {
     /// The `scale` subresource.
     public func scale(_ name: String, replicas: Int) async throws -> Scale {
