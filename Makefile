@@ -1,7 +1,7 @@
 # EMP: `make demo` runs the main job, `make test` passes the tests. See README.md.
 SWIFT ?= swift
 
-.PHONY: all deps build test test-unit test-vm test-tsan lint demo bench clean
+.PHONY: all deps build test test-unit test-vm test-tsan test-fuzz fuzz fuzz-build lint demo bench clean
 
 all: build
 
@@ -12,7 +12,7 @@ build: deps
 	$(SWIFT) build
 
 # Every test target, then the libvirt concurrency tests again under ThreadSanitizer, then the format lint.
-test: deps test-unit test-vm test-tsan lint
+test: deps test-unit test-vm test-tsan test-fuzz lint
 
 # A crashing test can leave the runner waiting on the crash backtracer; the timeout turns that into a failure.
 TEST_TIMEOUT ?= 1200
@@ -33,6 +33,20 @@ test-tsan:
 	cd Tests/TSan && $(SWIFT) build --build-tests --sanitize=thread --scratch-path ../../.build-tsan
 	cd Tests/TSan && timeout -k 10 $(TEST_TIMEOUT) $(SWIFT) test --skip-build --sanitize=thread --scratch-path ../../.build-tsan
 
+# libFuzzer targets over every decoder of untrusted input (Tests/Fuzz). `make fuzz` runs each for FUZZ_RUNS inputs
+# (figures in docs/benchmarks.md); `make test` runs a short smoke of each.
+FUZZ_RUNS ?= 1000000
+FUZZER_LIB = $(firstword $(wildcard $(dir $(realpath $(shell command -v swiftc)))../lib/clang/*/lib/linux/libclang_rt.fuzzer_no_main-x86_64.a))
+fuzz-build:
+	cd Tests/Fuzz && $(SWIFT) build -c release --scratch-path ../../.build-fuzz -Xswiftc -Xfrontend -Xswiftc -sanitize=fuzzer \
+		-Xlinker $(FUZZER_LIB) -Xlinker -lstdc++
+
+fuzz: deps fuzz-build
+	scripts/fuzz.sh $(FUZZ_RUNS)
+
+test-fuzz: fuzz-build
+	scripts/fuzz.sh 20000
+
 lint:
 	$(SWIFT) format lint --strict --recursive Sources Tests Package.swift
 
@@ -49,4 +63,4 @@ bench: deps
 	.build/release/emp-bench
 
 clean:
-	rm -rf .build .build-tsan
+	rm -rf .build .build-tsan .build-fuzz

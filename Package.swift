@@ -17,6 +17,13 @@ let package = Package(
         // Libraries for embedding, and for Tests/TSan (the ThreadSanitizer run of LibvirtTests).
         .library(name: "Libvirt", targets: ["Libvirt"]),
         .library(name: "EMPTesting", targets: ["EMPTesting"]),
+        // For Tests/Fuzz (libFuzzer targets over the decoders of untrusted input).
+        .library(name: "EMPModel", targets: ["EMPModel"]),
+        .library(name: "EMPScheduling", targets: ["EMPScheduling"]),
+        .library(name: "Kube", targets: ["Kube"]),
+        .library(name: "EMPControlPlane", targets: ["EMPControlPlane"]),
+        .library(name: "EMPWebhook", targets: ["EMPWebhook"]),
+        .library(name: "EMPAgent", targets: ["EMPAgent"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
@@ -24,6 +31,8 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
@@ -65,6 +74,22 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        /// Server limits shared by every HTTP server: timeouts, connection limit, 405s, JSON error bodies.
+        .target(
+            name: "ServerGuard",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "EMPStore",
             dependencies: [
@@ -77,7 +102,8 @@ let package = Package(
         .target(
             name: "EMPControlPlane",
             dependencies: [
-                "EMPModel", "EMPScheduling", "EMPStore", "Kube",
+                "EMPModel", "EMPScheduling", "EMPStore", "Kube", "ServerGuard",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -115,7 +141,7 @@ let package = Package(
         .target(
             name: "EMPWebhook",
             dependencies: [
-                "EMPModel", "Kube", "EMPCertificates",
+                "EMPModel", "Kube", "EMPCertificates", "ServerGuard",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -133,7 +159,7 @@ let package = Package(
         .target(
             name: "KubeSim",
             dependencies: [
-                "Kube", "EMPModel", "EMPCertificates",
+                "Kube", "EMPModel", "EMPCertificates", "ServerGuard",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),

@@ -238,7 +238,8 @@ public final class HostAgent: Sendable {
                     running: stats.state?.isActive ?? false,
                     rssBytes: stats.balloonRSSBytes,
                     cpuTimeNanoseconds: stats.cpuTimeNanoseconds,
-                    stealNanoseconds: stats.vcpus.isEmpty ? nil : steal
+                    stealNanoseconds: stats.vcpus.isEmpty ? nil : steal,
+                    instance: stats.id.map { "\(stats.uuid)/\($0)" }
                 )
             )
             used.memoryBytes += stats.balloonRSSBytes ?? 0

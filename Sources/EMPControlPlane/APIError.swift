@@ -36,13 +36,16 @@ public struct APIError: HTTPResponseError, Sendable {
         let field: String?
     }
 
-    public func response(from request: Request, context: some RequestContext) throws -> Response {
+    public func response(from request: Request, context: some RequestContext) throws -> Response { rendered }
+
+    /// The JSON error response.
+    var rendered: Response {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
-        let data = try encoder.encode(Body(error: code, message: message, field: field))
+        let data = (try? encoder.encode(Body(error: code, message: message, field: field))) ?? Data()
         return Response(
             status: status,
-            headers: [.contentType: "application/json"],
+            headers: [.contentType: "application/json", .contentLength: "\(data.count)"],
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: data))
         )
     }

@@ -15,16 +15,11 @@ struct AgentAuth<Context: RequestContext>: RouterMiddleware {
         }
         let presented = Secrets.hash(String(header.dropFirst("Bearer ".count)))
         guard let hostID = context.parameters.get("id") else { throw APIError.forbidden }
-        let credential = try await store.read { try $0.credential(host: hostID) }
-        if let credential, Secrets.constantTimeEqual(credential.secretHash, presented) {
-            return try await next(request, context)
-        }
-        // Tell a valid credential of another host (403) from garbage (401) without revealing which host it is.
-        let ownsAnotherHost = try await store.read { tx in
-            try tx.hosts().contains { host in
-                try tx.credential(host: host.id).map { Secrets.constantTimeEqual($0.secretHash, presented) } ?? false
-            }
-        }
-        throw ownsAnotherHost ? APIError.forbidden : APIError.unauthorized
+        // One indexed lookup by the secret's hash, whatever the request: no scan of other hosts' credentials.
+        let credential = try await store.read { try $0.credential(secretHash: presented) }
+        guard let credential, Secrets.constantTimeEqual(credential.secretHash, presented) else { throw APIError.unauthorized }
+        // Another host's valid credential is 403 (without saying which host it belongs to).
+        guard credential.hostID == hostID else { throw APIError.forbidden }
+        return try await next(request, context)
     }
 }

@@ -2,6 +2,7 @@ import EMPModel
 import EMPStore
 import Foundation
 import Hummingbird
+import ServerGuard
 
 /// The agent API: join with a one-time token, then, with the host's credential, long-poll the desired EVM
 /// set and report observed state and usage.
@@ -10,7 +11,7 @@ struct AgentRoutes<Context: RequestContext>: Sendable {
     let now: @Sendable () -> Date
     let configuration: ControlPlaneConfiguration
 
-    func register(join group: RouterGroup<Context>, host hostGroup: RouterGroup<Context>) {
+    func register(join group: RecordingRoutes<Context>, host hostGroup: RecordingRoutes<Context>) {
         group.post("join") { request, _ in try await join(request) }
         hostGroup.get("desired") { request, context in
             try await desired(request, hostID: try context.parameters.require("id"))
@@ -26,6 +27,9 @@ struct AgentRoutes<Context: RequestContext>: Sendable {
 
     // MARK: Join
 
+    /// A host id is claimed once. Joining as a host that already has a credential is a rejoin, allowed only with
+    /// that credential (`Authorization: Bearer emph_…`, rotating it) or, for a reinstalled machine, with the same
+    /// `hostUUID` after an operator's `empctl host rejoin`. The old credential stops working only then.
     func join(_ request: Request) async throws -> JSONResponse<JoinResponse> {
         let body = try await StrictJSON.decode(JoinWire.self, from: request, maxBytes: configuration.maxBodyBytes).request
         let parts = body.token.split(separator: ".", maxSplits: 1).map(String.init)
@@ -33,9 +37,11 @@ struct AgentRoutes<Context: RequestContext>: Sendable {
         let hostID = body.hostID ?? HostName.sanitize(body.inventory.hostname)
         do {
             try HostName.validate(hostID)
+            try body.inventory.validate()
         } catch let error as ValidationError {
-            throw APIError.invalid(error.message, field: "hostID")
+            throw APIError(error)
         }
+        let presented = request.headers[.authorization].flatMap { $0.hasPrefix("Bearer ") ? Secrets.hash(String($0.dropFirst(7))) : nil }
         let time = now()
         let secret = Secrets.random()
         let credential = "emph_" + secret
@@ -45,28 +51,49 @@ struct AgentRoutes<Context: RequestContext>: Sendable {
             else {
                 throw APIError(.unauthorized, code: "unauthorized", "join token is unknown, expired, revoked or already used")
             }
-            var host =
-                try tx.host(hostID)
-                ?? EMPModel.Host(id: hostID, poolID: token.poolID, capacity: .zero)
+            if let scoped = token.hostID, scoped != hostID {
+                throw APIError(.forbidden, code: "forbidden", "join token \(token.id) is for host \(scoped) only")
+            }
+            var host = try tx.host(hostID) ?? EMPModel.Host(id: hostID, poolID: token.poolID, capacity: .zero)
             guard host.poolID == token.poolID else {
                 throw APIError.conflict("host \(hostID) already belongs to pool \(host.poolID)")
             }
-            let rejoin = host.capacity != .zero
+            let existing = try tx.credential(host: hostID)
+            var how = "Joined"
+            if let existing {
+                if let presented, Secrets.constantTimeEqual(existing.secretHash, presented) {
+                    how = "Rejoined"
+                } else if let uuid = body.inventory.hostUUID, uuid == host.inventory?.hostUUID, host.rejoinApprovedAt != nil {
+                    how = "RejoinedApproved"
+                } else if let uuid = body.inventory.hostUUID, uuid == host.inventory?.hostUUID {
+                    throw APIError(
+                        .forbidden, code: "rejoin_not_approved",
+                        "host \(hostID) has already joined; to let this machine (same hostUUID) take it over, an operator runs: empctl host rejoin \(hostID)"
+                    )
+                } else {
+                    throw APIError.conflict("host id \(hostID) is already claimed by another machine; join with another hostID")
+                }
+            }
             host.inventory = body.inventory
-            host.capacity = Resources(cpuMillis: Int64(body.inventory.cores) * 1000, memoryBytes: body.inventory.memoryBytes)
+            host.capacity = body.inventory.capacity
             host.state = .ready
             host.lastHeartbeat = time
+            host.rejoinApprovedAt = nil
             token.usedByHost = hostID
             try tx.save(token)
             try tx.save(host)
+            // One credential per host: saving the new one revokes the old.
             try tx.save(AgentCredential(hostID: hostID, secretHash: Secrets.hash(credential), issuedAt: time))
+            let inventory =
+                "\(body.inventory.cores) cores, \(Resources.formatBytes(body.inventory.memoryBytes)) memory, libvirt \(body.inventory.libvirtVersion)"
+            let message: String
+            switch how {
+            case "Rejoined": message = "rejoined with its credential (rotated): " + inventory
+            case "RejoinedApproved": message = "rejoined as approved by an operator; the previous credential is revoked: " + inventory
+            default: message = inventory
+            }
             try tx.append(
-                Event(
-                    time: time, object: ObjectRef(.host, hostID), reason: rejoin ? "Rejoined" : "Joined",
-                    message:
-                        "\(body.inventory.cores) cores, \(Resources.formatBytes(body.inventory.memoryBytes)) memory, libvirt \(body.inventory.libvirtVersion)"
-                )
-            )
+                Event(time: time, object: ObjectRef(.host, hostID), reason: how == "Joined" ? "Joined" : "Rejoined", message: message))
             return token.poolID
         }
         return JSONResponse(JoinResponse(hostID: hostID, poolID: poolID, credential: credential), status: .created)
@@ -145,13 +172,14 @@ struct AgentRoutes<Context: RequestContext>: Sendable {
 
     // MARK: Report
 
-    /// Memory from RSS; CPU as the rate between this report's CPU time and the previous one.
+    /// Memory from RSS; CPU as the rate between this report's CPU time and the previous one of the same domain
+    /// instance, at most the EVM's vCPUs.
     static func recordUsage(_ domain: DomainReport, into evm: inout EVM, at time: Date) {
         var used = evm.used ?? .zero
         if let rss = domain.rssBytes { used.memoryBytes = rss }
         if let cpu = domain.cpuTimeNanoseconds {
-            let sample = CPUSample(cpuTimeNanoseconds: cpu, at: time)
-            if let rate = evm.cpuSample?.millicores(until: sample) { used.cpuMillis = rate }
+            let sample = CPUSample(cpuTimeNanoseconds: cpu, at: time, instance: domain.instance)
+            if let rate = evm.cpuSample?.millicores(until: sample, limit: evm.shape.resources.cpuMillis) { used.cpuMillis = rate }
             evm.cpuSample = sample
         }
         evm.used = used
@@ -164,6 +192,12 @@ struct AgentRoutes<Context: RequestContext>: Sendable {
         let time = now()
         let host = try await store.write { tx -> EMPModel.Host in
             guard var host = try tx.host(hostID) else { throw APIError.notFound("host \(hostID)") }
+            let evms = try tx.evms(EVMFilter(hostID: hostID))
+            do {
+                try report.validate(capacity: host.capacity, evms: Dictionary(evms.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a }))
+            } catch let error as ValidationError {
+                throw APIError(error)
+            }
             if host.state == .notReady {
                 try tx.append(Event(time: time, object: ObjectRef(.host, hostID), reason: "HostReady", message: "agent reports again"))
             }
@@ -182,7 +216,7 @@ struct AgentRoutes<Context: RequestContext>: Sendable {
             var changed = false
             // CPU is measured per EVM (a rate between reports); the host's is their sum when the agent sends none.
             var evmCPU: Int64 = 0
-            for var evm in try tx.evms(EVMFilter(hostID: hostID)) {
+            for var evm in evms {
                 let domain = observed[evm.id]
                 if let domain, evm.phase != .deleting {
                     Self.recordUsage(domain, into: &evm, at: time)

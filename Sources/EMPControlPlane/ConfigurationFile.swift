@@ -15,6 +15,17 @@ public struct ConfigurationFile: Decodable, Sendable {
     public var kubeconfig: String?
     public var autoscaler: AutoscalerSection?
     public var rebalancer: RebalancerSection?
+    public var server: ServerSection?
+
+    /// `server:` section: what one client may hold (see docs/operations.md, "Security").
+    public struct ServerSection: Decodable, Sendable {
+        /// TLS handshake + header read + keep-alive idle, seconds (1–3600). Default 30.
+        public var idleTimeoutSeconds: Double?
+        /// Open connections at most (16–1,000,000). Default 4096.
+        public var maxConnections: Int?
+        /// Largest request body, bytes (1 KiB–64 MiB). Default 1 MiB.
+        public var maxBodyBytes: Int?
+    }
 
     /// `rebalancer:` section: the loop, and the planner's settings (every field optional, defaults as in
     /// docs/whatif.md).
@@ -43,7 +54,7 @@ public struct ConfigurationFile: Decodable, Sendable {
 
     static let keys: Set<String> = [
         "listen", "dataDir", "operatorTokens", "tls", "heartbeatTimeoutSeconds", "expectedUseFraction", "kubeconfig", "autoscaler",
-        "rebalancer",
+        "rebalancer", "server",
     ]
 
     /// Reads and checks `path`; errors name the file and the key at fault.
@@ -130,8 +141,27 @@ public struct ConfigurationFile: Decodable, Sendable {
             configuration.tlsKeyPath = tls.key
         }
         if let heartbeatTimeoutSeconds {
-            guard heartbeatTimeoutSeconds >= 5 else { throw ConfigurationError("heartbeatTimeoutSeconds must be at least 5") }
-            configuration.heartbeatTimeout = .milliseconds(Int64(heartbeatTimeoutSeconds * 1000))
+            guard heartbeatTimeoutSeconds >= 5, heartbeatTimeoutSeconds <= 3600 else {
+                throw ConfigurationError("heartbeatTimeoutSeconds must be between 5 and 3600 (got \(heartbeatTimeoutSeconds))")
+            }
+            configuration.heartbeatTimeout = .milliseconds(Int64(clamping: heartbeatTimeoutSeconds * 1000))
+        }
+        if let server {
+            if let idle = try duration(server.idleTimeoutSeconds, "server.idleTimeoutSeconds", minimum: 1) {
+                configuration.limits.idleTimeout = idle
+            }
+            if let connections = server.maxConnections {
+                guard (16...1_000_000).contains(connections) else {
+                    throw ConfigurationError("server.maxConnections must be between 16 and 1000000 (got \(connections))")
+                }
+                configuration.limits.maxConnections = connections
+            }
+            if let bytes = server.maxBodyBytes {
+                guard (1024...(64 << 20)).contains(bytes) else {
+                    throw ConfigurationError("server.maxBodyBytes must be between 1024 and 67108864 (got \(bytes))")
+                }
+                configuration.maxBodyBytes = bytes
+            }
         }
         if let expectedUseFraction {
             guard (0...1).contains(expectedUseFraction) else { throw ConfigurationError("expectedUseFraction must be in [0, 1]") }

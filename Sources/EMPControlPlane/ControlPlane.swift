@@ -8,6 +8,7 @@ import Kube
 import Logging
 import NIOSSL
 import Prometheus
+import ServerGuard
 import ServiceLifecycle
 
 /// The composition root of `emp-control-plane`: opens the store, builds the HTTP API and returns a
@@ -20,6 +21,16 @@ public enum ControlPlane {
         public let operatorToken: String
         /// True when the token was generated now and should be shown to the operator once.
         public let tokenGenerated: Bool
+
+        /// The application as a service that also answers waiting long polls at once on graceful shutdown.
+        public var service: ControlPlaneService { ControlPlaneService(application: application, store: store) }
+
+        /// Runs ``service`` until SIGTERM or SIGINT, then shuts down gracefully.
+        public func runService(logger: Logger) async throws {
+            let group = ServiceGroup(
+                configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            try await group.run()
+        }
     }
 
     /// Builds the control plane from `configuration`.
@@ -34,6 +45,7 @@ public enum ControlPlane {
         now: @escaping @Sendable () -> Date = { Date() },
         onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
     ) throws -> Built {
+        DescriptorLimit.raiseToHardLimit()
         let store = try SQLiteStore(directory: configuration.dataDirectory)
         var tokens = configuration.operatorTokens
         var generated = false
@@ -42,13 +54,16 @@ public enum ControlPlane {
             tokens = [stored.token]
             generated = stored.created
         }
-        let router = makeRouter(store: store, tokens: tokens, registry: registry, configuration: configuration, now: now)
+        let router = makeRouter(
+            store: store, tokens: tokens, registry: registry, configuration: configuration, now: now, logger: logger)
         let application = Application(
             router: router,
             server: try serverBuilder(configuration),
             configuration: ApplicationConfiguration(
                 address: .hostname(configuration.host, port: configuration.port),
-                serverName: "emp-control-plane"
+                serverName: "emp-control-plane",
+                backlog: configuration.limits.backlog,
+                availableConnectionsDelegate: configuration.limits.connectionsDelegate
             ),
             services: try loops(configuration, store: store, now: now, logger: logger),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
@@ -86,17 +101,17 @@ public enum ControlPlane {
         return services
     }
 
-    /// HTTP/1.1, wrapped in TLS when a certificate and key are configured.
+    /// HTTP/1.1 under the configured limits, wrapped in TLS when a certificate and key are configured.
     static func serverBuilder(_ configuration: ControlPlaneConfiguration) throws -> HTTPServerBuilder {
         switch (configuration.tlsCertificatePath, configuration.tlsKeyPath) {
         case (nil, nil):
-            return .http1()
+            return try configuration.limits.serverBuilder()
         case (let certificate?, let key?):
             do {
                 let chain = try NIOSSLCertificate.fromPEMFile(certificate).map { NIOSSLCertificateSource.certificate($0) }
                 let privateKey = try NIOSSLPrivateKey(file: key, format: .pem)
                 let tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(privateKey))
-                return try .tls(.http1(), tlsConfiguration: tls)
+                return try configuration.limits.serverBuilder(tls: tls)
             } catch {
                 throw ConfigurationError("cannot load TLS certificate \(certificate) / key \(key): \(error)")
             }
@@ -111,16 +126,30 @@ public enum ControlPlane {
         tokens: [String],
         registry: PrometheusCollectorRegistry,
         configuration: ControlPlaneConfiguration,
-        now: @escaping @Sendable () -> Date
+        now: @escaping @Sendable () -> Date,
+        logger: Logger = Logger(label: "emp-control-plane")
     ) -> Router<BasicRequestContext> {
         let router = Router()
-        router.get("healthz") { _, _ in "ok\n" }
-        router.get("readyz") { _, _ in
+        let table = RouteTable()
+        router.add(
+            middleware: ErrorBodyMiddleware(
+                routes: table, logger: logger,
+                classify: { error in
+                    guard let error = error as? StoreUnavailable else { return nil }
+                    return (.serviceUnavailable, "store_unavailable", error.description)
+                },
+                render: { status, code, message in APIError(status, code: code, message).rendered }))
+        let root = RecordingRoutes(router.group(), prefix: "", table: table)
+        root.get("healthz") { _, _ in "ok\n" }
+        root.get("readyz") { _, _ -> Response in
             _ = try await store.read { try $0.revision("readiness-probe") }
-            return "ok\n"
+            if let failure = await store.writeFailure() {
+                return APIError(.serviceUnavailable, code: "store_unavailable", "the store cannot write: \(failure)").rendered
+            }
+            return Response(status: .ok, body: ResponseBody(byteBuffer: ByteBuffer(string: "ok\n")))
         }
-        router.get("metrics") { _, _ in registry.emitToString() }
-        let v1 = router.group("v1").add(middleware: OperatorAuth(tokens: tokens))
+        root.get("metrics") { _, _ in registry.emitToString() }
+        let v1 = root.recordingGroup("v1").add(middleware: OperatorAuth(tokens: tokens))
         PoolRoutes<BasicRequestContext>(store: store, now: now, maxBodyBytes: configuration.maxBodyBytes).register(on: v1)
         HostRoutes<BasicRequestContext>(store: store, now: now, configuration: configuration).register(on: v1)
         EVMRoutes<BasicRequestContext>(store: store, now: now, configuration: configuration).register(on: v1)
@@ -128,8 +157,8 @@ public enum ControlPlane {
         SnapshotRoutes<BasicRequestContext>(store: store, now: now, settings: configuration.rebalancer.planner).register(on: v1)
         MigrationRoutes<BasicRequestContext>(store: store, now: now, configuration: configuration).register(on: v1)
         // The agent API is outside the operator group: joins carry a join token, the rest a host credential.
-        let agent = router.group("v1/agent")
-        let agentHost = agent.group("hosts/{id}").add(middleware: AgentAuth(store: store))
+        let agent = root.recordingGroup("v1/agent")
+        let agentHost = agent.recordingGroup("hosts/{id}").add(middleware: AgentAuth(store: store))
         AgentRoutes<BasicRequestContext>(store: store, now: now, configuration: configuration).register(join: agent, host: agentHost)
         v1.get("events") { request, _ in
             let query = request.uri.queryParameters
@@ -142,7 +171,10 @@ public enum ControlPlane {
                 object = ObjectRef(parsed, id)
             }
             let filter = EventFilter(object: object, after: query.get("after", as: Int64.self))
-            return JSONResponse(try await store.read { try $0.events(filter) })
+            let page = try Page(request)
+            // Keys sort as numbers: event ids zero-padded.
+            return page.response(
+                try await store.read { try $0.events(filter) }, key: { String(format: "%020lld", $0.id) }, request: request)
         }
         return router
     }

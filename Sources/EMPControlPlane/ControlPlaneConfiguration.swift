@@ -1,4 +1,5 @@
 import Foundation
+import ServerGuard
 
 /// Everything the control plane reads at start; each default is stated where it is declared.
 public struct ControlPlaneConfiguration: Sendable {
@@ -28,6 +29,8 @@ public struct ControlPlaneConfiguration: Sendable {
     public var autoscaler = Autoscaler.Settings()
     /// Rebalancer loop and planner settings.
     public var rebalancer = RebalancerService.Settings()
+    /// Idle/handshake/header timeout and connection limit of the HTTP server.
+    public var limits = ServerLimits()
 
     public init(
         host: String = "127.0.0.1",

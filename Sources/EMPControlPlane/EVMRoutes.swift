@@ -3,6 +3,7 @@ import EMPScheduling
 import EMPStore
 import Foundation
 import Hummingbird
+import ServerGuard
 
 /// `/v1/pools/{id}/evms` and `/v1/evms`: create N (placed in the same transaction as their hosts'
 /// allocations), list with filters, get, delete.
@@ -11,7 +12,7 @@ struct EVMRoutes<Context: RequestContext>: Sendable {
     let now: @Sendable () -> Date
     let configuration: ControlPlaneConfiguration
 
-    func register(on group: RouterGroup<Context>) {
+    func register(on group: RecordingRoutes<Context>) {
         group.post("pools/{id}/evms") { request, context in
             try await create(request, pool: try context.parameters.require("id"))
         }
@@ -30,7 +31,8 @@ struct EVMRoutes<Context: RequestContext>: Sendable {
         return JSONResponse(evms, status: .created)
     }
 
-    func list(_ request: Request) async throws -> JSONResponse<[EVM]> {
+    func list(_ request: Request) async throws -> PagedResponse<EVM> {
+        let page = try Page(request)
         let query = request.uri.queryParameters
         var phases: Set<EVMPhase>?
         if let text = query.get("phase") {
@@ -41,7 +43,7 @@ struct EVMRoutes<Context: RequestContext>: Sendable {
             phases = [phase]
         }
         let filter = EVMFilter(poolID: query.get("pool"), hostID: query.get("host"), phases: phases)
-        return JSONResponse(try await store.read { try $0.evms(filter) })
+        return page.response(try await store.read { try $0.evms(filter) }, key: \.id, request: request)
     }
 
     func get(_ id: String) async throws -> JSONResponse<EVM> {

@@ -2,6 +2,7 @@ import EMPModel
 import EMPStore
 import Foundation
 import Hummingbird
+import ServerGuard
 
 /// `/v1/hosts`: list, get, cordon / uncordon, maintenance on / off, interruption notice.
 struct HostRoutes<Context: RequestContext>: Sendable {
@@ -9,10 +10,11 @@ struct HostRoutes<Context: RequestContext>: Sendable {
     let now: @Sendable () -> Date
     let configuration: ControlPlaneConfiguration
 
-    func register(on group: RouterGroup<Context>) {
+    func register(on group: RecordingRoutes<Context>) {
         group.get("hosts") { request, _ in
             let pool = request.uri.queryParameters.get("pool")
-            return JSONResponse(try await store.read { try $0.hosts(pool: pool) })
+            let page = try Page(request)
+            return page.response(try await store.read { try $0.hosts(pool: pool) }, key: \.id, request: request)
         }
         group.get("hosts/{id}") { _, context in
             let id = try context.parameters.require("id")
@@ -28,6 +30,13 @@ struct HostRoutes<Context: RequestContext>: Sendable {
             try await update(try context.parameters.require("id"), reason: "Uncordoned", message: "accepting EVMs again") {
                 $0.cordoned = false
             }
+        }
+        group.post("hosts/{id}/rejoin") { _, context in
+            let time = now()
+            return try await update(
+                try context.parameters.require("id"), reason: "RejoinApproved",
+                message: "the next join with this host's hostUUID may take it over; its current credential is revoked then"
+            ) { $0.rejoinApprovedAt = time }
         }
         group.post("hosts/{id}/maintenance") { request, context in
             let body = try await StrictJSON.decode(MaintenanceRequest.self, from: request, maxBytes: configuration.maxBodyBytes)

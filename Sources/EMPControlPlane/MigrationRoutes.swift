@@ -3,6 +3,7 @@ import EMPScheduling
 import EMPStore
 import Foundation
 import Hummingbird
+import ServerGuard
 
 /// `/v1/migrations`, `/v1/evms/{id}/migrate` and `/v1/plan` (dry run).
 struct MigrationRoutes<Context: RequestContext>: Sendable {
@@ -10,7 +11,7 @@ struct MigrationRoutes<Context: RequestContext>: Sendable {
     let now: @Sendable () -> Date
     let configuration: ControlPlaneConfiguration
 
-    func register(on group: RouterGroup<Context>) {
+    func register(on group: RecordingRoutes<Context>) {
         let settings = configuration.rebalancer.planner
         group.get("migrations") { request, _ in
             let query = request.uri.queryParameters
@@ -24,7 +25,8 @@ struct MigrationRoutes<Context: RequestContext>: Sendable {
                 states = [parsed]
             }
             let filter = MigrationFilter(evmID: query.get("evm"), hostID: query.get("host"), states: states)
-            return JSONResponse(try await store.read { try $0.migrations(filter) })
+            let page = try Page(request)
+            return page.response(try await store.read { try $0.migrations(filter) }, key: \.id, request: request)
         }
         group.get("migrations/{id}") { _, context in
             let id = try context.parameters.require("id")

@@ -2,6 +2,7 @@ import EMPModel
 import EMPStore
 import Foundation
 import Hummingbird
+import ServerGuard
 
 /// `/v1/pools`: create, list, get, update (policy, cluster, kubelet join), delete (only when the pool has no
 /// hosts and no EVMs). Answers never carry the bootstrap token's secret.
@@ -10,8 +11,8 @@ struct PoolRoutes<Context: RequestContext>: Sendable {
     let now: @Sendable () -> Date
     let maxBodyBytes: Int
 
-    func register(on group: RouterGroup<Context>) {
-        group.get("pools") { _, _ in try await list() }
+    func register(on group: RecordingRoutes<Context>) {
+        group.get("pools") { request, _ in try Page(request).response(try await list().value, key: \.id, request: request) }
         group.post("pools") { request, _ in try await create(request) }
         group.get("pools/{id}") { _, context in try await get(try context.parameters.require("id")) }
         group.patch("pools/{id}") { request, context in try await update(try context.parameters.require("id"), request) }

@@ -32,6 +32,7 @@ public struct RebalancerService: Service {
     let now: @Sendable () -> Date
     let logger: Logger
     private let drained = DrainedSet()
+    private let reported = DrainedSet()
 
     public init(store: any StateStore, settings: Settings, kube: KubeClient?, now: @escaping @Sendable () -> Date, logger: Logger) {
         self.store = store
@@ -64,12 +65,15 @@ public struct RebalancerService: Service {
         try await expireStuck(at: time)
         let planner = settings.planner
         let retryAfter = settings.retryAfter
-        let (snapshot, recentFailures) = try await store.read { tx in
+        let (snapshot, recentFailures, skipped) = try await store.read { tx in
             let failed = try tx.migrations(MigrationFilter(states: [.failed])).filter {
                 ($0.finishedAt.map { time.timeIntervalSince($0) } ?? .infinity) < retryAfter
             }
-            return (try tx.snapshot(pool: nil, at: time, settings: planner), Set(failed.map(\.evmID)))
+            var skipped: [ObjectRef: String] = [:]
+            let snapshot = try tx.snapshot(pool: nil, at: time, settings: planner, skipped: &skipped)
+            return (snapshot, Set(failed.map(\.evmID)), skipped)
         }
+        try await reportSkipped(skipped, at: time)
         let plan = Rebalancer(settings: planner).plan(snapshot)
         Gauge(label: "emp_rebalancer_planned_moves").record(plan.moves.count)
         var started: [Migration] = []
@@ -92,6 +96,30 @@ public struct RebalancerService: Service {
             await drain(evmID, because: miss.message, at: time)
         }
         return started
+    }
+
+    /// Logs and records (once per record and problem while this process runs) each record the planner left out.
+    func reportSkipped(_ skipped: [ObjectRef: String], at time: Date) async throws {
+        var fresh: [(ObjectRef, String)] = []
+        for (object, problem) in skipped.sorted(by: { $0.key.id < $1.key.id })
+        where await reported.insert("\(object.kind)/\(object.id): \(problem)") {
+            logger.error(
+                "record skipped by the planner", metadata: ["object": "\(object.kind.rawValue)/\(object.id)", "problem": "\(problem)"])
+            fresh.append((object, problem))
+        }
+        guard !fresh.isEmpty else { return }
+        let records = fresh
+        try await store.write { tx in
+            for (object, problem) in records {
+                // Once per record and problem across restarts too: a crash-looping process must not flood the log.
+                let message = "left out of planning until corrected: \(problem)"
+                let last = try tx.events(EventFilter(object: object)).last { $0.reason == "RecordSkipped" }
+                guard last?.message != message else { continue }
+                try tx.append(
+                    Event(
+                        time: time, object: object, reason: "RecordSkipped", message: message, type: .warning))
+            }
+        }
     }
 
     /// Fails migrations whose destination never prepared.
@@ -136,7 +164,7 @@ public struct RebalancerService: Service {
     }
 }
 
-/// EVMs already drained for a deadline, so each is drained once.
+/// EVMs already drained for a deadline (and records already reported as skipped), so each is handled once.
 actor DrainedSet {
     private var ids: Set<String> = []
     func insert(_ id: String) -> Bool { ids.insert(id).inserted }

@@ -19,7 +19,9 @@ struct MaintenanceRequest: StrictDecodable {
 struct TokenCreateRequest: StrictDecodable {
     /// Lifetime in seconds; default 3600, at most 7 days.
     var ttlSeconds: Int?
-    static let schema = FieldSchema.object(["ttlSeconds": .value])
+    /// Scope the token to one host id: it joins only as that host.
+    var hostID: String?
+    static let schema = FieldSchema.object(["ttlSeconds": .value, "hostID": .value])
     /// Longest lifetime: 7 days.
     static let maxTTL = 7 * 24 * 3600
 }
@@ -40,8 +42,10 @@ struct TokenView: Encodable, Sendable {
     let createdAt: Date
     let usedByHost: String?
     let revoked: Bool
+    let hostID: String?
 
     init(_ token: JoinToken) {
+        hostID = token.hostID
         id = token.id
         poolID = token.poolID
         expiresAt = token.expiresAt
@@ -71,7 +75,12 @@ struct ReportWire: StrictDecodable {
     init(from decoder: any Decoder) throws { report = try HostReport(from: decoder) }
     static let schema = FieldSchema.object([
         "used": .object(["cpuMillis": .value, "memoryBytes": .value]),
-        "domains": .value, "interruptionDeadline": .value,
+        "domains": .list(
+            .object([
+                "evmID": .value, "running": .value, "rssBytes": .value, "cpuTimeNanoseconds": .value, "stealNanoseconds": .value,
+                "error": .value, "instance": .value,
+            ])),
+        "interruptionDeadline": .value,
     ])
 }
 

@@ -14,12 +14,12 @@ enum Secrets {
         SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()
     }
 
-    /// Compares in time independent of where the inputs differ.
+    /// Compares in time independent of the inputs' contents and lengths: both are hashed to 32 bytes first, and
+    /// the digests are compared without an early exit (no length leaks, as it would from comparing the strings).
     static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
-        let (x, y) = (Array(a.utf8), Array(b.utf8))
-        guard x.count == y.count else { return false }
+        let (x, y) = (Array(SHA256.hash(data: Data(a.utf8))), Array(SHA256.hash(data: Data(b.utf8))))
         var difference: UInt8 = 0
-        for index in x.indices { difference |= x[index] ^ y[index] }
+        for index in 0..<32 { difference |= x[index] ^ y[index] }
         return difference == 0
     }
 }

@@ -3,6 +3,7 @@ import EMPScheduling
 import EMPStore
 import Foundation
 import Hummingbird
+import ServerGuard
 
 /// `GET /v1/snapshot[?pool=P]`: the state the scheduling algorithms see, in the format `empctl whatif` reads.
 struct SnapshotRoutes<Context: RequestContext>: Sendable {
@@ -10,7 +11,7 @@ struct SnapshotRoutes<Context: RequestContext>: Sendable {
     let now: @Sendable () -> Date
     let settings: RebalanceSettings
 
-    func register(on group: RouterGroup<Context>) {
+    func register(on group: RecordingRoutes<Context>) {
         group.get("snapshot") { request, _ in
             let poolFilter = request.uri.queryParameters.get("pool")
             let time = now()
@@ -39,16 +40,37 @@ extension StoreReading {
     /// The scheduling snapshot of one pool (or all): hosts under their pools' policies, running and migrating EVMs
     /// with their cooldown and previous host, and the migrations in flight with their remaining time.
     func snapshot(pool poolFilter: String?, at time: Date, settings: RebalanceSettings) throws -> Snapshot {
+        var skipped: [ObjectRef: String] = [:]
+        return try snapshot(pool: poolFilter, at: time, settings: settings, skipped: &skipped)
+    }
+
+    /// The same, adding to `skipped` each host or EVM left out because its stored figures are implausible
+    /// (``Host/implausibility``): one bad record must not stop the planning of the rest, nor crash it.
+    func snapshot(pool poolFilter: String?, at time: Date, settings: RebalanceSettings, skipped: inout [ObjectRef: String]) throws
+        -> Snapshot
+    {
         let pools = try pools().filter { poolFilter == nil || $0.id == poolFilter }
         if let poolFilter, pools.isEmpty { throw APIError.notFound("pool \(poolFilter)") }
         var snapshot = Snapshot(hosts: [])
         let active = try migrations(MigrationFilter(states: [.preparing, .running]))
         for pool in pools {
             snapshot.pools.append(PoolSnapshot(id: pool.id, minHosts: pool.policy.minHosts))
-            let hosts = try hosts(pool: pool.id)
+            var hosts: [EMPModel.Host] = []
+            for host in try self.hosts(pool: pool.id) {
+                if let problem = host.implausibility {
+                    skipped[ObjectRef(.host, host.id)] = problem
+                } else {
+                    hosts.append(host)
+                }
+            }
             snapshot.hosts += hosts.map { HostSnapshot($0, policy: pool.policy, now: time) }
+            let planned = Set(hosts.map(\.id))
             for evm in try evms(EVMFilter(poolID: pool.id, phases: [.running, .migrating])) {
-                guard let host = evm.hostID else { continue }
+                guard let host = evm.hostID, planned.contains(host) else { continue }
+                if let problem = evm.implausibility {
+                    skipped[ObjectRef(.evm, evm.id)] = problem
+                    continue
+                }
                 snapshot.evms.append(
                     EVMSnapshot(
                         id: evm.id, hostID: host, size: evm.shape.resources, used: evm.used ?? .zero,

@@ -6,6 +6,8 @@ import Hummingbird
 public indirect enum FieldSchema: Sendable {
     case value
     case object([String: FieldSchema])
+    /// A list whose every element follows the schema.
+    case list(FieldSchema)
 }
 
 /// A request body type that declares its accepted fields.
@@ -17,6 +19,13 @@ public protocol StrictDecodable: Decodable {
 /// become ``APIError``s that name the field.
 enum StrictJSON {
     static func decode<T: StrictDecodable>(_ type: T.Type, from data: Data) throws -> T {
+        // Syntax, depth, size and duplicate keys first, before any parser builds objects from the bytes.
+        do {
+            try JSONGuard.check(data)
+        } catch let failure as JSONGuard.Failure {
+            throw APIError.invalid(
+                "request body is not acceptable JSON: \(failure.message)", field: failure.path.isEmpty ? nil : failure.path)
+        }
         let object: Any
         do {
             object = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
@@ -27,6 +36,10 @@ enum StrictJSON {
         do {
             return try WireJSON.decoder().decode(T.self, from: data)
         } catch let error as DecodingError {
+            // Foundation reports a number that does not fit an integer field as invalid JSON with no path: find it.
+            if error.fieldPath.isEmpty, let path = firstNonInteger(object, path: "") {
+                throw APIError.invalid("must be an integer between -9223372036854775808 and 9223372036854775807", field: path)
+            }
             throw describe(error)
         }
     }
@@ -43,6 +56,13 @@ enum StrictJSON {
     }
 
     private static func checkFields(_ value: Any, against schema: FieldSchema, path: String) throws {
+        if case .list(let element) = schema {
+            guard let array = value as? [Any] else { throw APIError.invalid("must be a list", field: path.isEmpty ? nil : path) }
+            for (index, item) in array.enumerated() where !(item is NSNull) {
+                try checkFields(item, against: element, path: "\(path)[\(index)]")
+            }
+            return
+        }
         guard case .object(let fields) = schema else { return }
         guard let dictionary = value as? [String: Any] else {
             throw APIError.invalid("must be a JSON object", field: path.isEmpty ? nil : path)
@@ -56,6 +76,23 @@ enum StrictJSON {
                 try checkFields(nested, against: child, path: field)
             }
         }
+    }
+
+    /// The path of the first number that is not a whole number within Int64's range, if any.
+    private static func firstNonInteger(_ value: Any, path: String) -> String? {
+        if let dictionary = value as? [String: Any] {
+            for key in dictionary.keys.sorted() {
+                if let found = firstNonInteger(dictionary[key]!, path: path.isEmpty ? key : "\(path).\(key)") { return found }
+            }
+        } else if let array = value as? [Any] {
+            for (index, item) in array.enumerated() {
+                if let found = firstNonInteger(item, path: "\(path)[\(index)]") { return found }
+            }
+        } else if let number = value as? NSNumber, !(value is Bool) {
+            let double = number.doubleValue
+            if double.rounded() != double || double >= 9.2233720368547758e18 || double < -9.2233720368547758e18 { return path }
+        }
+        return nil
     }
 
     private static func describe(_ error: DecodingError) -> APIError {

@@ -160,6 +160,9 @@ public struct DomainReport: Sendable, Hashable, Codable {
     public var stealNanoseconds: Int64?
     /// The last libvirt error for this domain, if reconciling it failed.
     public var error: String?
+    /// Which run of the domain the counters belong to (libvirt's domain id, new at every start): CPU time may only
+    /// go back when this changes. Nil from agents older than the check.
+    public var instance: String?
 
     public init(
         evmID: String,
@@ -167,7 +170,8 @@ public struct DomainReport: Sendable, Hashable, Codable {
         rssBytes: Int64? = nil,
         cpuTimeNanoseconds: Int64? = nil,
         stealNanoseconds: Int64? = nil,
-        error: String? = nil
+        error: String? = nil,
+        instance: String? = nil
     ) {
         self.evmID = evmID
         self.running = running
@@ -175,5 +179,6 @@ public struct DomainReport: Sendable, Hashable, Codable {
         self.cpuTimeNanoseconds = cpuTimeNanoseconds
         self.stealNanoseconds = stealNanoseconds
         self.error = error
+        self.instance = instance
     }
 }

@@ -62,17 +62,21 @@ public enum EVMPhase: String, Sendable, Hashable, Codable, CaseIterable {
 public struct CPUSample: Sendable, Hashable, Codable {
     public var cpuTimeNanoseconds: Int64
     public var at: Date
+    /// The domain instance the counter belongs to (see ``DomainReport/instance``); a new instance restarts it.
+    public var instance: String?
 
-    public init(cpuTimeNanoseconds: Int64, at: Date) {
+    public init(cpuTimeNanoseconds: Int64, at: Date, instance: String? = nil) {
         self.cpuTimeNanoseconds = cpuTimeNanoseconds
         self.at = at
+        self.instance = instance
     }
 
-    /// Millicores used between `self` and a later `sample` (nil when time did not advance or the counter reset).
-    public func millicores(until sample: CPUSample) -> Int64? {
+    /// Millicores used between `self` and a later `sample`, at most `limit` (nil when time did not advance, the
+    /// counter went back, or it belongs to another domain instance). Never traps, whatever the two readings hold.
+    public func millicores(until sample: CPUSample, limit: Int64 = .max) -> Int64? {
         let seconds = sample.at.timeIntervalSince(at)
-        let delta = sample.cpuTimeNanoseconds - cpuTimeNanoseconds
-        guard seconds > 0, delta >= 0 else { return nil }
-        return Int64((Double(delta) / 1e9 / seconds * 1000).rounded())
+        let (delta, overflow) = sample.cpuTimeNanoseconds.subtractingReportingOverflow(cpuTimeNanoseconds)
+        guard seconds > 0, !overflow, delta >= 0, sample.instance == instance else { return nil }
+        return Swift.min(limit, Int64(clamping: (Double(delta) / 1e9 / seconds * 1000).rounded()))
     }
 }

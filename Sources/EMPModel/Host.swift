@@ -19,6 +19,9 @@ public struct Host: Sendable, Hashable, Codable, Identifiable {
     public var lastHeartbeat: Date?
     /// When an interruption notice says the host goes away.
     public var deadline: Date?
+    /// Set by an operator (`empctl host rejoin`): the next join with this host's `hostUUID` may take the host over
+    /// and revoke its current credential. Cleared by that join.
+    public var rejoinApprovedAt: Date?
 
     public init(
         id: String,

@@ -11,6 +11,8 @@ public struct JoinToken: Sendable, Hashable, Codable, Identifiable {
     /// Set when an agent used it; a used token is spent.
     public var usedByHost: String?
     public var revoked: Bool
+    /// When set, the token joins only as this host id (`empctl host token --host bm-1`).
+    public var hostID: String?
 
     public init(
         id: String,
@@ -19,8 +21,10 @@ public struct JoinToken: Sendable, Hashable, Codable, Identifiable {
         expiresAt: Date,
         createdAt: Date,
         usedByHost: String? = nil,
-        revoked: Bool = false
+        revoked: Bool = false,
+        hostID: String? = nil
     ) {
+        self.hostID = hostID
         self.id = id
         self.poolID = poolID
         self.secretHash = secretHash

@@ -41,6 +41,11 @@ public struct KubeletJoin: Sendable, Hashable, Codable {
 
     /// Throws a ``ValidationError`` naming the field (`apiServer`, `caCertificate`, `bootstrapToken`, `extraArgs`).
     public func validate() throws {
+        try InputLimits.text(apiServer, max: InputLimits.shortText, field: "apiServer")
+        try InputLimits.text(caCertificate, max: InputLimits.pemText, field: "caCertificate")
+        try Check.require(
+            extraArgs.count <= InputLimits.extraArgs, "extraArgs",
+            "must hold at most \(InputLimits.extraArgs) flags (got \(extraArgs.count))")
         let url = URLComponents(string: apiServer)
         try Check.require(
             url?.scheme == "https" && !(url?.host ?? "").isEmpty,
@@ -58,6 +63,7 @@ public struct KubeletJoin: Sendable, Hashable, Codable {
             "must be a bootstrap token: 6 and 16 lowercase letters or digits joined by '.' (kubeadm token create)"
         )
         for (index, argument) in extraArgs.enumerated() {
+            try InputLimits.text(argument, max: InputLimits.shortText, field: "extraArgs[\(index)]")
             try Check.require(
                 argument.hasPrefix("--") && !argument.contains(where: \.isNewline),
                 "extraArgs[\(index)]",

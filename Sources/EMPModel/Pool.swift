@@ -36,6 +36,7 @@ public struct Pool: Sendable, Hashable, Codable, Identifiable {
     /// Throws the first ``ValidationError`` found, with the full field path.
     public func validate() throws {
         try DNSLabel.validate(id, field: "id")
+        try InputLimits.text(cluster, max: InputLimits.nameText, field: "cluster")
         do { try shape.validate() } catch let error as ValidationError { throw error.nested(under: "shape") }
         do { try policy.validate() } catch let error as ValidationError { throw error.nested(under: "policy") }
         do { try kubelet?.validate() } catch let error as ValidationError { throw error.nested(under: "kubelet") }
@@ -67,8 +68,12 @@ public struct EVMShape: Sendable, Hashable, Codable {
         try Check.require(vcpus > 0, "vcpus", "must be at least 1 (got \(vcpus))")
         try Check.require(vcpus <= 1024, "vcpus", "must be at most 1024 (got \(vcpus))")
         try Check.require(memoryBytes > 0, "memoryBytes", "must be greater than 0 (got \(memoryBytes))")
+        try Check.require(
+            memoryBytes <= InputLimits.evmMemoryBytes, "memoryBytes", "must be at most 16Ti (got \(memoryBytes))")
         try Check.require(memoryBytes % (1 << 20) == 0, "memoryBytes", "must be a whole number of MiB")
         try Check.require(diskBytes >= 0, "diskBytes", "must not be negative (got \(diskBytes))")
+        try Check.require(diskBytes <= InputLimits.evmDiskBytes, "diskBytes", "must be at most 1Pi (got \(diskBytes))")
+        try InputLimits.text(image, max: InputLimits.shortText, field: "image")
     }
 }
 
@@ -139,9 +144,13 @@ public struct PoolPolicy: Sendable, Hashable, Codable {
         )
         try Check.require(minEVMs >= 0, "minEVMs", "must not be negative (got \(minEVMs))")
         try Check.require(maxEVMs >= 0, "maxEVMs", "must not be negative (got \(maxEVMs))")
+        try Check.require(
+            maxEVMs <= InputLimits.maxEVMsPerPool, "maxEVMs", "must be at most \(InputLimits.maxEVMsPerPool) (got \(maxEVMs))")
         try Check.require(minEVMs <= maxEVMs, "minEVMs", "must not exceed maxEVMs (\(minEVMs) > \(maxEVMs))")
         try Check.require(minHosts >= 0, "minHosts", "must not be negative (got \(minHosts))")
         try Check.require(maxHosts >= 0, "maxHosts", "must not be negative (got \(maxHosts))")
+        try Check.require(
+            maxHosts <= InputLimits.maxHostsPerPool, "maxHosts", "must be at most \(InputLimits.maxHostsPerPool) (got \(maxHosts))")
         try Check.require(minHosts <= maxHosts, "minHosts", "must not exceed maxHosts (\(minHosts) > \(maxHosts))")
         try Check.require(
             highWatermark.isFinite && highWatermark > 0 && highWatermark <= 1,
@@ -149,6 +158,9 @@ public struct PoolPolicy: Sendable, Hashable, Codable {
             "must be in (0, 1] (got \(highWatermark))"
         )
         try Check.require(headroom?.isNonNegative ?? true, "headroom", "must not be negative")
+        try Check.require(
+            (headroom ?? .zero).fits(in: Resources(cpuMillis: 1 << 40, memoryBytes: 1 << 60)), "headroom",
+            "must be at most 2^40 millicores and 2^60 bytes")
     }
 
     /// The most a host of `capacity` may have allocated under this policy.

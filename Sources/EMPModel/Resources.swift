@@ -60,11 +60,12 @@ public struct Resources: Sendable, Hashable, Codable, CustomStringConvertible {
         cpuMillis <= other.cpuMillis && memoryBytes <= other.memoryBytes
     }
 
-    /// Each dimension multiplied by its own ratio and rounded down (capacity × overcommit).
+    /// Each dimension multiplied by its own ratio and rounded down (capacity × overcommit), saturating at the
+    /// bounds of `Int64` so no stored value can trap.
     public func scaled(cpu: Double, memory: Double) -> Resources {
         Resources(
-            cpuMillis: Int64((Double(cpuMillis) * cpu).rounded(.down)),
-            memoryBytes: Int64((Double(memoryBytes) * memory).rounded(.down))
+            cpuMillis: Int64(clamping: (Double(cpuMillis) * cpu).rounded(.down)),
+            memoryBytes: Int64(clamping: (Double(memoryBytes) * memory).rounded(.down))
         )
     }
 
@@ -92,19 +93,25 @@ public struct Resources: Sendable, Hashable, Codable, CustomStringConvertible {
         initContainers.reduce(containers.reduce(.zero, +)) { $0.componentMax($1) }
     }
 
+    // Arithmetic saturates instead of trapping: values come from agents and files, and a stored record that
+    // overflowed a sum must not crash every loop that reads it (inputs are range-checked where they enter too).
+
     public static func + (lhs: Resources, rhs: Resources) -> Resources {
-        Resources(cpuMillis: lhs.cpuMillis + rhs.cpuMillis, memoryBytes: lhs.memoryBytes + rhs.memoryBytes)
+        Resources(
+            cpuMillis: lhs.cpuMillis.saturatingAdd(rhs.cpuMillis), memoryBytes: lhs.memoryBytes.saturatingAdd(rhs.memoryBytes))
     }
 
     public static func - (lhs: Resources, rhs: Resources) -> Resources {
-        Resources(cpuMillis: lhs.cpuMillis - rhs.cpuMillis, memoryBytes: lhs.memoryBytes - rhs.memoryBytes)
+        Resources(
+            cpuMillis: lhs.cpuMillis.saturatingSubtract(rhs.cpuMillis),
+            memoryBytes: lhs.memoryBytes.saturatingSubtract(rhs.memoryBytes))
     }
 
     public static func += (lhs: inout Resources, rhs: Resources) { lhs = lhs + rhs }
     public static func -= (lhs: inout Resources, rhs: Resources) { lhs = lhs - rhs }
 
     public static func * (lhs: Resources, rhs: Int64) -> Resources {
-        Resources(cpuMillis: lhs.cpuMillis * rhs, memoryBytes: lhs.memoryBytes * rhs)
+        Resources(cpuMillis: lhs.cpuMillis.saturatingMultiply(rhs), memoryBytes: lhs.memoryBytes.saturatingMultiply(rhs))
     }
 
     // MARK: Formatting
@@ -124,6 +131,37 @@ public struct Resources: Sendable, Hashable, Codable, CustomStringConvertible {
 }
 
 extension Int64 {
+    /// `self + other`, held at `Int64.max` / `Int64.min` instead of trapping.
+    public func saturatingAdd(_ other: Int64) -> Int64 {
+        let (sum, overflow) = addingReportingOverflow(other)
+        return overflow ? (other > 0 ? .max : .min) : sum
+    }
+
+    /// `self - other`, held at the bounds instead of trapping.
+    public func saturatingSubtract(_ other: Int64) -> Int64 {
+        let (difference, overflow) = subtractingReportingOverflow(other)
+        return overflow ? (other < 0 ? .max : .min) : difference
+    }
+
+    /// `self × other`, held at the bounds instead of trapping.
+    public func saturatingMultiply(_ other: Int64) -> Int64 {
+        let (product, overflow) = multipliedReportingOverflow(by: other)
+        return overflow ? ((self < 0) == (other < 0) ? .max : .min) : product
+    }
+
+    /// `value` rounded toward zero and held within `Int64`'s range (NaN becomes 0), where `Int64(value)` would trap.
+    public init(clamping value: Double) {
+        if value.isNaN {
+            self = 0
+        } else if value >= 9_223_372_036_854_775_807.0 {
+            self = .max
+        } else if value <= -9_223_372_036_854_775_808.0 {
+            self = .min
+        } else {
+            self = Int64(value)
+        }
+    }
+
     /// `n` GiB in bytes.
     public static func gibibytes(_ n: Int64) -> Int64 { n << 30 }
     /// `n` MiB in bytes.

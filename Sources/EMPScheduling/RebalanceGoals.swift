@@ -59,7 +59,7 @@ extension Rebalancer {
                 && (host.snapshot.state == .ready || host.snapshot.state == .cordoned)
         }
         guard members.count >= 2 else { return }
-        let poolMemory = Double(members.reduce(Int64(0)) { $0 + state.hosts[$1].snapshot.capacity.memoryBytes })
+        let poolMemory = Double(members.reduce(Int64(0)) { $0.saturatingAdd(state.hosts[$1].snapshot.capacity.memoryBytes) })
         let threshold = settings.balanceThreshold
         var spread = Spread(state, members)
         let initial = spread

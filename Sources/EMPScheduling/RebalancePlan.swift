@@ -85,7 +85,7 @@ public struct RebalancePlan: Sendable, Hashable, Codable {
         self.freedHosts = freedHosts
     }
 
-    public var totalBytes: Int64 { moves.reduce(0) { $0 + $1.bytes } }
+    public var totalBytes: Int64 { moves.reduce(0) { $0.saturatingAdd($1.bytes) } }
     /// The moves that can start at once: the executor issues these and plans again when they end.
     public var startable: [PlannedMove] { moves.filter { $0.startSeconds == 0 } }
 }

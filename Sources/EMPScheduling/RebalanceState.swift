@@ -67,7 +67,7 @@ struct RebalanceState {
     static func estimate(memory: Int64, dirty: Int64?, _ settings: RebalanceSettings) -> (bytes: Int64, seconds: Double) {
         let ratio = min(0.5, Double(dirty ?? 0) / settings.bandwidthBytesPerSecond)
         let bytes = Double(memory) / (1 - ratio)
-        return (Int64(bytes.rounded()), bytes / settings.bandwidthBytesPerSecond)
+        return (Int64(clamping: bytes.rounded()), bytes / settings.bandwidthBytesPerSecond)
     }
 
     /// Post-copy: one pass, then the destination pulls what is left on demand.

@@ -101,7 +101,7 @@ public struct Rebalancer: Sendable {
                 } else if start + RebalanceState.postCopySeconds(memory: memory, settings) <= deadline {
                     state.commit(evm, to: target, reason: .evacuate, explanation: "\(why); post-copy to make it", postCopy: true)
                 } else {
-                    let needs = Int(RebalanceState.postCopySeconds(memory: memory, settings).rounded(.up))
+                    let needs = Int(clamping: Int64(clamping: RebalanceState.postCopySeconds(memory: memory, settings).rounded(.up)))
                     state.unresolved.append(
                         Unresolved(
                             kind: .deadline, hostID: state.name(host), evmID: state.name(evm: evm),
@@ -158,7 +158,7 @@ public struct Rebalancer: Sendable {
             let low = mask.trailingZeroBitCount
             let rest = mask & (mask - 1)
             used[mask] = used[rest] + each[low].used
-            bytes[mask] = bytes[rest] + each[low].bytes
+            bytes[mask] = bytes[rest].saturatingAdd(each[low].bytes)
             if excess.fits(in: used[mask]) { covering.append(mask) }
         }
         covering.sort { (bytes[$0], $0.nonzeroBitCount, $0) < (bytes[$1], $1.nonzeroBitCount, $1) }
@@ -218,4 +218,4 @@ public struct Rebalancer: Sendable {
     }
 }
 
-func percent(_ share: Double) -> String { "\(Int((share * 100).rounded()))%" }
+func percent(_ share: Double) -> String { "\(Int64(clamping: (share * 100).rounded()))%" }

@@ -13,6 +13,8 @@ public final class RevisionNotifier: Sendable {
         var waiters: [String: [UUID: CheckedContinuation<Void, Never>]] = [:]
         /// Waits cancelled before their continuation was registered: they must not register and sleep forever.
         var cancelledEarly: Set<UUID> = []
+        /// Set by ``endAll()``: every wait returns at once from then on.
+        var ended = false
     }
 
     private let state = NIOLockedValueBox(State())
@@ -22,6 +24,22 @@ public final class RevisionNotifier: Sendable {
     /// The scope's current generation; take it before reading the revision.
     public func generation(_ scope: String) -> UInt64 {
         state.withLockedValue { $0.generations[scope, default: 0] }
+    }
+
+    /// How many waits are registered now (tests use it to know a long poll is waiting).
+    public var waiterCount: Int { state.withLockedValue { $0.waiters.values.reduce(0) { $0 + $1.count } } }
+
+    /// True once ``endAll()`` was called.
+    public var isEnded: Bool { state.withLockedValue { $0.ended } }
+
+    /// Wakes every waiter and makes later waits return at once (shutdown).
+    public func endAll() {
+        let waiting = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
+            state.ended = true
+            defer { state.waiters = [:] }
+            return state.waiters.values.flatMap(\.values)
+        }
+        for continuation in waiting { continuation.resume() }
     }
 
     /// Called after a commit that changed `scope`.
@@ -41,7 +59,7 @@ public final class RevisionNotifier: Sendable {
                 await withTaskCancellationHandler {
                     await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                         let resumeNow = self.state.withLockedValue { state -> Bool in
-                            if state.cancelledEarly.remove(id) != nil { return true }
+                            if state.cancelledEarly.remove(id) != nil || state.ended { return true }
                             if state.generations[scope, default: 0] != generation { return true }
                             state.waiters[scope, default: [:]][id] = continuation
                             return false

@@ -1,6 +1,7 @@
 import EMPModel
 import Foundation
 import GRDB
+import NIOConcurrencyHelpers
 
 /// The default ``StateStore``: one SQLite file in WAL mode through GRDB, schema managed by ``Schema``.
 ///
@@ -25,6 +26,8 @@ public final class SQLiteStore: StateStore {
     let notifier = RevisionNotifier()
     /// The database file.
     public let path: String
+    /// The cause of the last failed write, until a write succeeds again.
+    private let lastWriteFailure = NIOLockedValueBox<String?>(nil)
 
     /// Opens (creating if needed) the database at `path` and applies pending schema migrations.
     public init(path: String, configuration: Configuration = Configuration()) throws {
@@ -35,6 +38,7 @@ public final class SQLiteStore: StateStore {
             try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
         }
         do {
+            try Self.restrictFiles(path)
             pool = try DatabasePool(path: path, configuration: config)
             try Schema.migrator.migrate(pool)
         } catch let error as DatabaseError {
@@ -53,14 +57,67 @@ public final class SQLiteStore: StateStore {
         try self.init(path: (directory as NSString).appendingPathComponent("emp.sqlite"), configuration: configuration)
     }
 
+    /// The database and its WAL and shared-memory files hold secrets' hashes and the pools' bootstrap tokens:
+    /// owner-only (0600). SQLite gives the `-wal` and `-shm` files the database file's mode, so creating that
+    /// file 0600 first is enough; files of an older store are tightened here too.
+    static func restrictFiles(_ path: String) throws {
+        if !FileManager.default.fileExists(atPath: path) {
+            _ = FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
+        }
+        for file in [path, path + "-wal", path + "-shm"] where FileManager.default.fileExists(atPath: file) {
+            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: file)
+        }
+    }
+
     public func read<T: Sendable>(_ body: @escaping @Sendable (any StoreReading) throws -> T) async throws -> T {
-        try await pool.read { db in try body(SQLiteTransaction(db: db, notifier: nil)) }
+        do {
+            return try await pool.read { db in try body(SQLiteTransaction(db: db, notifier: nil)) }
+        } catch let error as DatabaseError {
+            throw Self.unavailable(error) ?? error
+        }
     }
 
     public func write<T: Sendable>(_ body: @escaping @Sendable (any StoreWriting) throws -> T) async throws -> T {
         let notifier = self.notifier
-        return try await pool.write { db in try body(SQLiteTransaction(db: db, notifier: notifier)) }
+        do {
+            let result = try await pool.write { db in try body(SQLiteTransaction(db: db, notifier: notifier)) }
+            lastWriteFailure.withLockedValue { $0 = nil }
+            return result
+        } catch let error as DatabaseError {
+            guard let unavailable = Self.unavailable(error) else { throw error }
+            lastWriteFailure.withLockedValue { $0 = unavailable.cause }
+            throw unavailable
+        }
     }
+
+    /// Errors that say the environment, not the request, is at fault: disk full, I/O, read-only, cannot open.
+    static func unavailable(_ error: DatabaseError) -> StoreUnavailable? {
+        switch error.resultCode {
+        case .SQLITE_FULL: StoreUnavailable("database or disk is full (\(error.message ?? "SQLITE_FULL"))")
+        case .SQLITE_IOERR: StoreUnavailable("disk I/O error (\(error.message ?? "SQLITE_IOERR"))")
+        case .SQLITE_READONLY: StoreUnavailable("the database is read-only (\(error.message ?? "SQLITE_READONLY"))")
+        case .SQLITE_CANTOPEN: StoreUnavailable("the database file cannot be opened (\(error.message ?? "SQLITE_CANTOPEN"))")
+        case .SQLITE_CORRUPT, .SQLITE_NOTADB: StoreUnavailable("the database is damaged (\(error.message ?? "SQLITE_CORRUPT"))")
+        default: nil
+        }
+    }
+
+    public func writeFailure() async -> String? {
+        guard lastWriteFailure.withLockedValue({ $0 }) != nil else { return nil }
+        do {
+            _ = try await write { try $0.bumpRevision("readiness-probe") }
+            return nil
+        } catch let error as StoreUnavailable {
+            return error.cause
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    public func endWaits() { notifier.endAll() }
+
+    /// Long polls waiting now.
+    public var waiterCount: Int { notifier.waiterCount }
 
     public func waitForRevision(_ scope: String, differentFrom known: Int64, timeout: Duration) async throws -> Int64 {
         let deadline = ContinuousClock.now + timeout
@@ -68,7 +125,7 @@ public final class SQLiteStore: StateStore {
             let generation = notifier.generation(scope)
             let revision = try await read { try $0.revision(scope) }
             let remaining = deadline - ContinuousClock.now
-            if revision != known || remaining <= .zero || Task.isCancelled { return revision }
+            if revision != known || remaining <= .zero || Task.isCancelled || notifier.isEnded { return revision }
             await notifier.wait(scope, since: generation, timeout: remaining)
         }
     }

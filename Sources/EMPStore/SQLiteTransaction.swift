@@ -121,6 +121,10 @@ struct SQLiteTransaction: StoreWriting {
         try fetch(AgentCredential.self, "SELECT data FROM credential WHERE hostID = ?", [host]).first
     }
 
+    func credential(secretHash: String) throws -> AgentCredential? {
+        try fetch(AgentCredential.self, "SELECT data FROM credential WHERE secretHash = ?", [secretHash]).first
+    }
+
     func events(_ filter: EventFilter) throws -> [Event] {
         var clauses: [String] = []
         var arguments: StatementArguments = []
@@ -207,8 +211,8 @@ struct SQLiteTransaction: StoreWriting {
 
     func save(_ credential: AgentCredential) throws {
         try db.execute(
-            sql: "INSERT OR REPLACE INTO credential (hostID, data) VALUES (?, ?)",
-            arguments: [credential.hostID, try encode(credential)]
+            sql: "INSERT OR REPLACE INTO credential (hostID, secretHash, data) VALUES (?, ?, ?)",
+            arguments: [credential.hostID, credential.secretHash, try encode(credential)]
         )
     }
 

@@ -1,3 +1,5 @@
+import EMPModel
+import Foundation
 import GRDB
 
 /// Versioned schema migrations. Append new migrations; never edit a released one.
@@ -51,6 +53,16 @@ enum Schema {
                 t.primaryKey("hostID", .text)
                 t.column("data", .blob).notNull()
             }
+        }
+        migrator.registerMigration("v3: credentials found by their hash") { db in
+            try db.alter(table: "credential") { t in t.add(column: "secretHash", .text) }
+            for row in try Row.fetchAll(db, sql: "SELECT hostID, data FROM credential") {
+                let data: Data = row["data"]
+                let credential = try JSONDecoder().decode(AgentCredential.self, from: data)
+                try db.execute(
+                    sql: "UPDATE credential SET secretHash = ? WHERE hostID = ?", arguments: [credential.secretHash, credential.hostID])
+            }
+            try db.create(index: "credential_secretHash", on: "credential", columns: ["secretHash"], unique: true)
         }
         return migrator
     }

@@ -16,6 +16,12 @@ public protocol StateStore: Sendable {
     /// Returns `scope`'s revision as soon as it differs from `known`, or after `timeout` (the long poll behind
     /// the agents' desired-state watch).
     func waitForRevision(_ scope: String, differentFrom known: Int64, timeout: Duration) async throws -> Int64
+    /// Why writes fail right now (disk full, I/O error, read-only file), or nil when they work: tries a small write
+    /// when the last one failed, so it clears by itself once the cause is gone.
+    func writeFailure() async -> String?
+    /// Ends every pending and future ``waitForRevision(_:differentFrom:timeout:)`` at once (shutdown: long polls
+    /// answer with what they have instead of holding the process open).
+    func endWaits()
 }
 
 /// What a transaction can read.
@@ -31,6 +37,8 @@ public protocol StoreReading {
     func joinToken(_ id: String) throws -> JoinToken?
     func joinTokens(pool: String?) throws -> [JoinToken]
     func credential(host: String) throws -> AgentCredential?
+    /// The credential whose secret hashes to `secretHash` (one indexed lookup, whoever presents it).
+    func credential(secretHash: String) throws -> AgentCredential?
     func events(_ filter: EventFilter) throws -> [Event]
     /// A counter bumped whenever `scope`'s desired state changes (agents long-poll on their host's).
     func revision(_ scope: String) throws -> Int64
@@ -107,6 +115,14 @@ public struct EventFilter: Sendable, Hashable {
 }
 
 /// A store failure that is not the caller's bug: the database could not be opened, is corrupt, or is newer.
+/// The store cannot write (or read) for a reason outside EMP: the disk is full, an I/O error, a read-only file.
+/// The API answers 503 naming ``cause``; nothing was changed.
+public struct StoreUnavailable: Error, Sendable, CustomStringConvertible {
+    public let cause: String
+    public init(_ cause: String) { self.cause = cause }
+    public var description: String { "the store cannot write: \(cause)" }
+}
+
 public struct StoreError: Error, Sendable, CustomStringConvertible {
     public let message: String
     public init(_ message: String) { self.message = message }

@@ -1,3 +1,4 @@
+import EMPModel
 import Foundation
 import Kube
 import Metrics
@@ -29,8 +30,17 @@ public struct AdmissionHandler: Sendable {
         return (try? JSONValue.object(AdmissionReview(response: response).object).serialized()) ?? Data("{}".utf8)
     }
 
+    /// Kubernetes objects nest deeper than EMP's own bodies; 100,000 keys is far beyond any real Pod.
+    static let reviewLimits = JSONGuard.Limits(maxDepth: 64, maxElements: 100_000)
+
     /// A decoded `admission.k8s.io/v1` AdmissionReview with a request `uid`.
     static func decode(_ body: Data) throws(MalformedReview) -> AdmissionReview {
+        // Strict syntax, bounded depth and size, and no duplicate key (a second `uid` must not win) before parsing.
+        do {
+            try JSONGuard.check(body, limits: reviewLimits)
+        } catch {
+            throw MalformedReview("body is not JSON: \(error)")
+        }
         guard let value = try? JSONValue.parse(body) else { throw MalformedReview("body is not JSON") }
         guard case .object(let object) = value else { throw MalformedReview("body must be a JSON object (an AdmissionReview)") }
         guard object["kind"]?.stringValue == "AdmissionReview" else { throw MalformedReview("kind must be AdmissionReview") }

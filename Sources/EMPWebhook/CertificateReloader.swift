@@ -120,3 +120,8 @@ public struct WebhookError: Error, Sendable, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }
 }
+
+/// Logged by ServiceLifecycle at start: the name only, never key material.
+extension CertificateReloader: CustomStringConvertible {
+    public var description: String { "CertificateReloader" }
+}

@@ -102,3 +102,8 @@ public struct ProfileWatcher: Service {
             ])
     }
 }
+
+/// Logged by ServiceLifecycle at start: the name only, never the Kubernetes client's credentials.
+extension ProfileWatcher: CustomStringConvertible {
+    public var description: String { "ProfileWatcher" }
+}

@@ -5,6 +5,7 @@ import HummingbirdTLS
 import Logging
 import NIOCore
 import Prometheus
+import ServerGuard
 import ServiceLifecycle
 
 /// The composition root of `emp-webhook serve`: the HTTPS application answering `/mutate`, `/healthz`,
@@ -21,6 +22,8 @@ public enum WebhookServer {
         public var maxBodyBytes: Int
         /// How often the certificate files are checked. Default 2 s.
         public var reloadInterval: Duration
+        /// Handshake/header/idle timeout and connection limit. Default 30 s, 4,096 connections.
+        public var limits = ServerLimits()
 
         public init(
             host: String = "0.0.0.0", port: Int = 8443, certificatePath: String, keyPath: String, maxBodyBytes: Int = 8 << 20,
@@ -44,45 +47,64 @@ public enum WebhookServer {
         logger: Logger,
         onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
+        DescriptorLimit.raiseToHardLimit()
         let reloader = try CertificateReloader(
             certificatePath: configuration.certificatePath, keyPath: configuration.keyPath, interval: configuration.reloadInterval,
             logger: logger)
         return Application(
-            router: router(state: state, registry: registry, maxBodyBytes: configuration.maxBodyBytes),
-            server: try .tls(.http1(), tlsConfiguration: reloader.tlsConfiguration()),
+            router: router(state: state, registry: registry, maxBodyBytes: configuration.maxBodyBytes, logger: logger),
+            server: try configuration.limits.serverBuilder(tls: reloader.tlsConfiguration()),
             configuration: ApplicationConfiguration(
-                address: .hostname(configuration.host, port: configuration.port), serverName: "emp-webhook"),
+                address: .hostname(configuration.host, port: configuration.port), serverName: "emp-webhook",
+                backlog: configuration.limits.backlog, availableConnectionsDelegate: configuration.limits.connectionsDelegate),
             services: [reloader] + services,
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
             logger: logger
         )
     }
 
-    static func router(state: ProfileState, registry: PrometheusCollectorRegistry, maxBodyBytes: Int) -> Router<BasicRequestContext> {
+    static func router(
+        state: ProfileState, registry: PrometheusCollectorRegistry, maxBodyBytes: Int, logger: Logger = Logger(label: "emp-webhook")
+    ) -> Router<BasicRequestContext> {
         let router = Router()
+        let table = RouteTable()
+        router.add(middleware: ErrorBodyMiddleware(routes: table, logger: logger) { status, code, message in error(status, code, message) })
+        let routes = RecordingRoutes(router.group(), prefix: "", table: table)
         let handler = AdmissionHandler(state: state)
-        router.post("mutate") { request, _ -> Response in
+        routes.post("mutate") { request, _ -> Response in
             var request = request
             let body: ByteBuffer
             do {
                 body = try await request.collectBody(upTo: maxBodyBytes)
             } catch {
-                return plain(.badRequest, "request body exceeds \(maxBodyBytes) bytes")
+                return Self.error(.contentTooLarge, "too_large", "request body exceeds \(maxBodyBytes) bytes")
             }
             do throws(MalformedReview) {
                 let answer = try handler.handle(Data(buffer: body))
                 return Response(
                     status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: answer)))
-            } catch {
-                return plain(.badRequest, error.description)
+            } catch let malformed {
+                return Self.error(.badRequest, "invalid", malformed.description)
             }
         }
-        router.get("healthz") { _, _ in "ok" }
-        router.get("readyz") { _, _ -> Response in
-            state.isReady ? plain(.ok, "ok") : plain(.serviceUnavailable, "profile not read yet")
+        routes.get("healthz") { _, _ in "ok" }
+        routes.get("readyz") { _, _ -> Response in
+            state.isReady ? plain(.ok, "ok") : error(.serviceUnavailable, "unavailable", "profile not read yet")
         }
-        router.get("metrics") { _, _ in registry.emitToString() }
+        routes.get("metrics") { _, _ in registry.emitToString() }
         return router
+    }
+
+    /// `{"error": code, "message": text}`: every error the webhook answers, as the control plane's.
+    static func error(_ status: HTTPResponse.Status, _ code: String, _ message: String) -> Response {
+        struct Body: Encodable {
+            let error: String
+            let message: String
+        }
+        let data = (try? JSONEncoder().encode(Body(error: code, message: message))) ?? Data()
+        return Response(
+            status: status, headers: [.contentType: "application/json", .contentLength: "\(data.count)"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
     }
 
     static func plain(_ status: HTTPResponse.Status, _ text: String) -> Response {

@@ -7,6 +7,7 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOSSL
+import ServerGuard
 import ServiceLifecycle
 
 /// A Kubernetes API double over HTTPS on loopback, for tests and the demo: real TLS (its own CA), token and
@@ -90,8 +91,10 @@ public final class KubeSim: Sendable {
         quiet.logLevel = max(logger.logLevel, .notice)
         let application = Application(
             responder: api,
-            server: try .tls(.http1(), tlsConfiguration: tls),
-            configuration: .init(address: .hostname(options.host, port: previous != 0 ? previous : options.port), serverName: "kubesim"),
+            server: try ServerLimits().serverBuilder(tls: tls),
+            configuration: .init(
+                address: .hostname(options.host, port: previous != 0 ? previous : options.port), serverName: "kubesim",
+                backlog: ServerLimits().backlog, availableConnectionsDelegate: ServerLimits().connectionsDelegate),
             onServerRunning: { channel in
                 readySignal.yield(channel.localAddress?.port ?? 0)
                 readySignal.finish()

@@ -1,3 +1,4 @@
+import EMPModel
 import Foundation
 import Hummingbird
 import HummingbirdCore
@@ -170,8 +171,17 @@ final class SimAPI: HTTPResponder, Sendable {
         }
     }
 
+    /// The request body, at most 16 MiB, refused (400) unless it is strict JSON within depth and size limits
+    /// with no key twice in an object (the API server's JSON decoder refuses duplicate fields too).
     func rawBody(_ request: Request) async throws -> Data {
-        Data(buffer: try await request.body.collect(upTo: 16 << 20))
+        let data = Data(buffer: try await request.body.collect(upTo: 16 << 20))
+        guard !data.isEmpty else { return data }
+        do {
+            try JSONGuard.check(data, limits: JSONGuard.Limits(maxDepth: 64, maxElements: 500_000))
+        } catch {
+            throw SimError.badRequest("the request body is not acceptable JSON: \(error)")
+        }
+        return data
     }
 
     func body(_ request: Request) async throws -> JSONObject {

@@ -4,6 +4,8 @@ import CLibvirt
 public struct DomainStats: Sendable, Hashable {
     public var name: String
     public var uuid: String
+    /// libvirt's id of the running domain (`virDomainGetID`), new at every start; nil when the domain is inactive.
+    public var id: UInt32?
     /// `state.state`.
     public var state: DomainState?
     /// `balloon.rss`: resident memory of the QEMU process, bytes.
@@ -22,7 +24,8 @@ public struct DomainStats: Sendable, Hashable {
     public var raw: [String: TypedValue]
 
     /// Parses the flat `field → value` map of one record.
-    public init(name: String, uuid: String, fields: [String: TypedValue]) {
+    public init(name: String, uuid: String, id: UInt32? = nil, fields: [String: TypedValue]) {
+        self.id = id
         self.name = name
         self.uuid = uuid
         self.raw = fields
@@ -87,7 +90,8 @@ extension Connection {
                 let name = virDomainGetName(dom).map { String(cString: $0) } ?? ""
                 let uuid = uuidString(of: dom)
                 let fields = decodeTypedParameters(record.params, count: record.nparams)
-                result.append(DomainStats(name: name, uuid: uuid, fields: fields))
+                let id = virDomainGetID(dom)
+                result.append(DomainStats(name: name, uuid: uuid, id: id == UInt32.max ? nil : id, fields: fields))
             }
             return result.sorted { $0.name < $1.name }
         }

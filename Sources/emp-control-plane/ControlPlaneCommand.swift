@@ -85,7 +85,7 @@ struct ControlPlaneCommand: AsyncParsableCommand {
         if built.tokenGenerated {
             emit("Generated operator token (shown once; also in \(configuration.dataDirectory)/operator-token): \(built.operatorToken)")
         }
-        try await built.application.runService()
+        try await built.runService(logger: logger)
     }
 }
 

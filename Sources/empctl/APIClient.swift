@@ -56,6 +56,20 @@ struct APIClient: Sendable {
         try await send(.GET, path, body: nil)
     }
 
+    /// Every item of a paged list endpoint, following `EMP-Continue` page by page (`limit` per call).
+    func list<T: Decodable>(_ path: String, as type: T.Type = T.self, limit: Int = 500) async throws -> [T] {
+        var items: [T] = []
+        var token: String?
+        repeat {
+            let separator = path.contains("?") ? "&" : "?"
+            let (data, headers) = try await exchange(
+                .GET, path + separator + "limit=\(limit)" + (token.map { "&continue=\($0)" } ?? ""), body: nil)
+            items += try WireJSON.decoder().decode([T].self, from: data)
+            token = headers.first(name: "EMP-Continue")
+        } while token != nil
+        return items
+    }
+
     func post<T: Decodable>(_ path: String, body: some Encodable = EmptyBody(), as type: T.Type = T.self) async throws -> T {
         try await send(.POST, path, body: String(decoding: try WireJSON.encoder().encode(body), as: UTF8.self))
     }
@@ -79,6 +93,11 @@ struct APIClient: Sendable {
 
     /// The response body of a successful call.
     func raw(_ method: HTTPMethod, _ path: String, body: String?) async throws -> Data {
+        try await exchange(method, path, body: body).0
+    }
+
+    /// The response body and headers of a successful call.
+    func exchange(_ method: HTTPMethod, _ path: String, body: String?) async throws -> (Data, HTTPHeaders) {
         var request = HTTPClientRequest(url: server + path)
         request.method = method
         request.headers.add(name: "Authorization", value: "Bearer \(token)")
@@ -102,7 +121,7 @@ struct APIClient: Sendable {
                 field: parsed?.field
             )
         }
-        return data
+        return (data, response.headers)
     }
 }
 

@@ -34,7 +34,7 @@ struct EVMCommand: AsyncParsableCommand {
 
         func run() async throws {
             let query = [("pool", pool), ("host", host), ("phase", phase)].compactMap { key, value in value.map { "\(key)=\($0)" } }
-            let evms: [EVM] = try await server.client().get("/v1/evms" + (query.isEmpty ? "" : "?" + query.joined(separator: "&")))
+            let evms: [EVM] = try await server.client().list("/v1/evms" + (query.isEmpty ? "" : "?" + query.joined(separator: "&")))
             if server.output == .json { return try printJSON(evms) }
             var rows = [["NAME", "POOL", "HOST", "PHASE", "SIZE", "NODE"]]
             for evm in evms {
@@ -84,7 +84,7 @@ struct EventsCommand: AsyncParsableCommand {
             query += ["kind=\(parts[0])", "id=\(parts[1])"]
         }
         if let after { query.append("after=\(after)") }
-        let events: [Event] = try await server.client().get("/v1/events" + (query.isEmpty ? "" : "?" + query.joined(separator: "&")))
+        let events: [Event] = try await server.client().list("/v1/events" + (query.isEmpty ? "" : "?" + query.joined(separator: "&")))
         if server.output == .json { return try printJSON(events) }
         var rows = [["TIME", "TYPE", "OBJECT", "REASON", "MESSAGE"]]
         for event in events {

@@ -7,7 +7,7 @@ struct HostCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "host",
         abstract: "Join tokens and host operations.",
-        subcommands: [Token.self, List.self, Show.self, Cordon.self, Uncordon.self, Maintenance.self, Interrupt.self]
+        subcommands: [Token.self, List.self, Show.self, Cordon.self, Uncordon.self, Maintenance.self, Interrupt.self, Rejoin.self]
     )
 
     struct Token: AsyncParsableCommand {
@@ -15,8 +15,12 @@ struct HostCommand: AsyncParsableCommand {
         @OptionGroup var server: ServerOptions
         @Argument(help: "Pool the host will join.") var pool: String
         @Option(help: "Lifetime in seconds (default 3600, at most 604800).") var ttl: Int?
+        @Option(name: .customLong("host"), help: "Only this host id may join with the token.") var hostID: String?
 
-        struct Body: Encodable { var ttlSeconds: Int? }
+        struct Body: Encodable {
+            var ttlSeconds: Int?
+            var hostID: String?
+        }
         struct Created: Codable {
             let id: String
             let poolID: String
@@ -25,7 +29,7 @@ struct HostCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let created: Created = try await server.client().post("/v1/pools/\(pool)/tokens", body: Body(ttlSeconds: ttl))
+            let created: Created = try await server.client().post("/v1/pools/\(pool)/tokens", body: Body(ttlSeconds: ttl, hostID: hostID))
             if server.output == .json { return try printJSON(created) }
             print(created.token)
             FileHandle.standardError.write(Data("join token for pool \(pool), valid until \(created.expiresAt); shown once\n".utf8))
@@ -38,7 +42,7 @@ struct HostCommand: AsyncParsableCommand {
         @Option(help: "Only hosts of this pool.") var pool: String?
 
         func run() async throws {
-            let hosts: [EMPModel.Host] = try await server.client().get("/v1/hosts" + (pool.map { "?pool=\($0)" } ?? ""))
+            let hosts: [EMPModel.Host] = try await server.client().list("/v1/hosts" + (pool.map { "?pool=\($0)" } ?? ""))
             if server.output == .json { return try printJSON(hosts) }
             var rows = [["NAME", "POOL", "STATE", "CAPACITY", "ALLOCATED", "USED", "LAST HEARTBEAT"]]
             for host in hosts {
@@ -59,6 +63,18 @@ struct HostCommand: AsyncParsableCommand {
         func run() async throws {
             let host: EMPModel.Host = try await server.client().get("/v1/hosts/\(name)")
             try printJSON(host)
+        }
+    }
+
+    struct Rejoin: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Let a reinstalled machine with the same hostUUID take over a host; its old credential is revoked then.")
+        @OptionGroup var server: ServerOptions
+        @Argument var name: String
+
+        func run() async throws {
+            let _: EMPModel.Host = try await server.client().post("/v1/hosts/\(name)/rejoin")
+            print("host/\(name) may rejoin once with its hostUUID and a join token of its pool")
         }
     }
 

@@ -88,7 +88,7 @@ struct MigrationsCommand: AsyncParsableCommand {
             var query: [String] = []
             if let state { query.append("state=\(state)") }
             if let evm { query.append("evm=\(evm)") }
-            let migrations: [Migration] = try await server.client().get(
+            let migrations: [Migration] = try await server.client().list(
                 "/v1/migrations" + (query.isEmpty ? "" : "?" + query.joined(separator: "&")))
             if server.output == .json { return try printJSON(migrations) }
             var rows = [["ID", "EVM", "FROM", "TO", "REASON", "STATE", "PROGRESS", "MESSAGE"]]

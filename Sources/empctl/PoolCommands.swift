@@ -105,7 +105,7 @@ struct PoolCommand: AsyncParsableCommand {
         @OptionGroup var server: ServerOptions
 
         func run() async throws {
-            let pools: [Pool] = try await server.client().get("/v1/pools")
+            let pools: [Pool] = try await server.client().list("/v1/pools")
             if server.output == .json { return try printJSON(pools) }
             var rows = [["NAME", "EVM SHAPE", "CPU×", "MEM×", "EVMS", "HOSTS", "WATERMARK", "PLACEMENT"]]
             for pool in pools {

@@ -88,11 +88,11 @@ enum PlanTable {
     /// Bytes to MiB so the table reads `14Gi`, `1536Mi`.
     static func round(_ bytes: Int64) -> Int64 { ((bytes + (1 << 19)) >> 20) << 20 }
 
-    static func seconds(_ value: Double) -> String { value < 10 ? String(format: "%.1fs", value) : "\(Int(value.rounded()))s" }
+    static func seconds(_ value: Double) -> String { value < 10 ? String(format: "%.1fs", value) : "\(Int64(clamping: value.rounded()))s" }
 
     static func usage(_ used: Resources, _ capacity: Resources) -> String {
-        let memory = Int((Double(used.memoryBytes) / Double(max(1, capacity.memoryBytes)) * 100).rounded())
-        let cpu = Int((Double(used.cpuMillis) / Double(max(1, capacity.cpuMillis)) * 100).rounded())
+        let memory = Int64(clamping: (Double(used.memoryBytes) / Double(max(1, capacity.memoryBytes)) * 100).rounded())
+        let cpu = Int64(clamping: (Double(used.cpuMillis) / Double(max(1, capacity.cpuMillis)) * 100).rounded())
         return "mem \(memory)% cpu \(cpu)%"
     }
 }

@@ -11,14 +11,18 @@ import Testing
 /// The HTTPS server itself: endpoints, limits, and certificate rotation on disk.
 @Suite struct ServerTests {
     /// A server with no cluster: the profile is set directly.
-    func start(_ dir: TemporaryDirectory, state: ProfileState, maxBodyBytes: Int = 8 << 20) async throws -> (
+    func start(
+        _ dir: TemporaryDirectory, state: ProfileState, maxBodyBytes: Int = 8 << 20, idleTimeout: Duration = .seconds(30)
+    ) async throws -> (
         port: Int, task: Task<Void, any Error>
     ) {
         let (ready, signal) = AsyncStream<Int>.makeStream()
+        var configuration = WebhookServer.Configuration(
+            host: "127.0.0.1", port: 0, certificatePath: dir.file("certs/tls.crt"), keyPath: dir.file("certs/tls.key"),
+            maxBodyBytes: maxBodyBytes, reloadInterval: .milliseconds(100))
+        configuration.limits.idleTimeout = idleTimeout
         let app = try WebhookServer.build(
-            configuration: .init(
-                host: "127.0.0.1", port: 0, certificatePath: dir.file("certs/tls.crt"), keyPath: dir.file("certs/tls.key"),
-                maxBodyBytes: maxBodyBytes, reloadInterval: .milliseconds(100)),
+            configuration: configuration,
             state: state, logger: Logger(label: "test"), onServerRunning: { signal.yield($0) })
         let task = Task { try await app.runService(gracefulShutdownSignals: []) }
         for await port in ready { return (port, task) }
@@ -71,7 +75,7 @@ import Testing
         #expect(garbage.status == 400)
         #expect(garbage.text.contains("not JSON"))
         let huge = try await call(client, server.port, "/mutate", body: Data(repeating: UInt8(ascii: " "), count: 100 << 10))
-        #expect(huge.status == 400)
+        #expect(huge.status == 413)
         #expect(huge.text.contains("exceeds"))
         let metrics = try await call(client, server.port, "/metrics")
         #expect(metrics.status == 200)
@@ -115,5 +119,56 @@ import Testing
         }
         let names = WebhookCertificates.dnsNames(service: "emp-webhook", namespace: "emp-system")
         #expect(names.contains("emp-webhook.emp-system.svc"))
+    }
+
+    /// Issue 14, finding 7: 1,000 connections that never finish a TLS handshake, or stop halfway through a request,
+    /// no longer starve reviews; the server closes them after its idle timeout.
+    @Test func idleConnectionsDoNotStarveReviews() async throws {
+        let dir = try TemporaryDirectory()
+        _ = try WebhookCertificates.write(service: "emp-webhook", namespace: "emp-system", to: dir.file("certs"), extraNames: ["127.0.0.1"])
+        let state = ProfileState()
+        let server = try await start(dir, state: state, idleTimeout: .seconds(1))
+        defer { server.task.cancel() }
+        var idle: [RawSocket] = []
+        for index in 0..<1000 {
+            let socket = try RawSocket(port: server.port, readTimeout: .seconds(10))
+            if index % 2 == 0 { try socket.send("\u{16}\u{03}\u{01}") }  // the start of a TLS record, never finished
+            idle.append(socket)
+        }
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(dir.file("certs/ca.crt")))
+        var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
+        configuration.timeout.connect = .seconds(60)
+        let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+        defer { Task { try? await client.shutdown() } }
+        var request = HTTPClientRequest(url: "https://127.0.0.1:\(server.port)/healthz")
+        request.method = .GET
+        // The first answer waits behind the idle connections in the listen queue; then one within 1 s.
+        #expect(try await client.execute(request, timeout: .seconds(60)).status.code == 200)
+        let response = try await client.execute(request, timeout: .seconds(1))
+        #expect(response.status.code == 200)
+        var closed = 0
+        for socket in idle where socket.isClosedByPeer { closed += 1 }
+        #expect(closed == 1000)
+    }
+
+    /// Findings 9 and 12: a review with a duplicated `uid`, or one nested or wide beyond the limits, is refused
+    /// before it is parsed into objects; the answer is a JSON error.
+    @Test func duplicateKeysAndHugeReviewsAreRefused() async throws {
+        let dir = try TemporaryDirectory()
+        _ = try WebhookCertificates.write(service: "emp-webhook", namespace: "emp-system", to: dir.file("certs"), extraNames: ["127.0.0.1"])
+        let server = try await start(dir, state: ProfileState())
+        defer { server.task.cancel() }
+        let client = try client(trusting: dir.file("certs/ca.crt"))
+        defer { Task { try? await client.shutdown() } }
+        let duplicate = #"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"a","uid":"b"}}"#
+        let refused = try await call(client, server.port, "/mutate", body: Data(duplicate.utf8))
+        #expect(refused.status == 400)
+        #expect(refused.text.contains("duplicate key"))
+        #expect(refused.text.contains(#""error""#))
+        let wide = "{" + (0..<150_000).map { #""k\#($0)":0"# }.joined(separator: ",") + "}"
+        let huge = try await call(client, server.port, "/mutate", body: Data(wide.utf8))
+        #expect(huge.status == 400)
+        #expect(huge.text.contains("100000"))
     }
 }

@@ -1,0 +1,24 @@
+import EMPStore
+import Hummingbird
+import Logging
+import ServiceLifecycle
+
+/// The control plane as one service: the application, and on graceful shutdown every waiting long poll answered
+/// at once (with the state it has) while the HTTP server drains, so a stop takes as long as the slowest ordinary
+/// request instead of the longest poll (up to a minute). Agents then re-poll, another replica or this one once back.
+///
+/// Hummingbird stops its server first and waits for in-flight requests before stopping the application's other
+/// services, so the release is hooked on the shutdown signal itself rather than added as one of those services.
+public struct ControlPlaneService: Service, CustomStringConvertible {
+    let application: Application<RouterResponder<BasicRequestContext>>
+    let store: any StateStore
+    public var description: String { "ControlPlane" }
+
+    public func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await application.run()
+        } onGracefulShutdown: {
+            store.endWaits()
+        }
+    }
+}
