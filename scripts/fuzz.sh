@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Runs every libFuzzer target of Tests/Fuzz for RUNS inputs each (default 1,000,000), seeded from
+# Runs every libFuzzer target of Tests/Fuzz (built by `make fuzz-build`, CONFIG release or debug) for RUNS inputs
+# each (default 1,000,000), seeded from
 # Tests/Fuzz/Corpus/<target>/, and prints one line per target: inputs run, and whether it crashed.
 # Exit status 1 when any target crashed (the crashing input is kept as .build-fuzz/crash-<target>-*).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${1:-1000000}"
-bin=.build-fuzz/release
+bin=".build-fuzz/${2:-release}"
 failed=0
 for target in fuzz-operator fuzz-agent fuzz-admission fuzz-kubeconfig fuzz-whatif fuzz-cloudinit; do
     corpus=".build-fuzz/corpus/$target"

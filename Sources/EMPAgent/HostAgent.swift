@@ -23,6 +23,8 @@ public final class HostAgent: Sendable {
     let transport: any MigrationTransport
     /// The deadline of the provider's interruption notice, once seen.
     let interruption = Mutex<Date?>(nil)
+    /// Instance names of the domains' runs, for the CPU-time check at the control plane.
+    let instances = Mutex(DomainInstances())
     /// Incoming migrations already reported prepared.
     let prepared = Mutex<Set<String>>([])
     let logger: Logger
@@ -230,7 +232,9 @@ public final class HostAgent: Sendable {
         )
         var used = Resources.zero
         var domains: [DomainReport] = []
-        for stats in try await connection.allDomainStats() where ours[stats.name] != nil {
+        let listing = try await connection.allDomainStats()
+        instances.withLock { $0.forget(except: Set(listing.map(\.uuid))) }
+        for stats in listing where ours[stats.name] != nil {
             let steal = stats.vcpus.compactMap(\.delayNanoseconds).reduce(Int64(0), +)
             domains.append(
                 DomainReport(
@@ -239,7 +243,7 @@ public final class HostAgent: Sendable {
                     rssBytes: stats.balloonRSSBytes,
                     cpuTimeNanoseconds: stats.cpuTimeNanoseconds,
                     stealNanoseconds: stats.vcpus.isEmpty ? nil : steal,
-                    instance: stats.id.map { "\(stats.uuid)/\($0)" }
+                    instance: instances.withLock { $0.instance(uuid: stats.uuid, id: stats.id, cpuTime: stats.cpuTimeNanoseconds) }
                 )
             )
             used.memoryBytes += stats.balloonRSSBytes ?? 0

@@ -21,9 +21,11 @@ public enum ControlPlane {
         public let operatorToken: String
         /// True when the token was generated now and should be shown to the operator once.
         public let tokenGenerated: Bool
+        /// The Kubernetes client the loops share (nil without a kubeconfig); ``service`` shuts it down on exit.
+        public let kube: KubeClient?
 
         /// The application as a service that also answers waiting long polls at once on graceful shutdown.
-        public var service: ControlPlaneService { ControlPlaneService(application: application, store: store) }
+        public var service: ControlPlaneService { ControlPlaneService(application: application, store: store, kube: kube) }
 
         /// Runs ``service`` until SIGTERM or SIGINT, then shuts down gracefully.
         public func runService(logger: Logger) async throws {
@@ -56,6 +58,14 @@ public enum ControlPlane {
         }
         let router = makeRouter(
             store: store, tokens: tokens, registry: registry, configuration: configuration, now: now, logger: logger)
+        var client: KubeClient?
+        if let path = configuration.kubeconfigPath {
+            do {
+                client = try KubeClient(config: try KubeConfig.load(paths: [path]), logger: Logger(label: "emp-control-plane.kube"))
+            } catch {
+                throw ConfigurationError("kubeconfig \(path): \(error)")
+            }
+        }
         let application = Application(
             router: router,
             server: try serverBuilder(configuration),
@@ -65,25 +75,18 @@ public enum ControlPlane {
                 backlog: configuration.limits.backlog,
                 availableConnectionsDelegate: configuration.limits.connectionsDelegate
             ),
-            services: try loops(configuration, store: store, now: now, logger: logger),
+            services: loops(configuration, store: store, kube: client, now: now, logger: logger),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
             logger: logger
         )
-        return Built(application: application, store: store, operatorToken: tokens[0], tokenGenerated: generated)
+        return Built(application: application, store: store, operatorToken: tokens[0], tokenGenerated: generated, kube: client)
     }
 
     /// Host health, the rebalancer (unless turned off) and, when a kubeconfig is configured, the autoscaler.
     static func loops(
-        _ configuration: ControlPlaneConfiguration, store: SQLiteStore, now: @escaping @Sendable () -> Date, logger: Logger
-    ) throws -> [any Service] {
-        var client: KubeClient?
-        if let path = configuration.kubeconfigPath {
-            do {
-                client = try KubeClient(config: try KubeConfig.load(paths: [path]), logger: Logger(label: "emp-control-plane.kube"))
-            } catch {
-                throw ConfigurationError("kubeconfig \(path): \(error)")
-            }
-        }
+        _ configuration: ControlPlaneConfiguration, store: SQLiteStore, kube client: KubeClient?, now: @escaping @Sendable () -> Date,
+        logger: Logger
+    ) -> [any Service] {
         var services: [any Service] = [HostHealth(store: store, configuration: configuration, now: now, logger: logger)]
         if configuration.rebalancer.enabled {
             services.append(

@@ -1,5 +1,6 @@
 import EMPStore
 import Hummingbird
+import Kube
 import Logging
 import ServiceLifecycle
 
@@ -12,13 +13,21 @@ import ServiceLifecycle
 public struct ControlPlaneService: Service, CustomStringConvertible {
     let application: Application<RouterResponder<BasicRequestContext>>
     let store: any StateStore
+    /// Shut down once the application has stopped (AsyncHTTPClient traps when a client is released running).
+    let kube: KubeClient?
     public var description: String { "ControlPlane" }
 
     public func run() async throws {
-        try await withGracefulShutdownHandler {
-            try await application.run()
-        } onGracefulShutdown: {
-            store.endWaits()
+        do {
+            try await withGracefulShutdownHandler {
+                try await application.run()
+            } onGracefulShutdown: {
+                store.endWaits(prefix: HostRevision.scope(""))
+            }
+        } catch {
+            try? await kube?.shutdown()
+            throw error
         }
+        try await kube?.shutdown()
     }
 }

@@ -70,7 +70,7 @@ enum StrictJSON {
         for key in dictionary.keys.sorted() {
             let field = path.isEmpty ? key : "\(path).\(key)"
             guard let child = fields[key] else {
-                throw APIError.invalid("unknown field", field: field)
+                throw APIError.invalid("unknown field \"\(key)\"", field: field)
             }
             if let nested = dictionary[key], !(nested is NSNull) {
                 try checkFields(nested, against: child, path: field)

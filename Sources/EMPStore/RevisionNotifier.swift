@@ -13,8 +13,8 @@ public final class RevisionNotifier: Sendable {
         var waiters: [String: [UUID: CheckedContinuation<Void, Never>]] = [:]
         /// Waits cancelled before their continuation was registered: they must not register and sleep forever.
         var cancelledEarly: Set<UUID> = []
-        /// Set by ``endAll()``: every wait returns at once from then on.
-        var ended = false
+        /// Set by ``endAll(prefix:)``: every wait on a scope with one of these prefixes returns at once from then on.
+        var ended: [String] = []
     }
 
     private let state = NIOLockedValueBox(State())
@@ -29,15 +29,19 @@ public final class RevisionNotifier: Sendable {
     /// How many waits are registered now (tests use it to know a long poll is waiting).
     public var waiterCount: Int { state.withLockedValue { $0.waiters.values.reduce(0) { $0 + $1.count } } }
 
-    /// True once ``endAll()`` was called.
-    public var isEnded: Bool { state.withLockedValue { $0.ended } }
+    /// True once ``endAll(prefix:)`` was called for a prefix of `scope`.
+    public func isEnded(_ scope: String) -> Bool { state.withLockedValue { $0.ended.contains { scope.hasPrefix($0) } } }
 
-    /// Wakes every waiter and makes later waits return at once (shutdown).
-    public func endAll() {
+    /// Wakes every waiter on a scope starting with `prefix` and makes later waits there return at once (shutdown:
+    /// the agents' long polls end, while the control plane's own loops keep their pace until they are stopped).
+    public func endAll(prefix: String) {
         let waiting = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
-            state.ended = true
-            defer { state.waiters = [:] }
-            return state.waiters.values.flatMap(\.values)
+            state.ended.append(prefix)
+            var woken: [CheckedContinuation<Void, Never>] = []
+            for scope in state.waiters.keys where scope.hasPrefix(prefix) {
+                woken += state.waiters.removeValue(forKey: scope)?.values.map { $0 } ?? []
+            }
+            return woken
         }
         for continuation in waiting { continuation.resume() }
     }
@@ -59,7 +63,9 @@ public final class RevisionNotifier: Sendable {
                 await withTaskCancellationHandler {
                     await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                         let resumeNow = self.state.withLockedValue { state -> Bool in
-                            if state.cancelledEarly.remove(id) != nil || state.ended { return true }
+                            if state.cancelledEarly.remove(id) != nil || state.ended.contains(where: { scope.hasPrefix($0) }) {
+                                return true
+                            }
                             if state.generations[scope, default: 0] != generation { return true }
                             state.waiters[scope, default: [:]][id] = continuation
                             return false

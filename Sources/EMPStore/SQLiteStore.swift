@@ -103,7 +103,13 @@ public final class SQLiteStore: StateStore {
     }
 
     public func writeFailure() async -> String? {
-        guard lastWriteFailure.withLockedValue({ $0 }) != nil else { return nil }
+        guard let failure = lastWriteFailure.withLockedValue({ $0 }) else { return nil }
+        // A small probe can succeed in WAL pages already allocated while real writes still fail for want of space:
+        // below 1 MiB free the store stays unready.
+        let directory = (path as NSString).deletingLastPathComponent
+        if let free = Self.freeBytes(directory), free < 1 << 20 {
+            return "\(failure); \(free) bytes free in \(directory)"
+        }
         do {
             _ = try await write { try $0.bumpRevision("readiness-probe") }
             return nil
@@ -114,7 +120,14 @@ public final class SQLiteStore: StateStore {
         }
     }
 
-    public func endWaits() { notifier.endAll() }
+    /// Bytes available to this process on the file system holding `directory`.
+    static func freeBytes(_ directory: String) -> Int64? {
+        var stats = statvfs()
+        guard statvfs(directory, &stats) == 0 else { return nil }
+        return Int64(stats.f_bavail) * Int64(stats.f_frsize)
+    }
+
+    public func endWaits(prefix: String) { notifier.endAll(prefix: prefix) }
 
     /// Long polls waiting now.
     public var waiterCount: Int { notifier.waiterCount }
@@ -125,7 +138,7 @@ public final class SQLiteStore: StateStore {
             let generation = notifier.generation(scope)
             let revision = try await read { try $0.revision(scope) }
             let remaining = deadline - ContinuousClock.now
-            if revision != known || remaining <= .zero || Task.isCancelled || notifier.isEnded { return revision }
+            if revision != known || remaining <= .zero || Task.isCancelled || notifier.isEnded(scope) { return revision }
             await notifier.wait(scope, since: generation, timeout: remaining)
         }
     }

@@ -19,9 +19,9 @@ public protocol StateStore: Sendable {
     /// Why writes fail right now (disk full, I/O error, read-only file), or nil when they work: tries a small write
     /// when the last one failed, so it clears by itself once the cause is gone.
     func writeFailure() async -> String?
-    /// Ends every pending and future ``waitForRevision(_:differentFrom:timeout:)`` at once (shutdown: long polls
-    /// answer with what they have instead of holding the process open).
-    func endWaits()
+    /// Ends every pending and future ``waitForRevision(_:differentFrom:timeout:)`` on scopes starting with `prefix`
+    /// at once (shutdown: the agents' long polls answer with what they have instead of holding the process open).
+    func endWaits(prefix: String)
 }
 
 /// What a transaction can read.

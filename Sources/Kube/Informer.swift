@@ -22,7 +22,7 @@ public actor Informer<T: KubeResource> {
 
     private var cache: [String: T] = [:]
     private var subscribers: [UUID: AsyncStream<InformerEvent<T>>.Continuation] = [:]
-    private var syncWaiters: [CheckedContinuation<Void, Never>] = []
+    private var syncWaiters: [UUID: CheckedContinuation<Void, Never>] = [:]
     private var synced = false
     /// Lists done (1 after start; more after 410 or a broken stream). Tests read it.
     public private(set) var lists = 0
@@ -57,11 +57,25 @@ public actor Informer<T: KubeResource> {
 
     private func unsubscribe(_ id: UUID) { subscribers[id] = nil }
 
-    /// Returns once the first list has filled the cache.
+    /// Returns once the first list has filled the cache, or when the task is cancelled (a service stopping while
+    /// the API server is unreachable must not wait here forever).
     public func waitUntilSynced() async {
         if synced { return }
-        await withCheckedContinuation { syncWaiters.append($0) }
+        let id = UUID()
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                if Task.isCancelled {
+                    continuation.resume()
+                } else {
+                    syncWaiters[id] = continuation
+                }
+            }
+        } onCancel: {
+            Task { await self.resumeSyncWaiter(id) }
+        }
     }
+
+    private func resumeSyncWaiter(_ id: UUID) { syncWaiters.removeValue(forKey: id)?.resume() }
 
     /// Runs until the task is cancelled.
     public func run() async {
@@ -115,8 +129,8 @@ public actor Informer<T: KubeResource> {
         emit(.synced)
         if !synced {
             synced = true
-            for waiter in syncWaiters { waiter.resume() }
-            syncWaiters = []
+            for waiter in syncWaiters.values { waiter.resume() }
+            syncWaiters = [:]
         }
     }
 

@@ -13,3 +13,4 @@ if wants("packer") { packerBenchmark() }
 if wants("autoscaler") { try await autoscalerBenchmark() }
 if wants("rebalance") { rebalanceBenchmark() }
 if wants("vm") { try await vmBenchmark() }
+if wants("hostile") { await hostileInputBenchmark() }

@@ -265,7 +265,8 @@ func openStore(_ dir: TemporaryDirectory) throws -> SQLiteStore {
             }
             await progress.finish()
         }
-        let finished = try await eventually(timeout: .seconds(60)) { await progress.done }
+        // Generous: the rounds share two cores with the whole suite; a lost cancellation hangs forever, not for minutes.
+        let finished = try await eventually(timeout: .seconds(300)) { await progress.done }
         #expect(finished, "a cancelled wait never returned")
     }
 }
