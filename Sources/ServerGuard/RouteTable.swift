@@ -111,6 +111,9 @@ public struct ErrorBodyMiddleware<Context: RequestContext>: RouterMiddleware {
             return render(error.status, Self.code(error.status), error.body ?? error.status.reasonPhrase)
         } catch let error as any HTTPResponseError {
             throw error
+        } catch is CancellationError {
+            // The server is stopping under this request (a test's or a forced stop): nothing to report.
+            return render(.serviceUnavailable, "unavailable", "the server is stopping")
         } catch {
             if let (status, code, message) = classify(error) {
                 logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(message)"])
