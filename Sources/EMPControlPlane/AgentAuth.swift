@@ -10,10 +10,8 @@ struct AgentAuth<Context: RequestContext>: RouterMiddleware {
     let store: any StateStore
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
-            throw APIError.unauthorized
-        }
-        let presented = Secrets.hash(String(header.dropFirst("Bearer ".count)))
+        guard let secret = Secrets.bearer(request.headers) else { throw APIError.unauthorized }
+        let presented = Secrets.hash(secret)
         guard let hostID = context.parameters.get("id") else { throw APIError.forbidden }
         // One indexed lookup by the secret's hash, whatever the request: no scan of other hosts' credentials.
         let credential = try await store.read { try $0.credential(secretHash: presented) }

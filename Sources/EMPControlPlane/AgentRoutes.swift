@@ -41,7 +41,7 @@ struct AgentRoutes<Context: RequestContext>: Sendable {
         } catch let error as ValidationError {
             throw APIError(error)
         }
-        let presented = request.headers[.authorization].flatMap { $0.hasPrefix("Bearer ") ? Secrets.hash(String($0.dropFirst(7))) : nil }
+        let presented = Secrets.bearer(request.headers).map(Secrets.hash)
         let time = now()
         let secret = Secrets.random()
         let credential = "emph_" + secret
@@ -58,13 +58,13 @@ struct AgentRoutes<Context: RequestContext>: Sendable {
             guard host.poolID == token.poolID else {
                 throw APIError.conflict("host \(hostID) already belongs to pool \(host.poolID)")
             }
-            let existing = try tx.credential(host: hostID)
-            var how = "Joined"
-            if let existing {
+            // What the event says: nil for a first join.
+            var rejoin: String?
+            if let existing = try tx.credential(host: hostID) {
                 if let presented, Secrets.constantTimeEqual(existing.secretHash, presented) {
-                    how = "Rejoined"
+                    rejoin = "rejoined with its credential (rotated): "
                 } else if let uuid = body.inventory.hostUUID, uuid == host.inventory?.hostUUID, host.rejoinApprovedAt != nil {
-                    how = "RejoinedApproved"
+                    rejoin = "rejoined as approved by an operator; the previous credential is revoked: "
                 } else if let uuid = body.inventory.hostUUID, uuid == host.inventory?.hostUUID {
                     throw APIError(
                         .forbidden, code: "rejoin_not_approved",
@@ -86,14 +86,10 @@ struct AgentRoutes<Context: RequestContext>: Sendable {
             try tx.save(AgentCredential(hostID: hostID, secretHash: Secrets.hash(credential), issuedAt: time))
             let inventory =
                 "\(body.inventory.cores) cores, \(Resources.formatBytes(body.inventory.memoryBytes)) memory, libvirt \(body.inventory.libvirtVersion)"
-            let message: String
-            switch how {
-            case "Rejoined": message = "rejoined with its credential (rotated): " + inventory
-            case "RejoinedApproved": message = "rejoined as approved by an operator; the previous credential is revoked: " + inventory
-            default: message = inventory
-            }
             try tx.append(
-                Event(time: time, object: ObjectRef(.host, hostID), reason: how == "Joined" ? "Joined" : "Rejoined", message: message))
+                Event(
+                    time: time, object: ObjectRef(.host, hostID), reason: rejoin == nil ? "Joined" : "Rejoined",
+                    message: (rejoin ?? "") + inventory))
             return token.poolID
         }
         return JSONResponse(JoinResponse(hostID: hostID, poolID: poolID, credential: credential), status: .created)

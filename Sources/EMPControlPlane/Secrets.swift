@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import HTTPTypes
 
 /// Random secrets and their stored hashes (join tokens, agent credentials, generated operator tokens).
 enum Secrets {
@@ -12,6 +13,12 @@ enum Secrets {
     /// SHA-256 of `secret`, hex: what the store keeps.
     static func hash(_ secret: String) -> String {
         SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// The secret of an `Authorization: Bearer <secret>` header; nil when there is none.
+    static func bearer(_ headers: HTTPFields) -> String? {
+        guard let header = headers[.authorization], header.hasPrefix("Bearer ") else { return nil }
+        return String(header.dropFirst("Bearer ".count))
     }
 
     /// Compares in time independent of the inputs' contents and lengths: both are hashed to 32 bytes first, and

@@ -19,6 +19,14 @@ import Testing
         return try decode(JoinWire.self, response).credential
     }
 
+    /// One EVM placed on the joined host; its id.
+    func createEVM(_ fixture: APIFixture, _ client: some TestClientProtocol) async throws -> String {
+        let created = try await client.execute(
+            uri: "/v1/pools/pool-a/evms", method: .post, headers: fixture.auth, body: fixture.body(#"{"count":1}"#))
+        #expect(created.status == .created)
+        return try decode([EVM].self, created)[0].id
+    }
+
     func report(_ client: some TestClientProtocol, _ credential: String, host: String = "bm-1", _ json: String) async throws
         -> TestResponse
     {
@@ -43,10 +51,7 @@ import Testing
         try await seedPool(fixture, hostCount: 0)
         try await fixture.built.application.test(.router) { client in
             let credential = try await joined(fixture, client)
-            let created = try await client.execute(
-                uri: "/v1/pools/pool-a/evms", method: .post, headers: fixture.auth, body: fixture.body(#"{"count":1}"#))
-            #expect(created.status == .created)
-            let evm = try decode([EVM].self, created)[0].id
+            let evm = try await createEVM(fixture, client)
             let rss = try await report(
                 client, credential,
                 #"{"used":{"cpuMillis":0,"memoryBytes":0},"domains":[{"evmID":"\#(evm)","running":true,"rssBytes":9223372036854775807}]}"#)
@@ -133,9 +138,7 @@ import Testing
         try await seedPool(fixture, hostCount: 0)
         try await fixture.built.application.test(.router) { client in
             let credential = try await joined(fixture, client)
-            let created = try await client.execute(
-                uri: "/v1/pools/pool-a/evms", method: .post, headers: fixture.auth, body: fixture.body(#"{"count":1}"#))
-            let evm = try decode([EVM].self, created)[0].id
+            let evm = try await createEVM(fixture, client)
             func domain(_ cpu: String, _ instance: String) -> String {
                 #"{"used":{"cpuMillis":0,"memoryBytes":0},"domains":[{"evmID":"\#(evm)","running":true,"cpuTimeNanoseconds":\#(cpu),"instance":"\#(instance)"}]}"#
             }
