@@ -43,7 +43,7 @@ extension HostAgent {
             } catch {
                 logger.warning("interruption notice poll failed", metadata: ["error": "\(error)"])
             }
-            try await Task.sleep(for: configuration.interruptionPollInterval)
+            try await clock.sleep(for: configuration.interruptionPollInterval)
         }
     }
 }

@@ -27,12 +27,15 @@ public final class HostAgent: Sendable {
     let instances = Mutex(DomainInstances())
     /// Incoming migrations already reported prepared.
     let prepared = Mutex<Set<String>>([])
+    /// Report interval, poll backoff and interruption polling run on this clock.
+    let clock: any EMPClock
     let logger: Logger
 
     public init(
         configuration: AgentConfiguration, client: ControlPlaneClient, connection: Connection, kube: KubeClient? = nil,
-        transport: (any MigrationTransport)? = nil, logger: Logger
+        transport: (any MigrationTransport)? = nil, clock: any EMPClock = SystemClock(), logger: Logger
     ) {
+        self.clock = clock
         self.configuration = configuration
         self.client = client
         self.connection = connection
@@ -49,7 +52,8 @@ public final class HostAgent: Sendable {
         logger.info("agent running", metadata: ["host": "\(credential.hostID)", "pool": "\(credential.poolID)"])
         if kube == nil { logger.notice("Node pre-registration is off: no kubeconfig given (--kubeconfig)") }
         let runner = MigrationRunner(
-            transport: transport, client: client, credential: credential, stateDirectory: configuration.stateDirectory, logger: logger)
+            transport: transport, client: client, credential: credential, stateDirectory: configuration.stateDirectory, clock: clock,
+            logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await self.followDesiredState(credential, runner: runner) }
             group.addTask { try await self.reportLoop(credential) }
@@ -110,7 +114,7 @@ public final class HostAgent: Sendable {
                 return
             } catch {
                 logger.warning("desired-state poll failed; retrying", metadata: ["error": "\(error)", "in": "\(backoff)"])
-                try await Task.sleep(for: backoff)
+                try await clock.sleep(for: backoff)
                 backoff = min(backoff * 2, .seconds(10))
             }
             await reconcileLogged(desired, hostID: credential.hostID)
@@ -220,7 +224,7 @@ public final class HostAgent: Sendable {
             } catch {
                 logger.warning("report failed", metadata: ["error": "\(error)"])
             }
-            try await Task.sleep(for: configuration.reportInterval)
+            try await clock.sleep(for: configuration.reportInterval)
         }
     }
 

@@ -13,6 +13,8 @@ public actor MigrationRunner {
     let client: ControlPlaneClient
     let credential: Credential
     let journal: String
+    /// Recovery polls and report retries wait on this clock.
+    let clock: any EMPClock
     let logger: Logger
     private var running: [String: Task<Void, Never>] = [:]
     private var aborted: Set<String> = []
@@ -20,8 +22,10 @@ public actor MigrationRunner {
     private var finished: Set<String> = []
 
     public init(
-        transport: any MigrationTransport, client: ControlPlaneClient, credential: Credential, stateDirectory: String, logger: Logger
+        transport: any MigrationTransport, client: ControlPlaneClient, credential: Credential, stateDirectory: String,
+        clock: any EMPClock = SystemClock(), logger: Logger
     ) {
+        self.clock = clock
         self.transport = transport
         self.client = client
         self.credential = credential
@@ -79,7 +83,7 @@ public actor MigrationRunner {
     /// After a restart: let a job still running end, then judge by where the domain is.
     private func recover(_ command: MigrationCommand) async -> MigrationUpdate {
         while (try? await transport.jobActive(command.evmID)) == true {
-            try? await Task.sleep(for: .milliseconds(500))
+            try? await clock.sleep(for: .milliseconds(500))
         }
         if (try? await transport.hasDomain(command.evmID)) == false {
             return MigrationUpdate(step: .completed, message: "the domain left this host while the agent was restarting")
@@ -96,7 +100,7 @@ public actor MigrationRunner {
                 break
             } catch {
                 logger.warning("migration report failed; retrying", metadata: ["error": "\(error)"])
-                try? await Task.sleep(for: backoff)
+                try? await clock.sleep(for: backoff)
                 backoff = min(backoff * 2, .seconds(10))
             }
         }

@@ -38,31 +38,34 @@ public struct Autoscaler: Service {
     let placement: EVMPlacement
     let settings: Settings
     let provider: any HostProvider
-    let now: @Sendable () -> Date
+    /// Ticks, the batch window and the empty-node timer run on this clock; events take their dates from it.
+    let clock: any EMPClock
     let logger: Logger
 
     init(
         client: KubeClient, store: any StateStore, placement: EVMPlacement, settings: Settings,
-        provider: any HostProvider = StaticHostProvider(), now: @escaping @Sendable () -> Date, logger: Logger
+        provider: any HostProvider = StaticHostProvider(), clock: any EMPClock, logger: Logger
     ) {
         self.client = client
         self.store = store
         self.placement = placement
         self.settings = settings
         self.provider = provider
-        self.now = now
+        self.clock = clock
         self.logger = logger
     }
+
+    func now() -> Date { clock.date }
 
     /// An autoscaler over `store` for the cluster `client` reaches (embedding and benchmarks; the control plane
     /// builds its own from the configuration).
     public init(
         client: KubeClient, store: any StateStore, settings: Settings, expectedUseFraction: Double = 0.25,
-        provider: any HostProvider = StaticHostProvider(), logger: Logger
+        provider: any HostProvider = StaticHostProvider(), clock: any EMPClock = SystemClock(), logger: Logger
     ) {
         self.init(
             client: client, store: store, placement: EVMPlacement(store: store, expectedUseFraction: expectedUseFraction),
-            settings: settings, provider: provider, now: { Date() }, logger: logger)
+            settings: settings, provider: provider, clock: clock, logger: logger)
     }
 
     public func run() async throws {
@@ -78,7 +81,7 @@ public struct Autoscaler: Service {
                     var state = LoopState()
                     while !Task.isCancelled {
                         await self.pass(pods: await pods.items, nodes: await nodes.items, state: &state)
-                        try? await Task.sleep(for: self.settings.tick)
+                        try? await self.clock.sleep(for: self.settings.tick)
                     }
                 }
                 await group.next()
@@ -90,10 +93,12 @@ public struct Autoscaler: Service {
     /// What the loop remembers between ticks.
     struct LoopState {
         var pending: Set<String> = []
-        var firstSeen: ContinuousClock.Instant?
-        var lastChange: ContinuousClock.Instant?
+        /// Clock readings (``EMPClock/uptime``) of the batch's first pod and of its last change.
+        var firstSeen: Duration?
+        var lastChange: Duration?
         var reported: Set<String> = []
-        var emptySince: [String: ContinuousClock.Instant] = [:]
+        /// When each EVM's node was first seen empty (``EMPClock/uptime``).
+        var emptySince: [String: Duration] = [:]
         /// The last shortage logged per pool, so it is logged once.
         var shortage: [String: String] = [:]
     }
@@ -109,7 +114,7 @@ public struct Autoscaler: Service {
                 Gauge(label: "emp_evms", dimensions: [("phase", phase.rawValue)]).record(evms.filter { $0.phase == phase }.count)
             }
             Gauge(label: "emp_autoscaler_pending_candidates").record(pending.count)
-            let clock = ContinuousClock.now
+            let clock = self.clock.uptime
             if pending.isEmpty {
                 state.firstSeen = nil
             } else {
@@ -218,7 +223,7 @@ public struct Autoscaler: Service {
 
     // MARK: Scale down
 
-    func scaleDown(_ view: ClusterView, state: inout LoopState, clock: ContinuousClock.Instant) async throws {
+    func scaleDown(_ view: ClusterView, state: inout LoopState, clock: Duration) async throws {
         let empty = view.emptyEVMs
         let emptyIDs = Set(empty.map(\.id))
         for id in state.emptySince.keys where !emptyIDs.contains(id) && view.evms.contains(where: { $0.id == id }) {

@@ -117,8 +117,3 @@ struct ClusterView: Sendable {
         return try? EMPModel.Resources(cpu: cpu, memory: memory)
     }
 }
-
-extension Node {
-    /// The Ready condition is True.
-    var isReady: Bool { status.conditions.contains { $0.type == "Ready" && $0.status == "True" } }
-}

@@ -38,17 +38,18 @@ public enum ControlPlane {
     /// Builds the control plane from `configuration`.
     /// - Parameters:
     ///   - registry: Prometheus registry exposed at `/metrics`.
-    ///   - now: The clock; injected so tests can pin time.
+    ///   - clock: What every loop, timeout and stored date reads; tests pass a manual clock.
     ///   - onServerRunning: Called with the bound port once the API listens (useful with port 0).
     public static func build(
         configuration: ControlPlaneConfiguration,
         logger: Logger,
         registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
-        now: @escaping @Sendable () -> Date = { Date() },
+        clock: any EMPClock = SystemClock(),
         onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
     ) throws -> Built {
         DescriptorLimit.raiseToHardLimit()
-        let store = try SQLiteStore(directory: configuration.dataDirectory)
+        let store = try SQLiteStore(directory: configuration.dataDirectory, configuration: .init(clock: clock))
+        let now: @Sendable () -> Date = { clock.date }
         var tokens = configuration.operatorTokens
         var generated = false
         if tokens.isEmpty {
@@ -75,7 +76,7 @@ public enum ControlPlane {
                 backlog: configuration.limits.backlog,
                 availableConnectionsDelegate: configuration.limits.connectionsDelegate
             ),
-            services: loops(configuration, store: store, kube: client, now: now, logger: logger),
+            services: loops(configuration, store: store, kube: client, clock: clock, logger: logger),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
             logger: logger
         )
@@ -84,21 +85,21 @@ public enum ControlPlane {
 
     /// Host health, the rebalancer (unless turned off) and, when a kubeconfig is configured, the autoscaler.
     static func loops(
-        _ configuration: ControlPlaneConfiguration, store: SQLiteStore, kube client: KubeClient?, now: @escaping @Sendable () -> Date,
+        _ configuration: ControlPlaneConfiguration, store: SQLiteStore, kube client: KubeClient?, clock: any EMPClock,
         logger: Logger
     ) -> [any Service] {
-        var services: [any Service] = [HostHealth(store: store, configuration: configuration, now: now, logger: logger)]
+        var services: [any Service] = [HostHealth(store: store, configuration: configuration, clock: clock, logger: logger)]
         if configuration.rebalancer.enabled {
             services.append(
                 RebalancerService(
-                    store: store, settings: configuration.rebalancer, kube: client, now: now,
+                    store: store, settings: configuration.rebalancer, kube: client, clock: clock,
                     logger: Logger(label: "emp-control-plane.rebalancer")))
         }
         if let client {
             let placement = EVMPlacement(store: store, expectedUseFraction: configuration.expectedUseFraction)
             services.append(
                 Autoscaler(
-                    client: client, store: store, placement: placement, settings: configuration.autoscaler, now: now,
+                    client: client, store: store, placement: placement, settings: configuration.autoscaler, clock: clock,
                     logger: Logger(label: "emp-control-plane.autoscaler")))
         }
         return services

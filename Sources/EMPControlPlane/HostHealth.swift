@@ -4,18 +4,18 @@ import Foundation
 import Logging
 import ServiceLifecycle
 
-/// Marks hosts NotReady when their agent misses heartbeats for ``ControlPlaneConfiguration/heartbeatTimeout``:
+/// Marks hosts NotReady once their agent has sent no heartbeat for ``ControlPlaneConfiguration/heartbeatTimeout``:
 /// no new placements land there and an event says why. Their EVMs are left alone.
 public struct HostHealth: Service {
     let store: any StateStore
     let configuration: ControlPlaneConfiguration
-    let now: @Sendable () -> Date
+    let clock: any EMPClock
     let logger: Logger
 
-    public init(store: any StateStore, configuration: ControlPlaneConfiguration, now: @escaping @Sendable () -> Date, logger: Logger) {
+    public init(store: any StateStore, configuration: ControlPlaneConfiguration, clock: any EMPClock = SystemClock(), logger: Logger) {
         self.store = store
         self.configuration = configuration
-        self.now = now
+        self.clock = clock
         self.logger = logger
     }
 
@@ -29,7 +29,7 @@ public struct HostHealth: Service {
                 } catch {
                     logger.error("host health check failed", metadata: ["error": "\(error)"])
                 }
-                try await Task.sleep(for: configuration.healthCheckInterval)
+                try await clock.sleep(for: configuration.healthCheckInterval)
             }
         }
     }
@@ -37,13 +37,12 @@ public struct HostHealth: Service {
     /// One pass: returns the hosts it marked NotReady.
     @discardableResult
     public func check() async throws -> [String] {
-        let time = now()
-        let timeout = configuration.heartbeatTimeout
-        let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
+        let time = clock.date
+        let seconds = configuration.heartbeatTimeout.timeInterval
         return try await store.write { tx in
             var marked: [String] = []
             for var host in try tx.hosts() where host.state == .ready {
-                guard let last = host.lastHeartbeat, time.timeIntervalSince(last) > seconds else { continue }
+                guard let last = host.lastHeartbeat, time.timeIntervalSince(last) >= seconds else { continue }
                 host.state = .notReady
                 try tx.save(host)
                 try tx.append(

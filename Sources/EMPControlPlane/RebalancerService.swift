@@ -29,16 +29,16 @@ public struct RebalancerService: Service {
     let settings: Settings
     /// For the drain fallback; nil logs the event only.
     let kube: KubeClient?
-    let now: @Sendable () -> Date
+    let clock: any EMPClock
     let logger: Logger
     private let drained = DrainedSet()
     private let reported = DrainedSet()
 
-    public init(store: any StateStore, settings: Settings, kube: KubeClient?, now: @escaping @Sendable () -> Date, logger: Logger) {
+    public init(store: any StateStore, settings: Settings, kube: KubeClient?, clock: any EMPClock = SystemClock(), logger: Logger) {
         self.store = store
         self.settings = settings
         self.kube = kube
-        self.now = now
+        self.clock = clock
         self.logger = logger
     }
 
@@ -61,7 +61,7 @@ public struct RebalancerService: Service {
     /// One pass over every pool: returns the migrations it started.
     @discardableResult
     public func tick() async throws -> [Migration] {
-        let time = now()
+        let time = clock.date
         try await expireStuck(at: time)
         let planner = settings.planner
         let retryAfter = settings.retryAfter

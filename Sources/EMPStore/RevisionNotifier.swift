@@ -1,3 +1,4 @@
+import EMPModel
 import Foundation
 import NIOConcurrencyHelpers
 
@@ -56,7 +57,7 @@ public final class RevisionNotifier: Sendable {
     }
 
     /// Returns when `scope` moves past `generation`, after `timeout`, or on cancellation, whichever is first.
-    public func wait(_ scope: String, since generation: UInt64, timeout: Duration) async {
+    public func wait(_ scope: String, since generation: UInt64, timeout: Duration, clock: any EMPClock = SystemClock()) async {
         let id = UUID()
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
@@ -76,7 +77,7 @@ public final class RevisionNotifier: Sendable {
                     self.cancel(scope, id)
                 }
             }
-            group.addTask { try? await Task.sleep(for: timeout) }
+            group.addTask { try? await clock.sleep(for: timeout) }
             await group.next()
             group.cancelAll()
         }

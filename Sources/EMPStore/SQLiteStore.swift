@@ -14,16 +14,21 @@ public final class SQLiteStore: StateStore {
         public var synchronousFull: Bool
         /// How long a writer waits for another process's lock. Default 5 s.
         public var busyTimeout: TimeInterval
+        /// What long-poll timeouts are measured on (tests pass a manual clock).
+        public var clock: any EMPClock
 
-        public init(synchronousFull: Bool = true, busyTimeout: TimeInterval = 5) {
+        public init(synchronousFull: Bool = true, busyTimeout: TimeInterval = 5, clock: any EMPClock = SystemClock()) {
             self.synchronousFull = synchronousFull
             self.busyTimeout = busyTimeout
+            self.clock = clock
         }
     }
 
     private let pool: DatabasePool
     /// Wakes long polls after commits that bump a revision.
     let notifier = RevisionNotifier()
+    /// Long-poll timeouts run on this clock.
+    private let clock: any EMPClock
     /// The database file.
     public let path: String
     /// The cause of the last failed write, until a write succeeds again.
@@ -31,6 +36,7 @@ public final class SQLiteStore: StateStore {
 
     /// Opens (creating if needed) the database at `path` and applies pending schema migrations.
     public init(path: String, configuration: Configuration = Configuration()) throws {
+        clock = configuration.clock
         var config = GRDB.Configuration()
         config.busyMode = .timeout(configuration.busyTimeout)
         let synchronous = configuration.synchronousFull ? "FULL" : "NORMAL"
@@ -133,13 +139,13 @@ public final class SQLiteStore: StateStore {
     public var waiterCount: Int { notifier.waiterCount }
 
     public func waitForRevision(_ scope: String, differentFrom known: Int64, timeout: Duration) async throws -> Int64 {
-        let deadline = ContinuousClock.now + timeout
+        let deadline = clock.uptime + timeout
         while true {
             let generation = notifier.generation(scope)
             let revision = try await read { try $0.revision(scope) }
-            let remaining = deadline - ContinuousClock.now
+            let remaining = deadline - clock.uptime
             if revision != known || remaining <= .zero || Task.isCancelled || notifier.isEnded(scope) { return revision }
-            await notifier.wait(scope, since: generation, timeout: remaining)
+            await notifier.wait(scope, since: generation, timeout: remaining, clock: clock)
         }
     }
 

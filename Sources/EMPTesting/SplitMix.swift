@@ -16,14 +16,3 @@ public struct SplitMix: RandomNumberGenerator, Sendable {
         range.lowerBound + Int(next() % UInt64(range.count))
     }
 }
-
-/// Polls `condition` every 50 ms until it holds or `timeout` passes; returns the last answer.
-@discardableResult
-public func eventually(timeout: Duration = .seconds(10), _ condition: () async throws -> Bool) async throws -> Bool {
-    let end = ContinuousClock.now + timeout
-    while ContinuousClock.now < end {
-        if try await condition() { return true }
-        try await Task.sleep(for: .milliseconds(50))
-    }
-    return try await condition()
-}

@@ -1,4 +1,5 @@
 import EMPCertificates
+import EMPModel
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
@@ -20,13 +21,19 @@ public final class CertificateReloader: Service, Sendable {
     public let certificatePath: String
     public let keyPath: String
     let interval: Duration
+    /// The checks run on this clock.
+    let clock: any EMPClock
     let logger: Logger
     private let current: NIOLockedValueBox<Loaded>
     /// The file signature last refused, so one bad rotation is logged once, not at every check.
     private let refused = NIOLockedValueBox<String?>(nil)
 
     /// Loads the pair now; throws a message naming the file when it cannot be used.
-    public init(certificatePath: String, keyPath: String, interval: Duration = .seconds(2), logger: Logger) throws {
+    public init(
+        certificatePath: String, keyPath: String, interval: Duration = .seconds(2), clock: any EMPClock = SystemClock(),
+        logger: Logger
+    ) throws {
+        self.clock = clock
         self.certificatePath = certificatePath
         self.keyPath = keyPath
         self.interval = interval
@@ -57,7 +64,7 @@ public final class CertificateReloader: Service, Sendable {
         do {
             try await cancelWhenGracefulShutdown {
                 while true {
-                    try await Task.sleep(for: self.interval)
+                    try await self.clock.sleep(for: self.interval)
                     self.reloadIfChanged()
                 }
             }

@@ -1,3 +1,4 @@
+import EMPModel
 import Foundation
 import Hummingbird
 import HummingbirdCore
@@ -44,13 +45,14 @@ public enum WebhookServer {
         state: ProfileState,
         registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
         services: [any Service] = [],
+        clock: any EMPClock = SystemClock(),
         logger: Logger,
         onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
         DescriptorLimit.raiseToHardLimit()
         let reloader = try CertificateReloader(
             certificatePath: configuration.certificatePath, keyPath: configuration.keyPath, interval: configuration.reloadInterval,
-            logger: logger)
+            clock: clock, logger: logger)
         return Application(
             router: router(state: state, registry: registry, maxBodyBytes: configuration.maxBodyBytes, logger: logger),
             server: try configuration.limits.serverBuilder(tls: reloader.tlsConfiguration()),

@@ -94,12 +94,10 @@ final class Cluster: @unchecked Sendable {
         return try WireJSON.decoder().decode(Created.self, from: body).token
     }
 
-    /// Polls `condition` every 100 ms until it holds or `timeout` passes.
+    /// ``EMPTesting/eventually(timeout:_:)`` that throws, naming `what`, when `condition` never holds.
     func eventually(_ what: String, timeout: Duration = .seconds(60), _ condition: () async throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while try await !condition() {
-            guard ContinuousClock.now < deadline else { throw TestSupportError("timed out waiting until \(what)") }
-            try await Task.sleep(for: .milliseconds(100))
+        guard try await EMPTesting.eventually(timeout: timeout, condition) else {
+            throw TestSupportError("timed out waiting until \(what)")
         }
     }
 }

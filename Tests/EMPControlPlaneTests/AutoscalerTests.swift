@@ -19,6 +19,10 @@ import Testing
         let store: SQLiteStore
         let dir: TemporaryDirectory
         let tasks: [Task<Void, Never>]
+        /// The autoscaler's clock: it ticks only when a test steps it.
+        let clock: ManualClock
+        let tick: Duration
+        let autoscaler: Autoscaler
 
         func stop() async {
             for task in tasks { task.cancel() }
@@ -30,9 +34,41 @@ import Testing
         func evms() async throws -> [EVM] {
             try await store.read { try $0.evms(EVMFilter(poolID: "demo")) }.filter { $0.phase != .deleting }
         }
+
+        /// Polls `condition`, running one autoscaler pass (a tick of the manual clock) between polls.
+        func eventually(timeout: Duration = .seconds(20), _ condition: () async throws -> Bool) async throws -> Bool {
+            try await EMPTesting.eventually(timeout: timeout) {
+                if try await condition() { return true }
+                try await clock.step(by: tick)
+                return false
+            }
+        }
+
+        /// EVM Nodes Ready, once every EVM runs.
+        func readyNodes() async throws -> Int {
+            guard try await evms().allSatisfy({ $0.phase == .running }) else { return 0 }
+            let nodes: [Kube.Node] = try await client.resources(Kube.Node.self).list().items
+            return nodes.filter { $0.isReady }.count
+        }
+
+        /// One autoscaler pass over what the cluster holds now (for rigs started without the loop).
+        func pass(_ state: inout Autoscaler.LoopState) async throws {
+            let pods = try await client.resources(Pod.self).list().items
+            let nodes = try await client.resources(Node.self).list().items
+            await autoscaler.pass(pods: pods, nodes: nodes, state: &state)
+        }
+
+        /// Runs the autoscaler for `duration` of its clock, one pass per tick.
+        func run(for duration: Duration) async throws {
+            var elapsed = Duration.zero
+            while elapsed < duration {
+                try await clock.step(by: tick)
+                elapsed += tick
+            }
+        }
     }
 
-    static func start(hostMemoryGiB: Int64 = 256) async throws -> Rig {
+    static func start(hostMemoryGiB: Int64 = 256, loop: Bool = true) async throws -> Rig {
         var options = KubeSim.Options()
         options.nodeReadyAfter = .zero
         let sim = try KubeSim(options: options)
@@ -57,8 +93,9 @@ import Testing
         settings.maxWindow = .seconds(2)
         settings.emptyAfter = .seconds(1)
         settings.tick = .milliseconds(100)
+        let clock = ManualClock(epoch: epoch)
         let autoscaler = Autoscaler(
-            client: client, store: store, placement: placement, settings: settings, now: { Date() },
+            client: client, store: store, placement: placement, settings: settings, clock: clock,
             logger: Logger(label: "test.autoscaler"))
         let registrar = NodeRegistrar(client: client, hostID: "h1", logger: Logger(label: "test.agent"))
         let agent = Task {
@@ -82,8 +119,10 @@ import Testing
                 try? await Task.sleep(for: .milliseconds(100))
             }
         }
-        let scaler = Task { _ = try? await autoscaler.run() }
-        return Rig(sim: sim, client: client, store: store, dir: dir, tasks: [agent, scaler])
+        let scaler = Task { if loop { _ = try? await autoscaler.run() } }
+        return Rig(
+            sim: sim, client: client, store: store, dir: dir, tasks: [agent, scaler], clock: clock, tick: settings.tick,
+            autoscaler: autoscaler)
     }
 
     static func deployment(replicas: Int) -> Deployment {
@@ -107,15 +146,15 @@ import Testing
         _ = try await deployments.create(Self.deployment(replicas: 1))
         let first = try #require(try await rig.evms().first)
         #expect(
-            try await eventually(timeout: .seconds(20)) {
+            try await rig.eventually {
                 try await pods.list().items.contains { $0.status.phase == "Running" && $0.spec.nodeName == first.nodeName }
             })
 
         // Scale to 5: four fit the EVM (16Gi, a little under 15Gi allocatable), one is Pending; a second EVM is made for it and it runs there.
         _ = try await deployments.scale("emp-test-deployment", replicas: 5)
-        #expect(try await eventually(timeout: .seconds(20)) { try await rig.evms().count == 2 })
+        #expect(try await rig.eventually { try await rig.evms().count == 2 })
         #expect(
-            try await eventually(timeout: .seconds(20)) { try await pods.list().items.filter { $0.status.phase == "Running" }.count == 5 })
+            try await rig.eventually { try await pods.list().items.filter { $0.status.phase == "Running" }.count == 5 })
         let second = try #require(try await rig.evms().first { $0.id != first.id })
         let onSecond = try await pods.list().items.filter { $0.spec.nodeName == second.nodeName }
         #expect(onSecond.count == 1)
@@ -125,16 +164,17 @@ import Testing
 
         // Scale to 1: the EVM left empty is removed, never the one still hosting the pod; never below minEVMs.
         _ = try await deployments.scale("emp-test-deployment", replicas: 1)
-        #expect(try await eventually(timeout: .seconds(20)) { try await rig.evms().count == 1 })
+        #expect(try await rig.eventually { try await rig.evms().count == 1 })
         let survivor = try #require(try await rig.evms().first)
         let remaining = try await pods.list().items.filter { !$0.isTerminated && $0.metadata.deletionTimestamp == nil }
         #expect(remaining.count == 1)
         #expect(remaining.first?.spec.nodeName == survivor.nodeName)
         #expect(
-            try await eventually(timeout: .seconds(20)) {
+            try await rig.eventually {
                 try await client.resources(Node.self).list().items.map(\.name) == [survivor.nodeName]
             })
-        try await Task.sleep(for: .seconds(2))
+        // Long past emptyAfter (1 s in the rig): the last EVM stays, since the pool's minimum is 1.
+        try await rig.run(for: .seconds(3))
         #expect(try await rig.evms().count == 1)
     }
 
@@ -150,13 +190,13 @@ import Testing
         let events = client.resources(CoreEvent.self, namespace: "emp-test")
         let allocatable = EMPModel.Resources.formatBytes(.gibibytes(16) - (1124 << 20))
         #expect(
-            try await eventually(timeout: .seconds(20)) {
+            try await rig.eventually {
                 try await events.list().items.contains {
                     $0.reason == "NotTriggerScaleUp"
                         && $0.message?.contains("requests 40Gi memory; an EVM of pool demo has \(allocatable) allocatable") == true
                 }
             })
-        try await Task.sleep(for: .seconds(3))
+        try await rig.run(for: .seconds(3))  // past the batch's max window, several times
         #expect(try await rig.evms().count == 1)
         #expect(try await events.list().items.filter { $0.reason == "NotTriggerScaleUp" }.count == 1)
     }
@@ -173,18 +213,21 @@ import Testing
         let deployments = client.resources(Deployment.self, namespace: "emp-test")
         let pods = client.resources(Pod.self, namespace: "emp-test")
         _ = try await deployments.create(AutoscalerTests.deployment(replicas: 5))
-        let end = ContinuousClock.now + .seconds(20)
-        while try await pods.list().items.filter({ $0.status.phase == "Running" }).count < 5, ContinuousClock.now < end {
-            try await Task.sleep(for: .milliseconds(100))
-        }
+        #expect(try await rig.eventually { try await pods.list().items.filter({ $0.status.phase == "Running" }).count == 5 })
         #expect(try await rig.evms().count == 2)
         func count(_ reason: String) async throws -> Int {
             try await rig.store.read { try $0.events(EventFilter(limit: 5000)) }.filter { $0.reason == reason }.count
         }
         let placedBefore = try await count("Placed")
         for round in 0..<50 {
-            _ = try await deployments.scale("emp-test-deployment", replicas: round.isMultiple(of: 2) ? 4 : 5)
-            try await Task.sleep(for: .milliseconds(200))
+            let replicas = round.isMultiple(of: 2) ? 4 : 5
+            _ = try await deployments.scale("emp-test-deployment", replicas: replicas)
+            // The replica set follows; then 200 ms of the autoscaler's clock (the idle window) pass.
+            #expect(
+                try await EMPTesting.eventually {
+                    try await pods.list().items.filter { !$0.isTerminated && $0.metadata.deletionTimestamp == nil }.count == replicas
+                })
+            try await rig.run(for: .milliseconds(200))
         }
         let created = try await count("Placed") - placedBefore
         let removed = try await count("ScaledDown")
@@ -203,10 +246,9 @@ import Testing
             pool.policy.headroom = EMPModel.Resources(cpuMillis: 0, memoryBytes: .gibibytes(20))
             try tx.save(pool)
         }
-        let end = ContinuousClock.now + .seconds(20)
-        while try await rig.evms().count < 2, ContinuousClock.now < end { try await Task.sleep(for: .milliseconds(100)) }
+        #expect(try await rig.eventually { try await rig.evms().count >= 2 })
         #expect(try await rig.evms().count == 2, "two EVMs offer 2 × 14.9Gi ≥ 20Gi free")
-        try await Task.sleep(for: .seconds(2.5))  // emptyAfter is 1 s in the rig
+        try await rig.run(for: .seconds(2.5))  // emptyAfter is 1 s in the rig
         #expect(try await rig.evms().count == 2, "empty EVMs that hold the headroom stay")
         let events = try await rig.store.read { try $0.events(EventFilter(object: ObjectRef(.pool, "demo"))) }
         #expect(events.contains { $0.reason == "ScaledUp" && $0.message.contains("headroom") })
@@ -223,15 +265,87 @@ import Testing
         var big = AutoscalerTests.deployment(replicas: 5)
         big.spec.template.spec.containers = [Container(name: "c", image: "alpine", requests: ["memory": "14Gi"])]
         _ = try await client.resources(Deployment.self, namespace: "emp-test").create(big)
-        let end = ContinuousClock.now + .seconds(20)
-        while try await rig.evms().count < 3, ContinuousClock.now < end { try await Task.sleep(for: .milliseconds(100)) }
+        #expect(try await rig.eventually { try await rig.evms().count >= 3 })
         #expect(try await rig.evms().count == 3, "the two EVMs the host has room for are made")
-        try await Task.sleep(for: .seconds(3))
+        try await rig.run(for: .seconds(3))
         let events = try await rig.store.read { try $0.events(EventFilter(object: ObjectRef(.pool, "demo"), limit: 5000)) }
         let requested = events.filter { $0.reason == "HostsRequested" }
         #expect(requested.count == 1, "asked once, not at every pass: \(requested.map(\.message))")
         #expect(requested.first?.message.hasPrefix("1 more hosts wanted (1 of at most 100)") == true)
         #expect(events.filter { $0.reason == "ScaleUpShort" }.count >= 1)
         #expect(try await rig.evms().count == 3)
+    }
+}
+
+/// The autoscaler's timers on the manual clock, one pass at a time: each fires at its instant, not a tick before.
+@Suite(.serialized) struct AutoscalerTimingTests {
+    @Test func anEmptyEVMIsRemovedAtEmptyAfterNotBefore() async throws {
+        let rig = try await AutoscalerTests.start(loop: false)
+        defer { Task { await rig.stop() } }
+        _ = try await EVMPlacement(store: rig.store, expectedUseFraction: 0.25).create(count: 1, poolID: "demo", at: rig.clock.date)
+        let bothReady = try await eventually { try await rig.readyNodes() == 2 }
+        #expect(bothReady)
+        var state = Autoscaler.LoopState()
+        try await rig.pass(&state)  // 0 s: both nodes seen empty; the pool's minimum (1) lets one go
+        rig.clock.advance(by: .seconds(1) - .milliseconds(1))
+        try await rig.pass(&state)
+        #expect(try await rig.evms().count == 2, "removed before emptyAfter")
+        rig.clock.advance(by: .milliseconds(1))
+        try await rig.pass(&state)
+        #expect(try await rig.evms().count == 1, "not removed at emptyAfter")
+        let events = try await rig.store.read { try $0.events(EventFilter(limit: 5000)) }.filter { $0.reason == "ScaledDown" }
+        #expect(events.map(\.time) == [rig.clock.date])
+    }
+
+    /// One pending pod, unchanged: decided when it has been the same for the idle window (200 ms in the rig).
+    @Test func aBatchIsDecidedAtTheIdleWindow() async throws {
+        let rig = try await AutoscalerTests.start(loop: false)
+        defer { Task { await rig.stop() } }
+        let pending = try await Self.onePendingPod(rig)
+        var state = Autoscaler.LoopState()
+        try await rig.pass(&state)
+        rig.clock.advance(by: .milliseconds(199))
+        try await rig.pass(&state)
+        #expect(try await rig.evms().count == 1, "decided before the idle window")
+        rig.clock.advance(by: .milliseconds(1))
+        try await rig.pass(&state)
+        #expect(try await rig.evms().count == 2, "not decided at the idle window (pending: \(pending))")
+    }
+
+    /// Pending pods that keep changing every 150 ms never go idle: decided at the max window (2 s in the rig).
+    @Test func aChangingBatchIsDecidedAtTheMaxWindow() async throws {
+        let rig = try await AutoscalerTests.start(loop: false)
+        defer { Task { await rig.stop() } }
+        let pending = try await Self.onePendingPod(rig)
+        let pods = try await rig.client.resources(Pod.self).list().items
+        let nodes = try await rig.client.resources(Node.self).list().items
+        var state = Autoscaler.LoopState()
+        var arrivals: [Pod] = []
+        func arrival(_ index: Int) -> Pod {
+            var pod = pending
+            pod.metadata.name = "arrival-\(index)"
+            pod.metadata.uid = "arrival-\(index)"
+            return pod
+        }
+        await rig.autoscaler.pass(pods: pods, nodes: nodes, state: &state)  // 0 s: the batch opens
+        for index in 1...13 {  // 150 ms … 1950 ms: a new pod each time, so the idle window never passes
+            rig.clock.advance(by: .milliseconds(150))
+            arrivals.append(arrival(index))
+            await rig.autoscaler.pass(pods: pods + arrivals, nodes: nodes, state: &state)
+            #expect(try await rig.evms().count == 1, "decided at \(index * 150) ms, before the max window")
+        }
+        rig.clock.advance(by: .milliseconds(50))  // 2 s
+        arrivals.append(arrival(14))
+        await rig.autoscaler.pass(pods: pods + arrivals, nodes: nodes, state: &state)
+        #expect(try await rig.evms().count > 1, "not decided at the max window")
+    }
+
+    /// A deployment of five 3Gi pods: four fit the first EVM, one is Pending as unschedulable; returns it.
+    static func onePendingPod(_ rig: AutoscalerTests.Rig) async throws -> Pod {
+        _ = try await rig.client.resources(Namespace.self).create(Namespace(name: "emp-test"))
+        _ = try await rig.client.resources(Deployment.self, namespace: "emp-test").create(AutoscalerTests.deployment(replicas: 5))
+        let pods = rig.client.resources(Pod.self, namespace: "emp-test")
+        #expect(try await eventually { try await pods.list().items.filter(\.isUnschedulable).count == 1 })
+        return try #require(try await pods.list().items.first(where: \.isUnschedulable))
     }
 }

@@ -54,7 +54,8 @@ import Testing
         workload.spec.nodeName = "big"
         _ = try await client.resources(Pod.self, namespace: "default").create(workload)
 
-        let rebalancer = RebalancerService(store: store, settings: .init(), kube: client, now: { now }, logger: Logger(label: "test"))
+        let rebalancer = RebalancerService(
+            store: store, settings: .init(), kube: client, clock: ManualClock(epoch: now), logger: Logger(label: "test"))
         let started = try await rebalancer.tick()
         #expect(started.map(\.evmID) == ["small"])
         let node = try await client.resources(Node.self).get("big")

@@ -72,7 +72,8 @@ import Testing
         let dir = try TemporaryDirectory()
         let configuration = ControlPlaneConfiguration(dataDirectory: dir.file("data"), operatorTokens: ["op"])
         do {
-            let first = try ControlPlane.build(configuration: configuration, logger: Logger(label: "test"), now: { APIFixture.epoch })
+            let first = try ControlPlane.build(
+                configuration: configuration, logger: Logger(label: "test"), clock: ManualClock(epoch: APIFixture.epoch))
             try await first.store.write { tx in
                 try tx.save(Pool(id: "pool-a", shape: EVMShape(vcpus: 2, memoryBytes: .gibibytes(16)), createdAt: APIFixture.epoch))
                 var hot = EMPModel.Host(id: "bm-1", poolID: "pool-a", capacity: Resources(cpuMillis: 64_000, memoryBytes: .gibibytes(256)))
@@ -90,9 +91,10 @@ import Testing
             }
         }
         // The restart: a new control plane on the same directory.
-        let second = try ControlPlane.build(configuration: configuration, logger: Logger(label: "test"), now: { APIFixture.epoch })
+        let clock = ManualClock(epoch: APIFixture.epoch)
+        let second = try ControlPlane.build(configuration: configuration, logger: Logger(label: "test"), clock: clock)
         let rebalancer = RebalancerService(
-            store: second.store, settings: configuration.rebalancer, kube: nil, now: { APIFixture.epoch }, logger: Logger(label: "test"))
+            store: second.store, settings: configuration.rebalancer, kube: nil, clock: clock, logger: Logger(label: "test"))
         for _ in 0..<3 { _ = try await rebalancer.tick() }
         try await second.application.test(.router) { client in
             let plan = try await client.execute(uri: "/v1/plan", method: .get, headers: [.authorization: "Bearer op"])
@@ -319,7 +321,7 @@ import Testing
         #expect(
             !String(
                 describing: HostHealth(
-                    store: try SQLiteStore(directory: try TemporaryDirectory().file("db")), configuration: configuration, now: { Date() },
+                    store: try SQLiteStore(directory: try TemporaryDirectory().file("db")), configuration: configuration,
                     logger: Logger(label: "t"))
             ).contains("op-very-secret"))
     }

@@ -83,7 +83,7 @@ final class MetadataServer: Sendable {
         let events = try await cluster.built.store.read { try $0.events(EventFilter(object: ObjectRef(.host, home))) }
         #expect(events.contains { $0.reason == "InterruptionNotice" })
         let rebalancer = RebalancerService(
-            store: cluster.built.store, settings: RebalancerService.Settings(), kube: nil, now: { Date() }, logger: Logger(label: "test"))
+            store: cluster.built.store, settings: RebalancerService.Settings(), kube: nil, logger: Logger(label: "test"))
         let started = try await rebalancer.tick()
         #expect(started.map(\.reason) == [.evacuate])
         #expect(try await eventually { try await cluster.evm(evmID)?.hostID != home })

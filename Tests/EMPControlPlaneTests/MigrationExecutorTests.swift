@@ -131,6 +131,14 @@ final class MigrationCluster: @unchecked Sendable {
         for (name, transport) in transports { transport.hosts.withLock { $0 = peers.filter { $0.key != name } } }
     }
 
+    /// Wakes `host`'s agent (its desired-state long poll answers) and returns once it has reconciled and polls
+    /// again: both agents are waiting.
+    func reconcile(_ host: String) async throws {
+        #expect(try await eventually { self.built.store.waiterCount == 2 })
+        try await built.store.write { tx in _ = try tx.bumpRevision(HostRevision.scope(host)) }
+        #expect(try await eventually { self.built.store.waiterCount == 2 }, "the agent of \(host) did not poll again")
+    }
+
     func stop() {
         for task in tasks { task.cancel() }
     }
@@ -191,7 +199,7 @@ final class MigrationCluster: @unchecked Sendable {
         var settings = RebalancerService.Settings()
         settings.retryAfter = 0
         let rebalancer = RebalancerService(
-            store: cluster.built.store, settings: settings, kube: nil, now: { Date() }, logger: Logger(label: "test"))
+            store: cluster.built.store, settings: settings, kube: nil, logger: Logger(label: "test"))
         let started = try await rebalancer.tick()
         #expect(started.map(\.evmID) == [evmID])
         #expect(started.first?.reason == .evacuate)
@@ -205,8 +213,8 @@ final class MigrationCluster: @unchecked Sendable {
         let (source, target) = try await cluster.built.store.read { (try $0.host(home)!, try $0.host(other)!) }
         #expect(source.allocated == .zero)
         #expect(target.allocated == moved.shape.resources)
-        // Exactly one copy: on the destination; the source agent does not bring it back.
-        try await Task.sleep(for: .seconds(1))
+        // Exactly one copy: on the destination; the source agent, made to reconcile again, does not bring it back.
+        try await cluster.reconcile(home)
         #expect(try await cluster.domains(other) == [evmID])
         #expect(try await cluster.domains(home).isEmpty)
         // The plan is now empty: nothing else to move, and the dry run created nothing.

@@ -8,10 +8,12 @@ import HummingbirdTesting
 import Logging
 import Testing
 
-/// A control plane on a fresh data directory, with a pinned clock and a known operator token.
+/// A control plane on a fresh data directory, with a manual clock and a known operator token.
 struct APIFixture {
     let dir: TemporaryDirectory
     let built: ControlPlane.Built
+    /// Starts at ``epoch``; moves only when a test advances it (long polls wait until then).
+    let clock = ManualClock(epoch: APIFixture.epoch)
     static let token = "op-secret"
     static let epoch = Date(timeIntervalSince1970: 1_700_000_000)
 
@@ -20,7 +22,7 @@ struct APIFixture {
         built = try ControlPlane.build(
             configuration: ControlPlaneConfiguration(dataDirectory: dir.file("data"), operatorTokens: [Self.token]),
             logger: Logger(label: "test"),
-            now: { APIFixture.epoch }
+            clock: clock
         )
     }
 

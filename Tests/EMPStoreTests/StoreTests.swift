@@ -207,42 +207,47 @@ func openStore(_ dir: TemporaryDirectory) throws -> SQLiteStore {
     }
 
     /// A rolled-back bump and another scope's bump leave the revision unchanged, so the waiter keeps waiting
-    /// (an early wake-up would only re-read); the committed bump ends the wait with the new revision.
+    /// (an early wake-up would only re-read); the committed bump ends the wait with the new revision. The store's
+    /// clock does not move, so the 30 s timeout cannot end the wait instead.
     @Test func waitsThroughOtherChangesAndWakesOnTheCommittedBump() async throws {
         let dir = try TemporaryDirectory()
-        let store = try openStore(dir)
+        let store = try SQLiteStore(directory: dir.file("data"), configuration: .init(clock: ManualClock()))
         let waiter = Task { try await store.waitForRevision("host/a", differentFrom: 0, timeout: .seconds(30)) }
-        try await Task.sleep(for: .milliseconds(100))
+        #expect(try await eventually { store.waiterCount == 1 })
         struct Abort: Error {}
         _ = try? await store.write { tx -> Int64 in
             try tx.bumpRevision("host/a")
             throw Abort()
         }
         _ = try await store.write { try $0.bumpRevision("host/b") }  // another scope wakes nobody here
-        try await Task.sleep(for: .milliseconds(100))
+        #expect(store.waiterCount == 1, "woken by a rolled-back bump or another scope")
         _ = try await store.write { try $0.bumpRevision("host/a") }
-        let started = ContinuousClock.now
         #expect(try await waiter.value == 1)
-        #expect(ContinuousClock.now - started < .seconds(10), "the waiter was not woken by the commit")
     }
 
+    /// The timeout runs on the store's clock: not a millisecond early, then the unchanged revision.
     @Test func returnsTheUnchangedRevisionAfterTheTimeout() async throws {
         let dir = try TemporaryDirectory()
-        let store = try openStore(dir)
-        #expect(try await store.waitForRevision("host/a", differentFrom: 0, timeout: .milliseconds(200)) == 0)
+        let clock = ManualClock()
+        let store = try SQLiteStore(directory: dir.file("data"), configuration: .init(clock: clock))
+        let waiter = Task { try await store.waitForRevision("host/a", differentFrom: 0, timeout: .seconds(30)) }
+        try await clock.waitForSleepers(1)
+        clock.advance(by: .seconds(30) - .milliseconds(1))
+        #expect(store.waiterCount == 1, "the wait ended before its timeout")
+        clock.advance(by: .milliseconds(1))
+        #expect(try await waiter.value == 0)
     }
 
     @Test func cancellationEndsTheWait() async throws {
         let dir = try TemporaryDirectory()
-        let store = try openStore(dir)
+        let store = try SQLiteStore(directory: dir.file("data"), configuration: .init(clock: ManualClock()))
         let waiter = Task { try await store.waitForRevision("host/a", differentFrom: 0, timeout: .seconds(60)) }
-        try await Task.sleep(for: .milliseconds(100))
-        let started = ContinuousClock.now
+        #expect(try await eventually { store.waiterCount == 1 })
         waiter.cancel()
-        // A cancelled long poll ends at once: with the unchanged revision or with CancellationError.
+        // A cancelled long poll ends (the clock never moves, so nothing else can end it): with the unchanged
+        // revision or with CancellationError.
         let result = try? await waiter.value
         #expect(result == nil || result == 0)
-        #expect(ContinuousClock.now - started < .seconds(10))
     }
 
     /// Cancellation racing the waiter's registration (a service stopped just as it starts waiting) must still end
@@ -257,7 +262,7 @@ func openStore(_ dir: TemporaryDirectory) throws -> SQLiteStore {
         let progress = Progress()
         // Unstructured, so a wait that never returns fails the test instead of hanging it.
         Task {
-            for round in 0..<2000 {
+            for round in 0..<1000 {
                 let waiter = Task { await notifier.wait("host/a", since: 0, timeout: .seconds(600)) }
                 if round % 3 == 1 { await Task.yield() }
                 waiter.cancel()

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import EMPModel
 import EMPTesting
 import EMPWebhook
 import Foundation
@@ -12,7 +13,8 @@ import Testing
 @Suite struct ServerTests {
     /// A server with no cluster: the profile is set directly.
     func start(
-        _ dir: TemporaryDirectory, state: ProfileState, maxBodyBytes: Int = 8 << 20, idleTimeout: Duration = .seconds(30)
+        _ dir: TemporaryDirectory, state: ProfileState, maxBodyBytes: Int = 8 << 20, idleTimeout: Duration = .seconds(30),
+        clock: any EMPClock = SystemClock()
     ) async throws -> (
         port: Int, task: Task<Void, any Error>
     ) {
@@ -23,7 +25,7 @@ import Testing
         configuration.limits.idleTimeout = idleTimeout
         let app = try WebhookServer.build(
             configuration: configuration,
-            state: state, logger: Logger(label: "test"), onServerRunning: { signal.yield($0) })
+            state: state, clock: clock, logger: Logger(label: "test"), onServerRunning: { signal.yield($0) })
         let task = Task { try await app.runService(gracefulShutdownSignals: []) }
         for await port in ready { return (port, task) }
         throw CancellationError()
@@ -85,7 +87,8 @@ import Testing
         let dir = try TemporaryDirectory()
         _ = try WebhookCertificates.write(service: "emp-webhook", namespace: "emp-system", to: dir.file("certs"), extraNames: ["127.0.0.1"])
         try FileManager.default.copyItem(atPath: dir.file("certs/ca.crt"), toPath: dir.file("old-ca.crt"))
-        let server = try await start(dir, state: ProfileState())
+        let clock = ManualClock()
+        let server = try await start(dir, state: ProfileState(), clock: clock)
         defer { server.task.cancel() }
         let old = try client(trusting: dir.file("old-ca.crt"))
         defer { Task { try? await old.shutdown() } }
@@ -95,7 +98,8 @@ import Testing
         try FileManager.default.copyItem(atPath: dir.file("certs/ca.key"), toPath: dir.file("certs/tls.key.new"))
         try FileManager.default.removeItem(atPath: dir.file("certs/tls.key"))
         try FileManager.default.moveItem(atPath: dir.file("certs/tls.key.new"), toPath: dir.file("certs/tls.key"))
-        try await Task.sleep(for: .milliseconds(400))
+        try await clock.waitForSleepers(1)
+        try await clock.step(by: .milliseconds(100))  // one check of the files (reloadInterval)
         #expect(try await call(old, server.port, "/healthz").status == 200)
 
         // A new CA and serving pair, as cert-manager would write them: new connections get the new certificate.
@@ -103,7 +107,8 @@ import Testing
         _ = try WebhookCertificates.write(service: "emp-webhook", namespace: "emp-system", to: dir.file("certs"), extraNames: ["127.0.0.1"])
         let new = try client(trusting: dir.file("certs/ca.crt"))
         defer { Task { try? await new.shutdown() } }
-        #expect(try await eventually { (try? await call(new, server.port, "/healthz").status) == 200 })
+        try await clock.step(by: .milliseconds(100))
+        #expect(try await call(new, server.port, "/healthz").status == 200)
         await #expect(throws: (any Error).self) { try await call(old, server.port, "/healthz") }
     }
 

@@ -55,10 +55,11 @@ import Testing
         #expect(applied.output.contains("namespace/emp-test created"))
         #expect(applied.output.contains("deployment.apps/emp-test-deployment created"))
 
-        try await expectEventually {
-            let pods = try await kubectl(config, "get", "pods", "-n", "emp-test", "-o", "wide")
-            return rows(pods.output).count == 1 && rows(pods.output)[0][2] == "Running"
-        }
+        #expect(
+            try await eventually(timeout: .seconds(20)) {
+                let pods = try await kubectl(config, "get", "pods", "-n", "emp-test", "-o", "wide")
+                return rows(pods.output).count == 1 && rows(pods.output)[0][2] == "Running"
+            })
         let wide = try await kubectl(config, "get", "pods", "-n", "emp-test", "-o", "wide")
         #expect(wide.output.split(separator: "\n").first?.contains("NODE") == true)
         let row = try #require(rows(wide.output).first)
@@ -70,10 +71,11 @@ import Testing
         let scaled = try await kubectl(config, "scale", "--replicas", "5", "deployment/emp-test-deployment", "-n", "emp-test")
         #expect(scaled.status == 0, "\(scaled.errors)")
         #expect(scaled.output.contains("deployment.apps/emp-test-deployment scaled"))
-        try await expectEventually {
-            let statuses = rows(try await kubectl(config, "get", "pods", "-n", "emp-test").output).map { $0[2] }
-            return statuses.filter { $0 == "Running" }.count == 4 && statuses.filter { $0 == "Pending" }.count == 1
-        }
+        #expect(
+            try await eventually(timeout: .seconds(20)) {
+                let statuses = rows(try await kubectl(config, "get", "pods", "-n", "emp-test").output).map { $0[2] }
+                return statuses.filter { $0 == "Running" }.count == 4 && statuses.filter { $0 == "Pending" }.count == 1
+            })
         let reason = try await kubectl(
             config, "get", "pods", "-n", "emp-test", "--field-selector", "status.phase=Pending", "-o",
             "jsonpath={.items[0].status.conditions[?(@.type==\"PodScheduled\")].message}")
@@ -111,14 +113,4 @@ import Testing
         #expect(result.status != 0)
         #expect(result.errors.contains("spec.template.metadata.labels"))
     }
-}
-
-/// Polls `condition` every 100 ms; records an issue when it does not hold within `timeout`.
-func expectEventually(timeout: Duration = .seconds(20), _ condition: () async throws -> Bool) async throws {
-    let end = ContinuousClock.now + timeout
-    while ContinuousClock.now < end {
-        if try await condition() { return }
-        try await Task.sleep(for: .milliseconds(100))
-    }
-    #expect(try await condition(), "condition not met within \(timeout)")
 }

@@ -111,10 +111,12 @@ import Testing
         deployment.spec.template.metadata.labels = ["app": "web"]
         deployment.spec.template.spec.containers = [Container(name: "c", image: "nginx")]
         _ = try await client.resources(Deployment.self).create(deployment)
-        try await expectEventually {
-            try await client.resources(Pod.self, namespace: "default").list(ListOptions(labelSelector: "app=web,mutated=yes")).items.count
-                == 1
-        }
+        #expect(
+            try await eventually(timeout: .seconds(20)) {
+                try await client.resources(Pod.self, namespace: "default").list(ListOptions(labelSelector: "app=web,mutated=yes")).items
+                    .count
+                    == 1
+            })
     }
 
     @Test func failurePolicyDecidesWhenTheWebhookIsDown() async throws {
