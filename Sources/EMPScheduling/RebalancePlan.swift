@@ -10,12 +10,23 @@ public struct RebalanceSettings: Sendable, Hashable, Codable {
     public var consolidationMargin: Double = 0.1
     /// Migration bandwidth the time estimates assume, bytes per second. Default 1 GiB/s (10 GbE, with room).
     public var bandwidthBytesPerSecond: Double = 1_073_741_824
+    /// How many migrations run at once (configured as the three `max…` keys below).
+    public var limits = MigrationLimits()
     /// At most this many migrations at once per pool.
-    public var maxInFlightPerPool: Int = 5
+    public var maxInFlightPerPool: Int {
+        get { limits.perPool }
+        set { limits.perPool = newValue }
+    }
     /// At most this many migrations leaving one host at once.
-    public var maxOutboundPerHost: Int = 2
+    public var maxOutboundPerHost: Int {
+        get { limits.outboundPerHost }
+        set { limits.outboundPerHost = newValue }
+    }
     /// At most this many migrations arriving on one host at once.
-    public var maxInboundPerHost: Int = 2
+    public var maxInboundPerHost: Int {
+        get { limits.inboundPerHost }
+        set { limits.inboundPerHost = newValue }
+    }
     /// An EVM that moved less than this many seconds ago moves again only to leave a host that must be emptied.
     public var cooldownSeconds: Double = 900
     /// Which goals run; evacuation always does.
@@ -41,6 +52,19 @@ public struct RebalanceSettings: Sendable, Hashable, Codable {
         maxInboundPerHost = try c.decodeIfPresent(Int.self, forKey: .maxInboundPerHost) ?? d.maxInboundPerHost
         cooldownSeconds = try c.decodeIfPresent(Double.self, forKey: .cooldownSeconds) ?? d.cooldownSeconds
         goals = try c.decodeIfPresent(Set<RebalanceGoal>.self, forKey: .goals) ?? d.goals
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(balanceThreshold, forKey: .balanceThreshold)
+        try c.encode(balanceCostWeight, forKey: .balanceCostWeight)
+        try c.encode(consolidationMargin, forKey: .consolidationMargin)
+        try c.encode(bandwidthBytesPerSecond, forKey: .bandwidthBytesPerSecond)
+        try c.encode(maxInFlightPerPool, forKey: .maxInFlightPerPool)
+        try c.encode(maxOutboundPerHost, forKey: .maxOutboundPerHost)
+        try c.encode(maxInboundPerHost, forKey: .maxInboundPerHost)
+        try c.encode(cooldownSeconds, forKey: .cooldownSeconds)
+        try c.encode(goals, forKey: .goals)
     }
 
     /// Rejects values no plan can be made with, naming the field.

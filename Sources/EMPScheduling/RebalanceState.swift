@@ -51,7 +51,7 @@ struct RebalanceState {
             self.hosts[host].evms.append(self.evms.count)
             self.evms.append(EVMLoad(snapshot: evm, host: host, pinned: moving.contains(evm.id), inCooldown: cooling))
         }
-        schedule = LaneSchedule(settings: settings, hostCount: hosts.count)
+        schedule = LaneSchedule(limits: settings.limits, hostCount: hosts.count)
         let sizes = Dictionary(evms.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         for migration in inFlight {
             guard let from = index[migration.from], let to = index[migration.to] else { continue }
@@ -149,17 +149,18 @@ struct RebalanceState {
     func name(evm: Int) -> String { evms[evm].snapshot.id }
 }
 
-/// Concurrency lanes: per pool, per host outbound and per host inbound. A migration takes one lane of each for
-/// its estimated duration and starts when all three are free; earlier reservations never move.
+/// Concurrency lanes: per pool, per host outbound and per host inbound, as many of each as ``MigrationLimits``
+/// allows. A migration takes one lane of each for its estimated duration and starts when all three are free;
+/// earlier reservations never move.
 struct LaneSchedule {
     var pool: [Double]
     var outbound: [[Double]]
     var inbound: [[Double]]
 
-    init(settings: RebalanceSettings, hostCount: Int) {
-        pool = Array(repeating: 0, count: settings.maxInFlightPerPool)
-        outbound = Array(repeating: Array(repeating: 0, count: settings.maxOutboundPerHost), count: hostCount)
-        inbound = Array(repeating: Array(repeating: 0, count: settings.maxInboundPerHost), count: hostCount)
+    init(limits: MigrationLimits, hostCount: Int) {
+        pool = Array(repeating: 0, count: limits.perPool)
+        outbound = Array(repeating: Array(repeating: 0, count: limits.outboundPerHost), count: hostCount)
+        inbound = Array(repeating: Array(repeating: 0, count: limits.inboundPerHost), count: hostCount)
     }
 
     /// The earliest start for a migration `from` → `to`, without reserving.

@@ -29,13 +29,15 @@ import Testing
         }
         let limits = RebalanceSettings()
         let moving = try await store.write { tx in
-            try tx.beginMigration(MigrationRequest(evmID: "a", to: "h1", reason: .manual, explanation: "test"), limits: limits, at: now)
+            try tx.beginMigration(
+                MigrationRequest(evmID: "a", to: "h1", reason: .manual, explanation: "test"), limits: limits.limits, at: now)
         }
         #expect(moving.state == .preparing)
         // Another migration to h1 is refused: its room is arriving.
         await #expect {
             try await store.write { tx in
-                try tx.beginMigration(MigrationRequest(evmID: "b", to: "h1", reason: .manual, explanation: "test"), limits: limits, at: now)
+                try tx.beginMigration(
+                    MigrationRequest(evmID: "b", to: "h1", reason: .manual, explanation: "test"), limits: limits.limits, at: now)
             }
         } throws: { "\($0)".contains("allocated or arriving") }
         // A new EVM does not land on h1 either.

@@ -44,8 +44,8 @@ struct MigrationRoutes<Context: RequestContext>: Sendable {
             let time = now()
             let migration = try await store.write { tx in
                 try tx.beginMigration(
-                    MigrationRequest(evmID: id, to: body.to, reason: .manual, explanation: "requested by an operator"), limits: settings,
-                    at: time)
+                    MigrationRequest(evmID: id, to: body.to, reason: .manual, explanation: "requested by an operator"),
+                    limits: settings.limits, at: time)
             }
             return JSONResponse(migration, status: .accepted)
         }
@@ -54,27 +54,6 @@ struct MigrationRoutes<Context: RequestContext>: Sendable {
             let time = now()
             let snapshot = try await store.read { try $0.snapshot(pool: pool, at: time, settings: settings) }
             return JSONResponse(Rebalancer(settings: settings).plan(snapshot))
-        }
-    }
-}
-
-extension StoreWriting {
-    /// Cancels a migration: one still preparing fails at once; a running one is aborted by the source agent,
-    /// which then reports it failed.
-    func cancelMigration(_ id: String, at time: Date) throws -> Migration {
-        guard var migration = try migration(id) else { throw APIError.notFound("migration \(id)") }
-        switch migration.state {
-        case .preparing:
-            return try failMigration(id, message: "cancelled by an operator", at: time)
-        case .running:
-            migration.cancelRequested = true
-            try save(migration)
-            try bumpRevision(HostRevision.scope(migration.from))
-            try append(
-                Event(time: time, object: ObjectRef(.migration, id), reason: "CancelRequested", message: "the source agent aborts the job"))
-            return migration
-        default:
-            throw APIError.conflict("migration \(id) is \(migration.state.rawValue); only preparing or running migrations can be cancelled")
         }
     }
 }

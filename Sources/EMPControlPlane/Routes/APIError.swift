@@ -50,3 +50,27 @@ public struct APIError: HTTPResponseError, Sendable {
         )
     }
 }
+
+// MARK: Domain errors
+
+extension APIError {
+    /// The one mapping from domain refusals to HTTP: not found 404, invalid 400 (with the field), forbidden 403,
+    /// conflict and insufficient capacity 409.
+    init(_ error: DomainError) {
+        let status: HTTPResponse.Status
+        switch error.code {
+        case .notFound: status = .notFound
+        case .invalid: status = .badRequest
+        case .forbidden: status = .forbidden
+        default: status = .conflict
+        }
+        self.init(status, code: error.code.description, error.message, field: error.field)
+    }
+}
+
+/// Domain errors thrown through a route render as their ``APIError``.
+extension DomainError: HTTPResponseError {
+    public var status: HTTPResponse.Status { APIError(self).status }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response { APIError(self).rendered }
+}

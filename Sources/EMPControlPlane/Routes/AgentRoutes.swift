@@ -106,28 +106,7 @@ struct AgentRoutes<Context: RequestContext>: Sendable {
         let scope = HostRevision.scope(hostID)
         _ = try await store.waitForRevision(scope, differentFrom: known, timeout: .seconds(wait))
         // Revision, EVMs and migrations are read together, so the answer is one consistent state.
-        let state = try await store.read { tx in
-            let pool = try tx.host(hostID).flatMap { try tx.pool($0.poolID) }
-            var outgoing: [MigrationCommand] = []
-            var incoming: [IncomingEVM] = []
-            for migration in try tx.migrations(MigrationFilter(hostID: hostID, states: [.preparing, .running])) {
-                if migration.from == hostID, migration.state == .running {
-                    let destination = try tx.host(migration.to)?.inventory
-                    outgoing.append(
-                        MigrationCommand(
-                            id: migration.id, evmID: migration.evmID, destinationHost: migration.to,
-                            destinationURI: destination?.migrationURI ?? "qemu+tcp://\(destination?.hostname ?? migration.to)/system",
-                            destinationAddress: destination?.migrationAddress, destinationStateDirectory: destination?.stateDirectory,
-                            postCopy: migration.postCopy ?? false, cancel: migration.cancelRequested ?? false))
-                } else if migration.to == hostID, let evm = try tx.evm(migration.evmID) {
-                    incoming.append(IncomingEVM(migrationID: migration.id, state: migration.state, evm: evm))
-                }
-            }
-            let departed = try tx.evms(EVMFilter(poolID: pool?.id)).filter { $0.previousHostID == hostID && $0.hostID != hostID }.map(\.id)
-            return DesiredState(
-                revision: try tx.revision(scope), evms: try tx.evms(EVMFilter(hostID: hostID)), kubelet: pool?.kubelet, outgoing: outgoing,
-                incoming: incoming, departed: departed)
-        }
+        let state = try await store.read { try $0.desiredState(hostID: hostID) }
         return JSONResponse(state)
     }
 
@@ -138,112 +117,18 @@ struct AgentRoutes<Context: RequestContext>: Sendable {
     func migrationUpdate(_ request: Request, hostID: String, id: String) async throws -> JSONResponse<Migration> {
         let update = try await StrictJSON.decode(MigrationUpdateWire.self, from: request, maxBytes: configuration.maxBodyBytes).update
         let time = now()
-        let migration = try await store.write { tx -> Migration in
-            guard var migration = try tx.migration(id) else { throw APIError.notFound("migration \(id)") }
-            let role = migration.to == hostID ? "destination" : migration.from == hostID ? "source" : nil
-            guard let role else { throw APIError(.forbidden, code: "forbidden", "host \(hostID) takes no part in migration \(id)") }
-            switch update.step {
-            case .prepared:
-                guard role == "destination" else { throw APIError.invalid("only the destination reports prepared", field: "step") }
-                guard migration.state == .preparing else { return migration }
-                migration.state = .running
-                migration.startedAt = time
-                try tx.save(migration)
-                try tx.bumpRevision(HostRevision.scope(migration.from))
-                return migration
-            case .running:
-                guard migration.state == .running else { return migration }
-                migration.progress = update.progress ?? migration.progress
-                try tx.save(migration)
-                return migration
-            case .completed:
-                guard role == "source" else { throw APIError.invalid("only the source reports completion", field: "step") }
-                return try tx.completeMigration(id, progress: update.progress, at: time)
-            case .failed:
-                return try tx.failMigration(id, message: update.message ?? "failed on \(role) \(hostID)", at: time)
-            }
-        }
+        let migration = try await store.write { try $0.applyMigrationUpdate(update, from: hostID, migration: id, at: time) }
         return JSONResponse(migration)
     }
 
     // MARK: Report
-
-    /// Memory from RSS; CPU as the rate between this report's CPU time and the previous one of the same domain
-    /// instance, at most the EVM's vCPUs.
-    static func recordUsage(_ domain: DomainReport, into evm: inout EVM, at time: Date) {
-        var used = evm.used ?? .zero
-        if let rss = domain.rssBytes { used.memoryBytes = rss }
-        if let cpu = domain.cpuTimeNanoseconds {
-            let sample = CPUSample(cpuTimeNanoseconds: cpu, at: time, instance: domain.instance)
-            if let rate = evm.cpuSample?.millicores(until: sample, limit: evm.shape.resources.cpuMillis) { used.cpuMillis = rate }
-            evm.cpuSample = sample
-        }
-        evm.used = used
-    }
 
     /// Records use and heartbeat, moves EVMs `creating → running` once their domain runs, and forgets
     /// `deleting` EVMs once their domain is gone (releasing their allocation).
     func report(_ request: Request, hostID: String) async throws -> JSONResponse<EMPModel.Host> {
         let report = try await StrictJSON.decode(ReportWire.self, from: request, maxBytes: configuration.maxBodyBytes).report
         let time = now()
-        let host = try await store.write { tx -> EMPModel.Host in
-            guard var host = try tx.host(hostID) else { throw APIError.notFound("host \(hostID)") }
-            let evms = try tx.evms(EVMFilter(hostID: hostID))
-            do {
-                try report.validate(capacity: host.capacity, evms: Dictionary(evms.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a }))
-            } catch let error as ValidationError {
-                throw APIError(error)
-            }
-            if host.state == .notReady {
-                try tx.append(Event(time: time, object: ObjectRef(.host, hostID), reason: "HostReady", message: "agent reports again"))
-            }
-            host.state = .ready
-            host.used = report.used
-            host.lastHeartbeat = time
-            if let deadline = report.interruptionDeadline, host.deadline != deadline {
-                host.deadline = deadline
-                try tx.append(
-                    Event(
-                        time: time, object: ObjectRef(.host, hostID), reason: "InterruptionNotice",
-                        message: "the provider takes the host away at \(deadline.formatted(.iso8601)); evacuating", type: .warning))
-                try tx.bumpRevision(RebalanceRevision.scope)
-            }
-            let observed = Dictionary(report.domains.map { ($0.evmID, $0) }, uniquingKeysWith: { a, _ in a })
-            var changed = false
-            // CPU is measured per EVM (a rate between reports); the host's is their sum when the agent sends none.
-            var evmCPU: Int64 = 0
-            for var evm in evms {
-                let domain = observed[evm.id]
-                if let domain, evm.phase != .deleting {
-                    Self.recordUsage(domain, into: &evm, at: time)
-                    try tx.save(evm)
-                }
-                switch evm.phase {
-                case .creating where domain?.running == true:
-                    evm.phase = .running
-                    evm.message = nil
-                    try tx.save(evm)
-                    try tx.append(
-                        Event(time: time, object: ObjectRef(.evm, evm.id), reason: "Running", message: "domain running on \(hostID)"))
-                case .creating where domain?.error != nil:
-                    evm.message = domain?.error
-                    try tx.save(evm)
-                case .deleting where domain == nil:
-                    try tx.deleteEVM(evm.id)
-                    host.allocated -= evm.shape.resources
-                    changed = true
-                    try tx.append(
-                        Event(time: time, object: ObjectRef(.evm, evm.id), reason: "Deleted", message: "domain removed from \(hostID)"))
-                default:
-                    break
-                }
-                if !(evm.phase == .deleting && domain == nil) { evmCPU += evm.used?.cpuMillis ?? 0 }
-            }
-            if report.used.cpuMillis == 0 { host.used.cpuMillis = evmCPU }
-            try tx.save(host)
-            if changed { try tx.bumpRevision(HostRevision.scope(hostID)) }
-            return host
-        }
+        let host = try await store.write { try $0.applyReport(report, from: hostID, at: time) }
         return JSONResponse(host)
     }
 

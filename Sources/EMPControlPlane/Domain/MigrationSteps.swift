@@ -16,39 +16,35 @@ struct MigrationRequest: Sendable {
 extension StoreWriting {
     /// Starts a migration in this transaction: checks the EVM, the target and the concurrency limits, marks the EVM
     /// `migrating`, stores the record `preparing` and wakes both agents (the destination prepares, then the source
-    /// runs it). Throws an ``APIError`` naming what stands in the way.
-    func beginMigration(_ request: MigrationRequest, limits: RebalanceSettings, at time: Date) throws -> Migration {
-        guard var evm = try evm(request.evmID) else { throw APIError.notFound("EVM \(request.evmID)") }
+    /// runs it). Throws a ``DomainError`` naming what stands in the way.
+    func beginMigration(_ request: MigrationRequest, limits: MigrationLimits, at time: Date) throws -> Migration {
+        guard var evm = try evm(request.evmID) else { throw DomainError.notFound("EVM \(request.evmID)") }
         guard evm.phase == .running, let from = evm.hostID else {
-            throw APIError.conflict("EVM \(evm.id) is \(evm.phase.rawValue); only running EVMs migrate")
+            throw DomainError.conflict("EVM \(evm.id) is \(evm.phase.rawValue); only running EVMs migrate")
         }
-        guard let target = try host(request.to) else { throw APIError.notFound("host \(request.to)") }
-        guard let pool = try pool(evm.poolID) else { throw APIError.notFound("pool \(evm.poolID)") }
-        guard target.id != from else { throw APIError.invalid("EVM \(evm.id) is already on \(from)", field: "to") }
+        guard let target = try host(request.to) else { throw DomainError.notFound("host \(request.to)") }
+        guard let pool = try pool(evm.poolID) else { throw DomainError.notFound("pool \(evm.poolID)") }
+        guard target.id != from else { throw DomainError.invalid("EVM \(evm.id) is already on \(from)", field: "to") }
         guard target.poolID == evm.poolID else {
-            throw APIError.invalid("host \(target.id) is in pool \(target.poolID), EVM \(evm.id) in pool \(evm.poolID)", field: "to")
+            throw DomainError.invalid("host \(target.id) is in pool \(target.poolID), EVM \(evm.id) in pool \(evm.poolID)", field: "to")
         }
         guard target.acceptsPlacements else {
-            throw APIError.conflict(
+            throw DomainError.conflict(
                 "host \(target.id) does not receive EVMs (\(target.effectiveState.rawValue)\(target.deadline == nil ? "" : ", going away"))"
             )
         }
         let limit = target.capacity.scaled(cpu: pool.policy.cpuOvercommit, memory: pool.policy.memoryOvercommit)
         let reserved = target.allocated + (try incomingAllocations()[target.id] ?? .zero)
         guard (reserved + evm.shape.resources).fits(in: limit) else {
-            throw APIError.conflict(
+            throw DomainError.conflict(
                 "host \(target.id) has no room for \(evm.shape.resources): \(reserved) of \(limit) allocated or arriving")
         }
-        let active = try migrations(MigrationFilter(states: [.preparing, .running]))
+        let active = try migrations(MigrationFilter(states: [.preparing, .running])).map {
+            MigrationLimits.Active(from: $0.from, to: $0.to)
+        }
         let poolHosts = Set(try hosts(pool: pool.id).map(\.id))
-        guard active.filter({ poolHosts.contains($0.from) }).count < limits.maxInFlightPerPool else {
-            throw APIError.conflict("pool \(pool.id) already has \(limits.maxInFlightPerPool) migrations in flight")
-        }
-        guard active.filter({ $0.from == from }).count < limits.maxOutboundPerHost else {
-            throw APIError.conflict("host \(from) already has \(limits.maxOutboundPerHost) migrations leaving it")
-        }
-        guard active.filter({ $0.to == target.id }).count < limits.maxInboundPerHost else {
-            throw APIError.conflict("host \(target.id) already has \(limits.maxInboundPerHost) migrations arriving")
+        if let refusal = limits.refusal(from: from, to: target.id, pool: pool.id, poolHosts: poolHosts, active: active) {
+            throw DomainError.conflict(refusal)
         }
         var migration = Migration(
             id: "mig-" + UUID().uuidString.lowercased().prefix(8), evmID: evm.id, from: from, to: target.id, reason: request.reason,
@@ -69,7 +65,7 @@ extension StoreWriting {
 
     /// Ends a migration that libvirt completed: the EVM's record and both hosts' allocations move together.
     func completeMigration(_ id: String, progress: MigrationProgress?, at time: Date) throws -> Migration {
-        guard var migration = try migration(id) else { throw APIError.notFound("migration \(id)") }
+        guard var migration = try migration(id) else { throw DomainError.notFound("migration \(id)") }
         guard migration.state.isActive else { return migration }
         if var evm = try evm(migration.evmID) {
             if var source = try host(migration.from) {
@@ -109,7 +105,7 @@ extension StoreWriting {
 
     /// Ends a migration that failed or was cancelled: the EVM stays where it was.
     func failMigration(_ id: String, message: String, at time: Date) throws -> Migration {
-        guard var migration = try migration(id) else { throw APIError.notFound("migration \(id)") }
+        guard var migration = try migration(id) else { throw DomainError.notFound("migration \(id)") }
         guard migration.state.isActive else { return migration }
         if var evm = try evm(migration.evmID), evm.phase == .migrating {
             evm.phase = .running
@@ -126,5 +122,25 @@ extension StoreWriting {
                 time: time, object: ObjectRef(.evm, migration.evmID), reason: "MigrationFailed",
                 message: "\(migration.id) to \(migration.to): \(message); the EVM stays on \(migration.from)", type: .warning))
         return migration
+    }
+
+    /// Cancels a migration: one still preparing fails at once; a running one is aborted by the source agent,
+    /// which then reports it failed.
+    func cancelMigration(_ id: String, at time: Date) throws -> Migration {
+        guard var migration = try migration(id) else { throw DomainError.notFound("migration \(id)") }
+        switch migration.state {
+        case .preparing:
+            return try failMigration(id, message: "cancelled by an operator", at: time)
+        case .running:
+            migration.cancelRequested = true
+            try save(migration)
+            try bumpRevision(HostRevision.scope(migration.from))
+            try append(
+                Event(time: time, object: ObjectRef(.migration, id), reason: "CancelRequested", message: "the source agent aborts the job"))
+            return migration
+        default:
+            throw DomainError.conflict(
+                "migration \(id) is \(migration.state.rawValue); only preparing or running migrations can be cancelled")
+        }
     }
 }

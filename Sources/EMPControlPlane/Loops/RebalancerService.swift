@@ -82,12 +82,13 @@ public struct RebalancerService: Service {
                 evmID: move.evmID, to: move.to, reason: move.reason, explanation: move.explanation, bytes: move.bytes,
                 postCopy: move.postCopy)
             do {
-                started.append(try await store.write { tx in try tx.beginMigration(request, limits: planner, at: time) })
+                started.append(try await store.write { tx in try tx.beginMigration(request, limits: planner.limits, at: time) })
                 Counter(label: "emp_migrations_started_total", dimensions: [("reason", move.reason.rawValue)]).increment()
                 logger.info(
                     "migration started",
                     metadata: ["evm": "\(move.evmID)", "from": "\(move.from)", "to": "\(move.to)", "reason": "\(move.reason)"])
-            } catch let error as APIError {
+            } catch let error as DomainError {
+                // The plan was made from a snapshot; the start check sees the state now.
                 logger.debug("move not started", metadata: ["evm": "\(move.evmID)", "why": "\(error.message)"])
             }
         }
@@ -140,18 +141,13 @@ public struct RebalancerService: Service {
         var outcome = "no Kubernetes client configured: not drained"
         if let kube {
             do {
-                try await kube.resources(Node.self).cordon(evm.nodeName)
-                let pods = try await kube.resources(Pod.self).listAll(ListOptions(fieldSelector: "spec.nodeName=\(evm.nodeName)")).items
-                var evicted = 0
-                for pod in pods where ClusterView.keepsNodeBusy(pod) {
-                    do {
-                        try await kube.resources(Pod.self, namespace: pod.metadata.namespace).evict(pod.name)
-                        evicted += 1
-                    } catch {
-                        logger.warning("eviction failed", metadata: ["pod": "\(pod.key)", "error": "\(error)"])
-                    }
+                switch try await NodeDrainer(client: kube, logger: logger).drain(evm.nodeName, whenBlocked: .continueDraining) {
+                case .drained(let evicted, let failed):
+                    outcome =
+                        "node \(evm.nodeName) cordoned, \(evicted) pod(s) evicted\(failed > 0 ? ", \(failed) eviction(s) failed" : "")"
+                case .blocked(let pod):
+                    outcome = "node \(evm.nodeName): eviction of \(pod) blocked"
                 }
-                outcome = "node \(evm.nodeName) cordoned, \(evicted) pod(s) evicted"
             } catch {
                 outcome = "drain of node \(evm.nodeName) failed: \(error)"
             }

@@ -2,29 +2,6 @@ import EMPModel
 import EMPScheduling
 import EMPStore
 import Foundation
-import Hummingbird
-import ServerGuard
-
-/// `GET /v1/snapshot[?pool=P]`: the state the scheduling algorithms see, in the format `empctl whatif` reads.
-struct SnapshotRoutes<Context: RequestContext>: Sendable {
-    let store: any StateStore
-    let now: @Sendable () -> Date
-    let settings: RebalanceSettings
-
-    func register(on group: RecordingRoutes<Context>) {
-        group.get("snapshot") { request, _ in
-            let poolFilter = request.uri.queryParameters.get("pool")
-            let time = now()
-            let settings = settings
-            return JSONResponse(try await store.read { try $0.snapshot(pool: poolFilter, at: time, settings: settings) })
-        }
-    }
-}
-
-/// The revision scope the rebalancer waits on: bumped when a host must be emptied (maintenance, interruption).
-public enum RebalanceRevision {
-    public static let scope = "rebalance"
-}
 
 extension StoreReading {
     /// What active migrations will add to each target host: counted against its room before they complete.
@@ -50,7 +27,7 @@ extension StoreReading {
         -> Snapshot
     {
         let pools = try pools().filter { poolFilter == nil || $0.id == poolFilter }
-        if let poolFilter, pools.isEmpty { throw APIError.notFound("pool \(poolFilter)") }
+        if let poolFilter, pools.isEmpty { throw DomainError.notFound("pool \(poolFilter)") }
         var snapshot = Snapshot(hosts: [])
         let active = try migrations(MigrationFilter(states: [.preparing, .running]))
         for pool in pools {

@@ -37,7 +37,7 @@ public enum UntrustedInput {
             let capacity = Resources(cpuMillis: 64_000, memoryBytes: .gibibytes(256))
             if (try? report.validate(capacity: capacity, evms: [evm.id: evm])) != nil {
                 for domain in report.domains where domain.evmID == evm.id {
-                    AgentRoutes<BasicRequestContext>.recordUsage(domain, into: &evm, at: time)
+                    AgentReports.recordUsage(domain, into: &evm, at: time)
                 }
                 _ = evm.implausibility
             }

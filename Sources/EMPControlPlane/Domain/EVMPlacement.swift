@@ -11,15 +11,16 @@ struct EVMPlacement: Sendable {
     let expectedUseFraction: Double
 
     /// Places `count` new EVMs of the pool's shape, all or none.
-    /// - Throws: ``APIError`` 404 for an unknown pool, 409 when the pool's max EVMs or the hosts' room would be exceeded.
+    /// - Throws: ``DomainError`` `notFound` for an unknown pool, `conflict` past the pool's max EVMs, and
+    ///   `insufficientCapacity` (with how many would fit) when the hosts lack room.
     func create(count: Int, poolID: String, at time: Date) async throws -> [EVM] {
         let fraction = expectedUseFraction
         return try await store.write { tx in
-            guard let pool = try tx.pool(poolID) else { throw APIError.notFound("pool \(poolID)") }
+            guard let pool = try tx.pool(poolID) else { throw DomainError.notFound("pool \(poolID)") }
             let current = try tx.evms(EVMFilter(poolID: poolID))
             let existing = current.filter { $0.phase != .deleting }.count
             guard existing + count <= pool.policy.maxEVMs else {
-                throw APIError.conflict("pool \(poolID) has \(existing) EVMs; \(count) more would exceed maxEVMs \(pool.policy.maxEVMs)")
+                throw DomainError.conflict("pool \(poolID) has \(existing) EVMs; \(count) more would exceed maxEVMs \(pool.policy.maxEVMs)")
             }
             let hosts = try tx.hosts(pool: poolID)
             let size = pool.shape.resources
@@ -37,7 +38,8 @@ struct EVMPlacement: Sendable {
             }
             let result = Placer(policy: pool.policy.placement).place(requests, on: snapshots)
             if let miss = result.unplaced.first {
-                throw APIError(.conflict, code: "insufficient_capacity", "cannot place \(count) EVMs in pool \(poolID): \(miss.reason)")
+                throw DomainError.insufficientCapacity(
+                    "cannot place \(count) EVMs in pool \(poolID): \(miss.reason)", evmsThatFit: result.placements.count)
             }
             var byID = Dictionary(uniqueKeysWithValues: hosts.map { ($0.id, $0) })
             var created: [EVM] = []

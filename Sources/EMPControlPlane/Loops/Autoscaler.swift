@@ -160,14 +160,15 @@ public struct Autoscaler: Service {
         guard count > 0 else { return }
         // All or none per request, so on a shortage take as many as the hosts have room for.
         var created: [EVM] = []
-        var failure: APIError?
+        var failure: DomainError?
         var attempt = count
         while created.isEmpty, failure == nil {
             do {
                 created = try await placement.create(count: attempt, poolID: view.pool.id, at: now())
-            } catch let error as APIError where error.code == "insufficient_capacity" && attempt > 1 {
-                attempt -= 1
-            } catch let error as APIError {
+            } catch let error as DomainError where error.code == .insufficientCapacity && attempt > 1 {
+                // Try what the hosts said they have room for (at least one fewer than before).
+                attempt = min(attempt - 1, max(1, error.evmsThatFit ?? 0))
+            } catch let error as DomainError {
                 failure = error
             }
         }
@@ -191,7 +192,7 @@ public struct Autoscaler: Service {
     }
 
     /// Logs a shortage once per distinct message and, when hosts lack room, asks the host provider for more.
-    func reportShortage(_ pool: Pool, needed: Int, got: Int, failure: APIError?, state: inout LoopState) async throws {
+    func reportShortage(_ pool: Pool, needed: Int, got: Int, failure: DomainError?, state: inout LoopState) async throws {
         guard got < needed else {
             state.shortage[pool.id] = nil
             return
@@ -206,7 +207,7 @@ public struct Autoscaler: Service {
             }
             logger.warning("scale-up short", metadata: ["pool": "\(pool.id)", "reason": "\(message)"])
         }
-        guard failure == nil || failure?.code == "insufficient_capacity" else { return }
+        guard failure == nil || failure?.code == .insufficientCapacity else { return }
         // Hosts to ask for: the missing EVMs' size over the room of the pool's largest host.
         let hosts = try await store.read { try $0.hosts(pool: pool.id) }
         let limit = hosts.map { pool.policy.allocatable($0.capacity) }.max { $0.memoryBytes < $1.memoryBytes }
@@ -246,31 +247,25 @@ public struct Autoscaler: Service {
         }
     }
 
-    /// Cordon, evict what is left (DaemonSet pods stay; PodDisruptionBudgets are honoured by the API), mark the
-    /// EVM deleting (first, so its agent stops re-registering the Node and destroys the domain), delete the Node.
+    /// Drains the EVM's Node (``NodeDrainer``; pods that landed before the cordon are evicted, and a PodDisruptionBudget
+    /// that refuses keeps the EVM), marks the EVM
+    /// deleting (first, so its agent stops re-registering the Node and destroys the domain), deletes the Node.
     func remove(_ evm: EVM, view: ClusterView) async throws {
-        let nodes = client.resources(Node.self)
-        try await nodes.cordon(evm.nodeName)
-        for pod in view.pods where pod.spec.nodeName == evm.nodeName && ClusterView.keepsNodeBusy(pod) {
-            do {
-                try await client.resources(Pod.self, namespace: pod.metadata.namespace).evict(pod.name)
-            } catch let error as KubeError where error.reason == .tooManyRequests {
-                logger.notice("eviction blocked by a PodDisruptionBudget; keeping the EVM", metadata: ["pod": "\(pod.key)"])
-                try await nodes.cordon(evm.nodeName, false)
-                let time = now()
-                _ = try await store.write { tx in
-                    try tx.append(
-                        Event(
-                            time: time, object: ObjectRef(.evm, evm.id), reason: "ScaleDownBlocked",
-                            message: "pod \(pod.key) cannot be evicted (PodDisruptionBudget); EVM kept", type: .warning))
-                }
-                return
+        let drainer = NodeDrainer(client: client, logger: logger)
+        if case .blocked(let pod) = try await drainer.drain(evm.nodeName, whenBlocked: .keepNode) {
+            let time = now()
+            _ = try await store.write { tx in
+                try tx.append(
+                    Event(
+                        time: time, object: ObjectRef(.evm, evm.id), reason: "ScaleDownBlocked",
+                        message: "pod \(pod) cannot be evicted (PodDisruptionBudget); EVM kept", type: .warning))
             }
+            return
         }
         let time = now()
         let message = "node empty for \(settings.emptyAfter); removed"
         _ = try await store.write { tx in try tx.markDeleting(evm.id, at: time, reason: "ScaledDown", message: message) }
-        try await nodes.deleteIfPresent(evm.nodeName)
+        try await drainer.deleteNode(evm.nodeName)
         Counter(label: "emp_autoscaler_decisions_total", dimensions: [("pool", view.pool.id), ("action", "scale_down")]).increment()
         logger.info("scaled down", metadata: ["evm": "\(evm.id)"])
     }
