@@ -40,6 +40,8 @@ public struct AgentConfiguration: Sendable {
     public var interruptionPollInterval: Duration = .seconds(5)
     /// Where pool images named without a path live (qcow2). Default `/var/lib/emp-agent/images`.
     public var imageDirectory = "/var/lib/emp-agent/images"
+    /// kubeconfig for pre-registering each EVM as a Node. Default nil: registration off.
+    public var kubeconfigPath: String?
 
     public init(
         controlPlaneURL: String,

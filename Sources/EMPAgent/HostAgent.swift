@@ -128,6 +128,8 @@ public final class HostAgent: Sendable {
             try await reconcile(
                 desired.evms, hostID: hostID, kubelet: desired.kubelet, incoming: desired.incoming.map(\.evm.id), departed: desired.departed
             )
+        } catch is CancellationError {
+            return  // stopping
         } catch {
             logger.error("reconcile failed", metadata: ["error": "\(error)"])
         }

@@ -48,6 +48,9 @@ public final class KubeClient: Sendable {
         self.logger = logger
         self.limiter = RateLimiter(qps: options.qps, burst: options.burst)
         var tls = TLSConfiguration.makeClientConfiguration()
+        // A watch cut short at shutdown waits this long for the server's close_notify (NIOSSL's default is 5 s,
+        // which alone used up a process's whole SIGTERM budget).
+        tls.shutdownTimeout = .milliseconds(500)
         do {
             if let ca = config.certificateAuthorityPEM {
                 tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(ca)))

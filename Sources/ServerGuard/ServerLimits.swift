@@ -42,7 +42,10 @@ public struct ServerLimits: Sendable {
         let base = HTTPServerBuilder { responder in
             GuardedHTTP1Channel(inner: HTTP1Channel(responder: responder, configuration: .init(idleTimeout: timeout)))
         }
-        guard let tls else { return base }
+        guard var tls else { return base }
+        // Closing a connection (idle at shutdown, or timed out) waits this long for the client's close_notify;
+        // NIOSSL's default of 5 s alone used up a process's whole SIGTERM budget.
+        tls.shutdownTimeout = .milliseconds(500)
         return try .tls(base, tlsConfiguration: tls)
     }
 

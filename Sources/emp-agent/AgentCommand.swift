@@ -1,9 +1,5 @@
 import ArgumentParser
-import AsyncHTTPClient
 import EMPAgent
-import Foundation
-import Kube
-import Libvirt
 import Logging
 
 /// `emp-agent`: runs on each bare-metal host; keeps libvirt's EVM domains equal to the control plane's desired set.
@@ -11,10 +7,12 @@ import Logging
 struct AgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "emp-agent",
-        abstract: "Run the EMP host agent: join, follow the desired EVM set, reconcile libvirt, report usage."
+        abstract: "Run the EMP host agent: join, follow the desired EVM set, reconcile libvirt, report usage.",
+        discussion:
+            "Each setting can also come from the environment (EMP_AGENT_<KEY>, e.g. EMP_AGENT_CONTROL_PLANE) or the file; flags win."
     )
 
-    @Option(name: .long, help: "YAML configuration file (agent/agent.example.yaml); flags override it.")
+    @Option(name: .long, help: "YAML configuration file (agent/agent.example.yaml); flags and the environment override it.")
     var config: String?
 
     @Option(name: .long, help: "Control plane base URL, e.g. https://10.0.0.5:7443.")
@@ -76,53 +74,37 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
-    /// Flags over the file over the defaults, checked; errors name the flag or key.
-    func resolve() throws -> AgentConfiguration {
-        let file = try config.map { try AgentConfigurationFile.load($0) }
-        guard let url = controlPlane ?? file?.controlPlane else {
-            throw ValidationError("the control plane URL is required (--control-plane or controlPlane in --config)")
-        }
-        let defaults = AgentConfiguration(controlPlaneURL: url)
-        let typeName = domainType ?? file?.domainType ?? defaults.domainType.rawValue
-        guard let type = DomainSpec.DomainType(rawValue: typeName) else {
-            throw ValidationError("--domain-type must be kvm, qemu or test (got \"\(typeName)\")")
-        }
-        let interval = reportInterval ?? file?.reportIntervalSeconds ?? 10
-        guard interval > 0, interval <= 300 else { throw ValidationError("--report-interval must be in (0, 300] seconds") }
-        let wait = pollWait ?? file?.pollWaitSeconds ?? defaults.pollWait
-        guard (1...60).contains(wait) else { throw ValidationError("--poll-wait must be 1...60 seconds") }
-        var configuration = AgentConfiguration(
-            controlPlaneURL: url,
-            joinToken: joinToken ?? file?.joinToken,
-            hostID: hostID ?? file?.hostID,
-            libvirtURI: libvirtURI ?? file?.libvirtURI ?? defaults.libvirtURI,
-            stateDirectory: stateDir ?? file?.stateDir ?? defaults.stateDirectory,
-            domainType: type,
-            reportInterval: .milliseconds(Int64(interval * 1000)),
-            pollWait: wait,
-            kernel: kernel ?? file?.kernel,
-            initrd: initrd ?? file?.initrd,
-            kernelCommandLine: cmdline ?? file?.cmdline,
-            network: network ?? file?.network,
-            isoTool: isoTool ?? file?.isoTool
-        )
-        configuration.migrationURI = migrationURI ?? file?.migrationURI
-        configuration.migrationAddress = migrationAddress ?? file?.migrationAddress
-        configuration.interruptionURL = interruptionURL ?? file?.interruptionURL
-        if let directory = imageDir ?? file?.imageDir { configuration.imageDirectory = directory }
-        if let url = configuration.interruptionURL, URL(string: url)?.scheme?.hasPrefix("http") != true {
-            throw ValidationError("--interruption-url must be an http(s) URL (got \"\(url)\")")
-        }
-        return configuration
+    var flags: AgentFlags {
+        var flags = AgentFlags()
+        flags.config = config
+        flags.controlPlane = controlPlane
+        flags.joinToken = joinToken
+        flags.hostID = hostID
+        flags.libvirtURI = libvirtURI
+        flags.stateDir = stateDir
+        flags.domainType = domainType
+        flags.reportInterval = reportInterval
+        flags.pollWait = pollWait
+        flags.kernel = kernel
+        flags.initrd = initrd
+        flags.cmdline = cmdline
+        flags.network = network
+        flags.kubeconfig = kubeconfig
+        flags.isoTool = isoTool
+        flags.migrationURI = migrationURI
+        flags.migrationAddress = migrationAddress
+        flags.interruptionURL = interruptionURL
+        flags.imageDir = imageDir
+        return flags
     }
 
     func run() async throws {
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
-        var configuration: AgentConfiguration
+        let configuration: AgentConfiguration
         do {
-            configuration = try resolve()
+            configuration = try AgentConfiguration.resolve(flags: flags)
         } catch let error as AgentError {
             throw ValidationError(error.description)
         }
@@ -132,27 +114,12 @@ struct AgentCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "emp-agent")
-        if configuration.domainType == .kvm, configuration.libvirtURI.hasPrefix("qemu"), let reason = KVMProbe.unusableReason() {
-            logger.warning("KVM is not usable (\(reason)); EVMs run as domain type qemu (TCG emulation, much slower)")
-            configuration.domainType = .qemu
+        let built: Agent.Built
+        do {
+            built = try await Agent.build(configuration: configuration, logger: logger)
+        } catch let error as AgentError {
+            throw ValidationError(error.description)
         }
-        let connection = try await Connection(uri: configuration.libvirtURI)
-        var kube: KubeClient?
-        let fileKubeconfig = try config.map { try AgentConfigurationFile.load($0) }?.kubeconfig
-        if let path = kubeconfig ?? fileKubeconfig {
-            do {
-                kube = try KubeClient(config: try KubeConfig.load(paths: [path]), logger: Logger(label: "emp-agent.kube"))
-            } catch {
-                throw ValidationError("--kubeconfig: \(error)")
-            }
-        }
-        let agent = HostAgent(
-            configuration: configuration,
-            client: ControlPlaneClient(http: HTTPClient.shared, baseURL: configuration.controlPlaneURL),
-            connection: connection,
-            kube: kube,
-            logger: logger
-        )
-        try await agent.run()
+        try await built.runService(logger: logger)
     }
 }

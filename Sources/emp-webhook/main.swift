@@ -1,8 +1,6 @@
 import ArgumentParser
 import EMPWebhook
 import Foundation
-import Hummingbird
-import Kube
 import Logging
 import Metrics
 import Prometheus
@@ -33,48 +31,27 @@ struct Serve: AsyncParsableCommand {
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
-        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port)
-        else {
-            throw ValidationError("--listen must be HOST:PORT (got \"\(listen)\")")
-        }
-        let host = String(listen[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
         guard maxBodyBytes >= 4096 else { throw ValidationError("--max-body-bytes must be at least 4096") }
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
-        let registry = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
-        let logger = Logger(label: "emp-webhook")
-
-        let kube: KubeClient
         do {
-            let config = try kubeconfig.map { try KubeConfig.load(paths: [$0]) } ?? KubeConfig.load()
-            kube = try KubeClient(config: config, logger: Logger(label: "emp-webhook.kube"))
-        } catch {
-            throw ValidationError("no cluster to read emp-profile-cm from (--kubeconfig, $KUBECONFIG or a pod's service account): \(error)")
-        }
-        let state = ProfileState()
-        let application: any ApplicationProtocol
-        do {
-            application = try WebhookServer.build(
+            let (host, port) = try WebhookServer.parseListen(listen)
+            LoggingSystem.bootstrap { label in
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            }
+            let registry = PrometheusCollectorRegistry()
+            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+            try await WebhookServer.serve(
                 configuration: WebhookServer.Configuration(
                     host: host, port: port, certificatePath: cert, keyPath: key, maxBodyBytes: maxBodyBytes),
-                state: state,
-                registry: registry,
-                services: [ProfileWatcher(client: kube, state: state, logger: logger)],
-                logger: logger,
+                kubeconfig: kubeconfig, registry: registry, logger: Logger(label: "emp-webhook"),
                 onServerRunning: { port in
                     // One unbuffered line on stdout: scripts and tests wait for it.
                     FileHandle.standardOutput.write(Data("emp-webhook listening on https://\(host):\(port)\n".utf8))
-                }
-            )
+                })
         } catch let error as WebhookError {
             throw ValidationError(error.description)
         }
-        try await application.runService()
-        try await kube.shutdown()
     }
 }
 

@@ -53,6 +53,9 @@ final class Cluster: @unchecked Sendable {
         agents[name] = try ChildProcess(try BuiltProducts.executable("emp-agent"), arguments)
     }
 
+    /// The agent process of host `name`, while it runs.
+    func agent(_ name: String) -> ChildProcess? { agents[name] }
+
     func killAgent(_ name: String) {
         agents[name]?.kill()
         agents[name] = nil

@@ -46,13 +46,8 @@ import Testing
         tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(dir.file("certs/ca.crt")))
         let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: .init(tlsConfiguration: tls))
         defer { Task { try? await http.shutdown() } }
-        var ready = false
-        for _ in 0..<100 where !ready {
-            let response = try await http.execute(HTTPClientRequest(url: url + "/readyz"), timeout: .seconds(5))
-            ready = response.status == .ok
-            if !ready { try await Task.sleep(for: .milliseconds(50)) }
-        }
-        #expect(ready)
+        #expect(
+            try await eventually { try await http.execute(HTTPClientRequest(url: url + "/readyz"), timeout: .seconds(5)).status == .ok })
         var request = HTTPClientRequest(url: url + "/mutate")
         request.method = .POST
         request.body = .bytes(
@@ -70,5 +65,6 @@ import Testing
         let metrics = try await http.execute(HTTPClientRequest(url: url + "/metrics"), timeout: .seconds(5))
         let text = String(buffer: try await metrics.body.collect(upTo: 1 << 20))
         #expect(text.contains(#"emp_webhook_admission_reviews_total{result="mutated"} 1"#))
+        SignalTests.expectCleanStop(server, "emp-webhook serve")
     }
 }

@@ -123,6 +123,29 @@ struct RealVMTests {
         #expect(try await cluster.runningDomains(recorded).contains(crashing), "the record says \(recorded)")
         try await metadata.stop()
 
+        // 5b. Stop: SIGTERM the source's agent during a migration. It exits 0 within 5 s without aborting the job
+        // (libvirt runs it; the journal covers it); restarted, it reports the end: one running copy, where the
+        // record says.
+        let stopping = try #require(try await cluster.evms().first { $0.hostID == home && $0.phase == .running }?.id)
+        let leaving = try await Connection(uri: cluster.libvirtURI(home)).domain(named: stopping)
+        try await leaving.setMigrationMaxSpeed(mebibytesPerSecond: 16)
+        #expect(try await cluster.call("POST", "/v1/evms/\(stopping)/migrate", #"{"to": "\#(other)"}"#).status == 202)
+        _ = try await eventually(timeout: .seconds(30)) { try await cluster.migrations(stopping).last?.state == .running }
+        let agent = try #require(cluster.agent(home))
+        let sent = ContinuousClock.now
+        agent.kill(SIGTERM)
+        #expect(agent.wait() == 0, "stderr: \(agent.errorOutput.suffix(10))")
+        #expect(ContinuousClock.now - sent < .seconds(5))
+        #expect(!agent.errorOutput.joined(separator: "\n").contains("Fatal error"))
+        cluster.killAgent(home)
+        try await cluster.startAgent(home)
+        #expect(try await eventually(timeout: .seconds(90)) { try await cluster.migrations(stopping).last?.state.isActive == false })
+        let landed = try #require(try await cluster.evm(stopping)?.hostID)
+        let stoppedCopies =
+            try await cluster.runningDomains(home).filter { $0 == stopping } + cluster.runningDomains(other).filter { $0 == stopping }
+        #expect(stoppedCopies.count == 1, "running copies of \(stopping): \(stoppedCopies)")
+        #expect(try await cluster.runningDomains(landed).contains(stopping), "the record says \(landed)")
+
         // 6. Usage: a guest told to dirty 64 MiB (kernel argument emp_dirty=64) reports clearly more RSS at the
         // control plane, within two report intervals of starting to dirty, than the idle guests.
         let idle = try await cluster.evms().compactMap { $0.used?.memoryBytes }.max() ?? 0
