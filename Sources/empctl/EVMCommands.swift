@@ -16,10 +16,8 @@ struct EVMCommand: AsyncParsableCommand {
         @Argument var pool: String
         @Option(help: "How many.") var count: Int = 1
 
-        struct Body: Encodable { var count: Int }
-
         func run() async throws {
-            let evms: [EVM] = try await server.client().post("/v1/pools/\(pool)/evms", body: Body(count: count))
+            let evms: [EVM] = try await server.client().post("/v1/pools/\(pool)/evms", body: EVMCreateRequest(count: count))
             if server.output == .json { return try printJSON(evms) }
             for evm in evms { print("evm/\(evm.id) placed on \(evm.hostID ?? "?")") }
         }

@@ -17,19 +17,9 @@ struct HostCommand: AsyncParsableCommand {
         @Option(help: "Lifetime in seconds (default 3600, at most 604800).") var ttl: Int?
         @Option(name: .customLong("host"), help: "Only this host id may join with the token.") var hostID: String?
 
-        struct Body: Encodable {
-            var ttlSeconds: Int?
-            var hostID: String?
-        }
-        struct Created: Codable {
-            let id: String
-            let poolID: String
-            let token: String
-            let expiresAt: Date
-        }
-
         func run() async throws {
-            let created: Created = try await server.client().post("/v1/pools/\(pool)/tokens", body: Body(ttlSeconds: ttl, hostID: hostID))
+            let created: TokenCreated = try await server.client().post(
+                "/v1/pools/\(pool)/tokens", body: TokenCreateRequest(ttlSeconds: ttl, hostID: hostID))
             if server.output == .json { return try printJSON(created) }
             print(created.token)
             FileHandle.standardError.write(Data("join token for pool \(pool), valid until \(created.expiresAt); shown once\n".utf8))
@@ -106,14 +96,13 @@ struct HostCommand: AsyncParsableCommand {
         @Argument var name: String
         @Argument(help: "on or off.") var state: String
 
-        struct Body: Encodable { var enabled: Bool }
-
         func validate() throws {
             guard state == "on" || state == "off" else { throw ValidationError("state must be on or off (got \"\(state)\")") }
         }
 
         func run() async throws {
-            let _: EMPModel.Host = try await server.client().post("/v1/hosts/\(name)/maintenance", body: Body(enabled: state == "on"))
+            let _: EMPModel.Host = try await server.client().post(
+                "/v1/hosts/\(name)/maintenance", body: MaintenanceRequest(enabled: state == "on"))
             print("host/\(name) maintenance \(state)")
         }
     }

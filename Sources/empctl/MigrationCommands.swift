@@ -13,11 +13,6 @@ extension HostCommand {
         @Option(help: "Time left: 90s, 2m, 1h.") var deadline: String?
         @Flag(help: "Withdraw the notice.") var clear = false
 
-        struct Body: Encodable {
-            var deadlineSeconds: Double?
-            var clear: Bool?
-        }
-
         func validate() throws {
             guard clear != (deadline != nil) else { throw ValidationError("give --deadline or --clear") }
             if let deadline { _ = try Self.seconds(deadline) }
@@ -34,7 +29,7 @@ extension HostCommand {
         }
 
         func run() async throws {
-            let body = clear ? Body(clear: true) : Body(deadlineSeconds: try Self.seconds(deadline!))
+            let body = clear ? InterruptRequest(clear: true) : InterruptRequest(deadlineSeconds: try Self.seconds(deadline!))
             let host: EMPModel.Host = try await server.client().post("/v1/hosts/\(name)/interrupt", body: body)
             print(
                 host.deadline.map { "host/\(name) goes away at \(ISO8601DateFormatter().string(from: $0)); evacuating" }
@@ -63,10 +58,8 @@ struct MigrateCommand: AsyncParsableCommand {
     @Argument var evm: String
     @Option(help: "Destination host.") var to: String
 
-    struct Body: Encodable { var to: String }
-
     func run() async throws {
-        let migration: Migration = try await server.client().post("/v1/evms/\(evm)/migrate", body: Body(to: to))
+        let migration: Migration = try await server.client().post("/v1/evms/\(evm)/migrate", body: MigrateRequest(to: to))
         if server.output == .json { return try printJSON(migration) }
         print("migration/\(migration.id) \(migration.from) → \(migration.to) started")
     }
