@@ -3,7 +3,11 @@ import PackageDescription
 
 /// One settings array for every target (Swift 6 language mode is the default for tools 6.0).
 let swiftSettings: [SwiftSetting] = [
-    .enableUpcomingFeature("ExistentialAny")
+    .enableUpcomingFeature("ExistentialAny"),
+    // A file sees only the members of modules it imports itself, and an import is internal unless it says
+    // `public import`: each target's dependencies are exactly what its files declare.
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
 ]
 
 let package = Package(
@@ -46,7 +50,12 @@ let package = Package(
     targets: [
         // MARK: libraries, in dependency order
         .target(name: "EMPModel", swiftSettings: swiftSettings),
-        .target(name: "EMPScheduling", dependencies: ["EMPModel"], swiftSettings: swiftSettings),
+        .target(
+            name: "EMPScheduling",
+            dependencies: [
+                "EMPModel"
+            ],
+            swiftSettings: swiftSettings),
         .systemLibrary(
             name: "CLibvirt",
             path: "Sources/CLibvirt",
@@ -57,8 +66,8 @@ let package = Package(
             name: "Libvirt",
             dependencies: [
                 "CLibvirt",
-                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -66,10 +75,14 @@ let package = Package(
             name: "Kube",
             dependencies: [
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                .product(name: "NIOFoundationCompat", package: "swift-nio"),
-                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTPCompression", package: "swift-nio-extras"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings
@@ -81,12 +94,12 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -102,29 +115,40 @@ let package = Package(
         .target(
             name: "EMPControlPlane",
             dependencies: [
-                "EMPModel", "EMPScheduling", "EMPStore", "Kube", "ServerGuard",
-                .product(name: "HTTPTypes", package: "swift-http-types"),
+                "EMPModel",
+                "EMPScheduling",
+                "EMPStore",
+                "Kube",
+                "ServerGuard",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "EMPAgent",
             dependencies: [
-                "EMPModel", "Libvirt", "Kube",
+                "EMPModel",
+                "Kube",
+                "Libvirt",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings
@@ -132,26 +156,31 @@ let package = Package(
         .target(
             name: "EMPCertificates",
             dependencies: [
-                .product(name: "X509", package: "swift-certificates"),
-                .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "X509", package: "swift-certificates"),
             ],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "EMPWebhook",
             dependencies: [
-                "EMPModel", "Kube", "EMPCertificates", "ServerGuard",
+                "EMPCertificates",
+                "EMPModel",
+                "Kube",
+                "ServerGuard",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings
@@ -159,23 +188,31 @@ let package = Package(
         .target(
             name: "KubeSim",
             dependencies: [
-                "Kube", "EMPModel", "EMPCertificates", "ServerGuard",
+                "EMPCertificates",
+                "EMPModel",
+                "Kube",
+                "ServerGuard",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "NIOFoundationCompat", package: "swift-nio"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings
         ),
         /// Test support (fixtures, child processes, temp dirs); production code never imports it.
         .target(
             name: "EMPTesting",
-            dependencies: ["EMPModel"],
+            dependencies: [
+                "EMPModel"
+            ],
             swiftSettings: swiftSettings
         ),
 
@@ -184,25 +221,27 @@ let package = Package(
             name: "emp-control-plane",
             dependencies: [
                 "EMPControlPlane",
-                .product(name: "Yams", package: "Yams"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "emp-agent",
             dependencies: [
-                "EMPAgent", "Kube",
+                "EMPAgent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "emp-webhook",
             dependencies: [
-                "EMPWebhook", "Kube",
+                "EMPWebhook",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -212,11 +251,17 @@ let package = Package(
         .executableTarget(
             name: "empctl",
             dependencies: [
-                "EMPModel", "EMPScheduling", "EMPWebhook", "Kube", "KubeSim",
+                "EMPModel",
+                "EMPScheduling",
+                "EMPWebhook",
+                "Kube",
+                "KubeSim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings
@@ -225,63 +270,136 @@ let package = Package(
         .executableTarget(
             name: "emp-bench",
             dependencies: [
-                "EMPModel", "EMPScheduling", "EMPStore", "Libvirt", "EMPWebhook", "EMPControlPlane", "EMPAgent", "Kube", "KubeSim",
+                "EMPAgent",
+                "EMPControlPlane",
+                "EMPModel",
+                "EMPScheduling",
+                "EMPStore",
                 "EMPTesting",
+                "EMPWebhook",
+                "Kube",
+                "KubeSim",
+                "Libvirt",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: swiftSettings
         ),
         /// Child-process helper for tests that kill a writer mid-flight; not shipped.
         .executableTarget(
             name: "emp-test-helper",
-            dependencies: ["EMPModel", "EMPStore"],
+            dependencies: [
+                "EMPModel",
+                "EMPStore",
+            ],
             swiftSettings: swiftSettings
         ),
 
         // MARK: test targets (KubeSim and EMPWebhook tests arrive with their modules' issues)
-        .testTarget(name: "EMPModelTests", dependencies: ["EMPModel"], swiftSettings: swiftSettings),
-        .testTarget(name: "EMPSchedulingTests", dependencies: ["EMPScheduling", "EMPTesting"], swiftSettings: swiftSettings),
-        .testTarget(name: "LibvirtTests", dependencies: ["Libvirt", "EMPTesting"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "EMPModelTests",
+            dependencies: [
+                "EMPModel"
+            ],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "EMPSchedulingTests",
+            dependencies: [
+                "EMPModel",
+                "EMPScheduling",
+                "EMPTesting",
+            ],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "LibvirtTests",
+            dependencies: [
+                "EMPTesting",
+                "Libvirt",
+            ],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "EMPStoreTests",
-            dependencies: ["EMPStore", "EMPTesting"],
+            dependencies: [
+                "EMPModel",
+                "EMPStore",
+                "EMPTesting",
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "EMPControlPlaneTests",
             dependencies: [
-                "EMPControlPlane", "EMPScheduling", "EMPTesting", "EMPAgent", "Kube", "KubeSim",
+                "EMPAgent",
+                "EMPControlPlane",
+                "EMPModel",
+                "EMPScheduling",
+                "EMPStore",
+                "EMPTesting",
+                "Kube",
+                "KubeSim",
+                "Libvirt",
+                "ServerGuard",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "KubeTests",
-            dependencies: ["Kube", "KubeSim", "EMPCertificates", "EMPTesting", .product(name: "Hummingbird", package: "hummingbird")],
+            dependencies: [
+                "EMPCertificates",
+                "EMPTesting",
+                "Kube",
+                "KubeSim",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "EMPWebhookTests",
             dependencies: [
-                "EMPWebhook", "Kube", "KubeSim", "EMPCertificates", "EMPTesting",
+                "EMPCertificates",
+                "EMPModel",
+                "EMPTesting",
+                "EMPWebhook",
+                "Kube",
+                "KubeSim",
+                "ServerGuard",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "Yams", package: "Yams"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "KubeSimTests",
             dependencies: [
-                "KubeSim", "Kube", "EMPCertificates", "EMPTesting",
+                "EMPCertificates",
+                "EMPTesting",
+                "Kube",
+                "KubeSim",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             resources: [.copy("Fixtures")],
@@ -290,26 +408,51 @@ let package = Package(
         .testTarget(
             name: "EMPAgentTests",
             dependencies: [
-                "EMPAgent", "EMPTesting", "Kube", "KubeSim", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                "EMPAgent",
+                "EMPCertificates",
+                "EMPModel",
+                "EMPTesting",
+                "Kube",
+                "KubeSim",
+                "Libvirt",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "E2ETests",
             dependencies: [
-                "EMPTesting", "EMPModel", "Kube", "KubeSim",
+                "EMPModel",
+                "EMPTesting",
+                "Kube",
+                "KubeSim",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "RealVMTests",
             dependencies: [
-                "EMPTesting", "EMPModel", "EMPStore", "EMPControlPlane", "Libvirt", "Kube", "KubeSim",
+                "EMPControlPlane",
+                "EMPModel",
+                "EMPScheduling",
+                "EMPStore",
+                "EMPTesting",
+                "Kube",
+                "KubeSim",
+                "Libvirt",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

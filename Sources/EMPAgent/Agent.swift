@@ -1,10 +1,11 @@
 import AsyncHTTPClient
-import EMPModel
+public import EMPModel
 import Foundation
 import Kube
 import Libvirt
-import Logging
-import ServiceLifecycle
+public import Logging
+public import ServiceLifecycle
+import UnixSignals
 
 /// What `emp-agent`'s command line gave; nil means not given. The top layer of ``AgentConfiguration/resolve(flags:environment:)``.
 public struct AgentFlags: Sendable {

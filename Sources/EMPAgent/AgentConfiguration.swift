@@ -1,6 +1,6 @@
-import EMPModel
+public import EMPModel
 import Foundation
-import Libvirt
+public import Libvirt
 
 /// Everything `emp-agent` reads at start; each default is stated where it is declared.
 public struct AgentConfiguration: Sendable {

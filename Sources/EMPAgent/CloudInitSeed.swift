@@ -1,4 +1,5 @@
-import EMPModel
+public import EMPModel
+import Foundation
 import Yams
 
 /// The cloud-init NoCloud seed of one EVM: `meta-data` (instance id, hostname) and `user-data` (a

@@ -1,5 +1,5 @@
-import AsyncHTTPClient
-import EMPModel
+public import AsyncHTTPClient
+public import EMPModel
 import Foundation
 import NIOCore
 import NIOFoundationCompat

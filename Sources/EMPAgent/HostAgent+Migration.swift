@@ -1,7 +1,11 @@
 import AsyncHTTPClient
 import EMPModel
-import Foundation
+public import Foundation
+import Logging
 import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
+import Synchronization
 
 extension HostAgent {
     // MARK: Incoming migrations

@@ -1,9 +1,9 @@
 import AsyncHTTPClient
-import EMPModel
+public import EMPModel
 import Foundation
-import Kube
-import Libvirt
-import Logging
+public import Kube
+public import Libvirt
+public import Logging
 import Synchronization
 
 /// The agent loop: join once, then follow the host's desired EVM set (long poll) and reconcile libvirt to it,

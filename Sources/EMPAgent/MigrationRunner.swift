@@ -1,6 +1,6 @@
-import EMPModel
+public import EMPModel
 import Foundation
-import Logging
+public import Logging
 
 /// Runs this host's outgoing migrations, one task each, and reports their progress and end to the control plane.
 ///

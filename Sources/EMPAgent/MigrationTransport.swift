@@ -1,6 +1,6 @@
-import EMPModel
+public import EMPModel
 import Foundation
-import Libvirt
+public import Libvirt
 
 /// How the agent moves a domain to another host: libvirt in production; tests inject their own to exercise the
 /// success, slow and abort paths where the libvirt test driver cannot migrate.

@@ -1,7 +1,7 @@
-import EMPModel
+public import EMPModel
 import Foundation
-import Kube
-import Logging
+public import Kube
+public import Logging
 
 /// Keeps one Kubernetes Node per EVM of this host: created, tainted and labelled before the EVM's domain is
 /// defined (so no pod can land on it untainted when its kubelet joins), and deleted once the EVM and its domain

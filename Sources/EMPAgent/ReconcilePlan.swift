@@ -1,5 +1,5 @@
-import EMPModel
-import Libvirt
+public import EMPModel
+public import Libvirt
 
 /// What the agent must do to make libvirt match the desired EVM set: pure, so it is tested with values.
 ///

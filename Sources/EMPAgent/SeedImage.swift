@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Writes a NoCloud seed as an ISO 9660 image with volume label `cidata` (what cloud-init looks for), using
 /// Debian's `xorriso` (in genisoimage mode) or `genisoimage`. The image is built beside its final path and

@@ -1,6 +1,7 @@
-import EMPModel
-import EMPScheduling
+public import EMPModel
+public import EMPScheduling
 import Foundation
+import ServerGuard
 import Yams
 
 /// `emp-control-plane --config FILE`: the YAML form of ``ControlPlaneConfiguration`` (see

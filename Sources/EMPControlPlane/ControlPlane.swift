@@ -1,15 +1,16 @@
-import EMPModel
-import EMPStore
-import Foundation
-import Hummingbird
+public import EMPModel
+public import EMPStore
+public import Foundation
+public import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
-import Kube
-import Logging
+public import Kube
+public import Logging
 import NIOSSL
-import Prometheus
+public import Prometheus
 import ServerGuard
 import ServiceLifecycle
+import UnixSignals
 
 /// The composition root of `emp-control-plane`: opens the store, builds the HTTP API and returns a
 /// runnable application. Loops (autoscaler, rebalancer, host health) join here as they are built.

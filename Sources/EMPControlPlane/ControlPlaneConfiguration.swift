@@ -1,5 +1,5 @@
 import Foundation
-import ServerGuard
+public import ServerGuard
 
 /// Everything the control plane reads at start; each default is stated where it is declared.
 public struct ControlPlaneConfiguration: Sendable {

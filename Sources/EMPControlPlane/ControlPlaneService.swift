@@ -2,7 +2,7 @@ import EMPStore
 import Hummingbird
 import Kube
 import Logging
-import ServiceLifecycle
+public import ServiceLifecycle
 
 /// The control plane as one service: the application, and on graceful shutdown every waiting long poll answered
 /// at once (with the state it has) while the HTTP server drains, so a stop takes as long as the slowest ordinary

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// The secret an agent presents on its host's endpoints, issued once at join; only its hash is stored.
 public struct AgentCredential: Sendable, Hashable, Codable {

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// `POST /v1/agent/join`: an agent trades a one-time join token for its host credential.
 public struct JoinRequest: Sendable, Hashable, Codable {

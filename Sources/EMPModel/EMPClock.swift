@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// The one time source of every loop and time-dependent decision: Swift's `Clock` for waiting and measuring, plus
 /// the wall-clock `Date` that records store, read from the same source so a test's manual clock moves both.

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// An elastic VM: one libvirt domain on one host that becomes one Kubernetes Node.
 public struct EVM: Sendable, Hashable, Codable, Identifiable {

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// The environment layer of every executable's configuration (flags over environment over file over defaults):
 /// setting `reportIntervalSeconds` of `emp-agent` is read from `EMP_AGENT_REPORT_INTERVAL_SECONDS`. Values that do

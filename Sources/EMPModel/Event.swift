@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// What happened and why, attached to an object; operators read these with `empctl events`.
 public struct Event: Sendable, Hashable, Codable {

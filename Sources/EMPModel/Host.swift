@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A bare-metal machine running libvirt and `emp-agent`, as the control plane tracks it.
 public struct Host: Sendable, Hashable, Codable, Identifiable {

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A one-time secret an agent trades for its host credential; only its hash is stored.
 public struct JoinToken: Sendable, Hashable, Codable, Identifiable {

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// One move of a running EVM between hosts: a planned step and, once issued, its record.
 public struct Migration: Sendable, Hashable, Codable, Identifiable {

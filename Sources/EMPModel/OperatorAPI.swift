@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 // The operator API's request and response bodies, defined once: the control plane decodes them (strictly, with a
 // schema of its own) and empctl encodes them, so the two cannot drift apart.

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A pool: bare-metal hosts serving one Kubernetes cluster with EVMs of one shape, under one policy.
 public struct Pool: Sendable, Hashable, Codable, Identifiable {

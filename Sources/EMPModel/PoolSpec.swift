@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// What an operator asks for when creating a pool (`POST /v1/pools`, `empctl pool create`): sizes as
 /// Kubernetes quantities (`"16Gi"`), every policy field optional with DESIGN.md's defaults.

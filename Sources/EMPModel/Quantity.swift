@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A Kubernetes resource quantity (`3Gi`, `500m`, `1.5`, `2e3`), parsed exactly so requests add up like the API server's.
 ///

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// The JSON conventions of EMP's HTTP APIs (control plane ↔ agent, ↔ empctl): ISO 8601 dates, sorted keys.
 /// Both sides use these so a value round-trips unchanged.

@@ -1,4 +1,4 @@
-import EMPModel
+public import EMPModel
 
 /// The scheduling constraints of a pod as the packer sees them (converted from Kubernetes by the autoscaler,
 /// or read from a what-if file).

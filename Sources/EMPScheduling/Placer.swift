@@ -1,4 +1,4 @@
-import EMPModel
+public import EMPModel
 
 /// Chooses hosts for new EVMs under overcommit and watermark limits; pure and deterministic.
 ///

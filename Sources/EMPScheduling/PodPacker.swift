@@ -1,4 +1,4 @@
-import EMPModel
+public import EMPModel
 
 /// Decides how many EVMs pending pods need and where each would go; pure and deterministic.
 ///

@@ -1,4 +1,4 @@
-import EMPModel
+public import EMPModel
 
 /// The rebalancer's knobs; every default is the design's.
 public struct RebalanceSettings: Sendable, Hashable, Codable {

@@ -1,5 +1,5 @@
-import EMPModel
-import Foundation
+public import EMPModel
+public import Foundation
 
 /// The state the scheduling algorithms decide on: a pool's hosts and EVMs, resolved ahead of time so the
 /// algorithms do no I/O. `GET /v1/snapshot` exports it and the `empctl whatif` commands read it.

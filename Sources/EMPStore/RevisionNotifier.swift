@@ -1,4 +1,4 @@
-import EMPModel
+public import EMPModel
 import Foundation
 import NIOConcurrencyHelpers
 

@@ -1,5 +1,5 @@
-import EMPModel
-import Foundation
+public import EMPModel
+public import Foundation
 import GRDB
 import NIOConcurrencyHelpers
 

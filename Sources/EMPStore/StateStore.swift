@@ -1,4 +1,4 @@
-import EMPModel
+public import EMPModel
 
 /// The control plane's persistence seam: every read and write of pools, hosts, EVMs, migrations, join tokens
 /// and events goes through one of these, inside a transaction.

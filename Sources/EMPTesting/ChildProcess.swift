@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A child process whose stdout and stderr are collected line by line, for tests that run the built
 /// executables as a user would, and kill and restart them.

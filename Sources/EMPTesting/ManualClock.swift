@@ -1,5 +1,5 @@
-import EMPModel
-import Foundation
+public import EMPModel
+public import Foundation
 
 /// A clock that moves only when a test advances it, so loops and timeouts are tested at exact instants without
 /// sleeping: sleepers wake in deadline order when ``advance(by:)`` passes their deadline, and

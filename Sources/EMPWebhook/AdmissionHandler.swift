@@ -1,5 +1,5 @@
 import EMPModel
-import Foundation
+public import Foundation
 import Kube
 import Metrics
 

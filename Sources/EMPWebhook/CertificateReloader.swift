@@ -1,11 +1,11 @@
 import EMPCertificates
-import EMPModel
+public import EMPModel
 import Foundation
-import Logging
+public import Logging
 import NIOConcurrencyHelpers
 import NIOCore
-import NIOSSL
-import ServiceLifecycle
+public import NIOSSL
+public import ServiceLifecycle
 
 /// Serves the certificate and key currently on disk: every TLS handshake takes the last pair loaded, and the
 /// files are checked every ``interval`` (cert-manager and Secret volumes replace them in place). A pair that does

@@ -1,6 +1,6 @@
 import EMPModel
 import Foundation
-import Kube
+public import Kube
 
 /// The webhook's decision for one AdmissionReview request, pure: pods created in opted-in namespaces get the EMP
 /// toleration and nodeSelector as an RFC 6902 JSON patch; everything else is allowed unchanged.

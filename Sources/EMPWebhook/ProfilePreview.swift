@@ -1,6 +1,6 @@
 import EMPModel
-import Foundation
-import Kube
+public import Foundation
+public import Kube
 
 /// What the profile means for a namespace's running pods: which ones the webhook would change if they were created
 /// now, and the workloads to restart so their pods come back through the webhook (and onto EVMs).

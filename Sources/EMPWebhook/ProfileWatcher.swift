@@ -1,10 +1,10 @@
 import EMPModel
 import Foundation
-import Kube
-import Logging
+public import Kube
+public import Logging
 import Metrics
 import NIOConcurrencyHelpers
-import ServiceLifecycle
+public import ServiceLifecycle
 
 /// The profile in force, read by every admission request without I/O; written only by ``ProfileWatcher``.
 public final class ProfileState: Sendable {

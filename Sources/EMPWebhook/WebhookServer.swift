@@ -1,13 +1,14 @@
-import EMPModel
+public import EMPModel
 import Foundation
-import Hummingbird
+public import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
-import Logging
+public import Logging
 import NIOCore
-import Prometheus
-import ServerGuard
-import ServiceLifecycle
+import NIOFoundationCompat
+public import Prometheus
+public import ServerGuard
+public import ServiceLifecycle
 
 /// The composition root of `emp-webhook serve`: the HTTPS application answering `/mutate`, `/healthz`,
 /// `/readyz` and `/metrics`, plus the services it needs (certificate reloader, profile watcher).

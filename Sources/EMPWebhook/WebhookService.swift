@@ -1,9 +1,10 @@
 import Foundation
 import Hummingbird
 import Kube
-import Logging
-import Prometheus
+public import Logging
+public import Prometheus
 import ServiceLifecycle
+import UnixSignals
 
 extension WebhookServer {
     /// Reads `HOST:PORT` (`[::1]:8443`; port 0 picks a free one); the error names the flag.

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Runs a kubeconfig `exec` credential plugin (client.authentication.k8s.io/v1) and caches what it prints
 /// until the credential's `expirationTimestamp` (a credential without one is kept for the process's life).

@@ -1,5 +1,5 @@
 import Foundation
-import Logging
+public import Logging
 
 /// What an informer tells its subscribers.
 public enum InformerEvent<T: KubeResource>: Sendable {

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Any JSON value, kept exactly: Kubernetes objects carry fields we do not model, and writing an object back must
 /// not drop them, so typed objects are views over a ``JSONObject``.

@@ -1,10 +1,11 @@
 import AsyncHTTPClient
-import Foundation
-import Logging
+public import Foundation
+public import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOFoundationCompat
-import NIOHTTP1
+public import NIOHTTP1
+import NIOHTTPCompression
 import NIOPosix
 import NIOSSL
 

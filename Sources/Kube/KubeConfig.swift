@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import Yams
 
 /// How to reach and authenticate to one Kubernetes API server: resolved from kubeconfig files (with

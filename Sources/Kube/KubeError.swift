@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// An API failure decoded from the server's `Status` body, so callers switch on ``Reason`` instead of codes.
 public struct KubeError: Error, Sendable, CustomStringConvertible {

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Where a kind lives in the API (group, version, plural) so one generic client serves every kind.
 public struct ResourceType: Sendable, Hashable, CustomStringConvertible {

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A patch body and its content type, for the API's three patch flavours.
 public enum Patch: Sendable {

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOFoundationCompat
+import NIOHTTP1
 
 /// One change on a watch.
 public struct WatchEvent<T: KubeResource>: Sendable {

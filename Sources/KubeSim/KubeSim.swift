@@ -1,9 +1,9 @@
-import EMPCertificates
+public import EMPCertificates
 import Foundation
 import Hummingbird
 import HummingbirdTLS
-import Kube
-import Logging
+public import Kube
+public import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOSSL

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Kube
 import NIOCore
+import NIOFoundationCompat
 
 extension SimAPI {
     func get(_ target: SimTarget, _ name: String, accept: String?) throws(SimError) -> Response {

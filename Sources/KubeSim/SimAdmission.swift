@@ -5,6 +5,8 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOFoundationCompat
+import NIOHTTP1
+import NIOPosix
 import NIOSSL
 
 /// Calls the registered mutating webhooks as the API server does: AdmissionReview v1 over HTTPS (verified with the

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Kube
+import NIOConcurrencyHelpers
 
 extension SimAPI {
     /// `/version`, `/api`, `/apis`, the group/version resource lists kubectl reads, and health endpoints.

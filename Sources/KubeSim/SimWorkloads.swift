@@ -1,5 +1,7 @@
 import Foundation
 import Kube
+import Logging
+import NIOConcurrencyHelpers
 
 extension SimControllers {
     /// Deployments own their pods directly (no ReplicaSet level): missing replicas are created from the template

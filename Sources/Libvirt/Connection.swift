@@ -1,5 +1,6 @@
 import CLibvirt
 import NIOConcurrencyHelpers
+import NIOPosix
 
 /// A connection to one hypervisor (one "host"): the entry point to domains, node facts, stats and events.
 ///

@@ -1,6 +1,6 @@
 import CLibvirt
 import Foundation
-import NIOPosix
+public import NIOPosix
 
 /// Process-wide libvirt setup done exactly once: `virInitialize`, silenced default error printing,
 /// the default event loop on one dedicated thread, and the thread pool every blocking call runs on.

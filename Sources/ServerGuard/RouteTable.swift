@@ -1,6 +1,6 @@
 import Foundation
-import Hummingbird
-import Logging
+public import Hummingbird
+public import Logging
 import NIOConcurrencyHelpers
 
 /// The routes a server registered, by path pattern and method, so a request for a known path with the wrong

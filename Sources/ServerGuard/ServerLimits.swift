@@ -1,9 +1,9 @@
 import Foundation
 import Hummingbird
-import HummingbirdCore
+public import HummingbirdCore
 import HummingbirdTLS
 import NIOCore
-import NIOSSL
+public import NIOSSL
 
 /// What one client may hold of a server: shared by the control plane, the webhook and KubeSim so a slow or idle
 /// client, or a thousand of them, cannot starve the others or exhaust file descriptors.

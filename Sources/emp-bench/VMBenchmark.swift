@@ -5,9 +5,12 @@ import EMPModel
 import EMPStore
 import EMPTesting
 import Foundation
+import Hummingbird
 import Libvirt
 import Logging
 import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
 
 /// Real guests (needs root on Debian; scripts/virt-harness.sh): boot time, live-migration time, downtime and bytes
 /// from libvirt's job stats for an idle and a dirtying (32 MiB) 128 MiB TCG guest; then EMP's orchestration —

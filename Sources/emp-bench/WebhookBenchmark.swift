@@ -5,6 +5,8 @@ import Hummingbird
 import HummingbirdTLS
 import Logging
 import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
 import NIOSSL
 
 /// AdmissionReviews per second and latency over HTTPS on loopback with 64 concurrent connections: emp-webhook's

@@ -1,7 +1,6 @@
 import ArgumentParser
 import EMPControlPlane
 import Foundation
-import Hummingbird
 import Logging
 import Metrics
 import Prometheus

@@ -74,12 +74,15 @@ final class Cluster: @unchecked Sendable {
         var description: String { "HTTP \(status): \(body)" }
     }
 
-    func call(_ method: HTTPMethod, _ path: String, _ json: String? = nil) async throws -> (status: UInt, body: Data) {
+    /// One API call; `timeout` bounds it (a call to a control plane that is down retries connecting until then).
+    func call(_ method: HTTPMethod, _ path: String, _ json: String? = nil, timeout: Duration = .seconds(30)) async throws -> (
+        status: UInt, body: Data
+    ) {
         var request = HTTPClientRequest(url: url + path)
         request.method = method
         request.headers.add(name: "Authorization", value: "Bearer \(token)")
         if let json { request.body = .bytes(ByteBuffer(string: json)) }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        let response = try await HTTPClient.shared.execute(request, timeout: .init(timeout))
         let body = try await response.body.collect(upTo: 64 << 20)
         return (response.status.code, Data(buffer: body))
     }

@@ -3,6 +3,7 @@ import EMPTesting
 import Foundation
 import KubeSim
 import NIOCore
+import NIOHTTP1
 import NIOSSL
 import Testing
 

@@ -119,7 +119,10 @@ import Testing
             for index in 0..<50 {
                 group.addTask {
                     if index == 20 { cluster.killControlPlane() }
-                    guard let (status, body) = try? await cluster.call(.POST, "/v1/pools/pool-a/evms", #"{"count":1}"#), status == 201
+                    // Calls after the kill fail: at once, or (retrying the connection) after 2 s.
+                    guard
+                        let (status, body) = try? await cluster.call(.POST, "/v1/pools/pool-a/evms", #"{"count":1}"#, timeout: .seconds(2)),
+                        status == 201
                     else { return [] }
                     return try WireJSON.decoder().decode([EVM].self, from: body).map(\.id)
                 }

@@ -1,6 +1,7 @@
 import EMPModel
 import EMPTesting
 import Foundation
+import NIOHTTP1
 import Testing
 
 /// Every process stops cleanly when told to: SIGTERM (systemd, Kubernetes) ends it with status 0 within 5 s, with

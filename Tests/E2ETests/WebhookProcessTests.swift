@@ -4,6 +4,8 @@ import Foundation
 import Kube
 import KubeSim
 import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
 import NIOSSL
 import Testing
 

@@ -1,4 +1,5 @@
 import EMPAgent
+import EMPCertificates
 import EMPModel
 import EMPTesting
 import Foundation

@@ -2,6 +2,7 @@ import EMPAgent
 import EMPModel
 import EMPTesting
 import Foundation
+import Libvirt
 import Testing
 
 @Suite struct DiskOverlayTests {

@@ -1,5 +1,6 @@
 import EMPAgent
 import EMPTesting
+import Foundation
 import Testing
 
 @Suite struct KVMProbeTests {

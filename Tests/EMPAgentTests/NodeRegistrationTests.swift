@@ -5,6 +5,7 @@ import Foundation
 import Kube
 import KubeSim
 import Libvirt
+import Logging
 import Testing
 
 /// The agent pre-registers each EVM as a tainted, labelled Node before its domain exists, and removes it after.

@@ -5,6 +5,7 @@ import EMPTesting
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import NIOFoundationCompat
 import Testing
 
 @testable import EMPControlPlane

@@ -4,9 +4,12 @@ import EMPModel
 import EMPStore
 import EMPTesting
 import Foundation
+import Hummingbird
 import Libvirt
 import Logging
 import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
 import Synchronization
 import Testing
 

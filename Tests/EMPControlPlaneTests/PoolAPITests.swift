@@ -6,6 +6,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Logging
+import NIOFoundationCompat
 import Testing
 
 /// A control plane on a fresh data directory, with a manual clock and a known operator token.

@@ -5,6 +5,8 @@ import EMPTesting
 import Foundation
 import Hummingbird
 import Logging
+import NIOHTTP1
+import ServerGuard
 import ServiceLifecycle
 import Testing
 

@@ -93,7 +93,8 @@ import Testing
         return data
     }
 
-    /// Long and CPU-bound: it yields now and then so tests waiting on in-process servers keep running.
+    /// A quick in-suite sweep of 5,000 bodies (`make fuzz` runs the coverage-guided `fuzz-admission` target for a
+    /// million); it yields now and then so tests waiting on in-process servers keep running.
     @Test func randomAndMutatedInputsNeverCrashAndAlwaysGetAValidAnswer() async throws {
         var rng = SplitMix(seed: Self.seed)
         let state = ProfileState(WebhookProfile(namespaces: ["emp-test", "default"]), ready: true)
@@ -102,7 +103,7 @@ import Testing
         var refused = 0
         var wrongUID: [Int] = []
         let reviews = Self.validReviews()
-        for round in 0..<50_000 {
+        for round in 0..<5_000 {
             if round % 100 == 0 { await Task.yield() }
             let body = Self.body(&rng, from: reviews)
             do {
@@ -120,6 +121,6 @@ import Testing
             if let profile = try? WebhookProfile.parse(Self.configMap(&rng)) { state.set(profile) }
         }
         #expect(wrongUID.isEmpty, "rounds answered with another uid: \(wrongUID.prefix(10))")
-        #expect(answered > 10_000 && refused > 10_000, "answered \(answered), refused \(refused)")
+        #expect(answered > 1_000 && refused > 1_000, "answered \(answered), refused \(refused)")
     }
 }

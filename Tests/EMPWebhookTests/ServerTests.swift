@@ -6,7 +6,10 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
 import NIOSSL
+import ServerGuard
 import Testing
 
 /// The HTTPS server itself: endpoints, limits, and certificate rotation on disk.

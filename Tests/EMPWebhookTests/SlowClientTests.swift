@@ -2,6 +2,8 @@ import AsyncHTTPClient
 import EMPTesting
 import EMPWebhook
 import Foundation
+import NIOCore
+import NIOHTTP1
 import NIOSSL
 import Testing
 

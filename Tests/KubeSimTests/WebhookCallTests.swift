@@ -6,6 +6,7 @@ import HummingbirdTLS
 import Kube
 import KubeSim
 import NIOCore
+import NIOFoundationCompat
 import NIOSSL
 import Testing
 

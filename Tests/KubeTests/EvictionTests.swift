@@ -1,6 +1,7 @@
 import EMPTesting
 import Foundation
 import Kube
+import KubeSim
 import Testing
 
 @Suite struct EvictionTests {

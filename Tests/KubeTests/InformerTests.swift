@@ -2,6 +2,7 @@ import EMPTesting
 import Foundation
 import Hummingbird
 import Kube
+import KubeSim
 import NIOCore
 import Testing
 

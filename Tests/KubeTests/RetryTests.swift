@@ -1,5 +1,6 @@
 import Foundation
 import Kube
+import KubeSim
 import Testing
 
 @Suite struct RetryTests {

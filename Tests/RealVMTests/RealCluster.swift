@@ -1,14 +1,18 @@
 import AsyncHTTPClient
 import EMPControlPlane
 import EMPModel
+import EMPScheduling
 import EMPStore
 import EMPTesting
 import Foundation
+import Hummingbird
 import Kube
 import KubeSim
 import Libvirt
 import Logging
 import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
 
 /// The control plane in this process (so the test reads its store) and one `emp-agent` process per real libvirtd
 /// host of a ``VirtHarness``, booting 128 MiB TCG guests by direct kernel boot.

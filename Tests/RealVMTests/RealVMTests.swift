@@ -1,7 +1,10 @@
+import EMPControlPlane
 import EMPModel
+import EMPStore
 import EMPTesting
 import Foundation
 import Hummingbird
+import Kube
 import Libvirt
 import Testing
 

@@ -1,4 +1,4 @@
-import EMPModel
+public import EMPModel
 
 /// Why a domain operation (placement, deletion, migration, snapshot, agent report) refused: typed, so the loops
 /// match a ``Code`` instead of a string, and free of HTTP — the routes map it to a status in one place

@@ -1,11 +1,11 @@
-import EMPModel
+public import EMPModel
 import EMPScheduling
-import EMPStore
+public import EMPStore
 import Foundation
-import Kube
-import Logging
+public import Kube
+public import Logging
 import Metrics
-import ServiceLifecycle
+public import ServiceLifecycle
 
 /// Adds EVMs when pods are Pending and removes EVMs whose node has been empty for a while.
 ///

@@ -1,8 +1,8 @@
-import EMPModel
-import EMPStore
+public import EMPModel
+public import EMPStore
 import Foundation
-import Logging
-import ServiceLifecycle
+public import Logging
+public import ServiceLifecycle
 
 /// Marks hosts NotReady once their agent has sent no heartbeat for ``ControlPlaneConfiguration/heartbeatTimeout``:
 /// no new placements land there and an event says why. Their EVMs are left alone.

@@ -1,6 +1,6 @@
-import EMPModel
-import EMPStore
-import Foundation
+public import EMPModel
+public import EMPStore
+public import Foundation
 
 /// Where more bare-metal hosts come from when a pool's hosts lack room for the EVMs it needs. The autoscaler
 /// asks only while the pool has fewer hosts than its `maxHosts`; cloud providers (which would order machines that

@@ -1,11 +1,11 @@
-import EMPModel
-import EMPScheduling
-import EMPStore
-import Foundation
-import Kube
-import Logging
+public import EMPModel
+public import EMPScheduling
+public import EMPStore
+public import Foundation
+public import Kube
+public import Logging
 import Metrics
-import ServiceLifecycle
+public import ServiceLifecycle
 
 /// The rebalancer loop: plans every pool (``EMPScheduling/Rebalancer``) each interval, or at once when a host
 /// must be emptied, and starts the plan's startable moves; an EVM that cannot leave a host before its deadline has

@@ -1,6 +1,6 @@
 import EMPModel
 import Foundation
-import Hummingbird
+public import Hummingbird
 
 /// An API failure rendered as `{"error": code, "message": text, "field": name?}` with its HTTP status.
 public struct APIError: HTTPResponseError, Sendable {

@@ -1,4 +1,4 @@
-import EMPModel
+public import EMPModel
 import Foundation
 
 // Request and response bodies of the HTTP API (top level: generic route types cannot hold static schemas).

@@ -1,6 +1,7 @@
 import EMPModel
 import Foundation
 import Hummingbird
+import NIOFoundationCompat
 
 /// The fields a request type accepts, so unknown fields are refused by name rather than ignored.
 public indirect enum FieldSchema: Sendable {

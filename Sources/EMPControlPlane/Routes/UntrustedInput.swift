@@ -1,5 +1,5 @@
 import EMPModel
-import Foundation
+public import Foundation
 import Hummingbird
 
 /// The control plane's decoders of untrusted bodies, reachable from outside the module so the fuzz targets

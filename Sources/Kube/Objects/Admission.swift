@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// An admission.k8s.io/v1 AdmissionReview: the API server's question to a webhook and the webhook's answer.
 public struct AdmissionReview: JSONBacked {

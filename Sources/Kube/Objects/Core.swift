@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A ConfigMap: the webhook's profile `default/emp-profile-cm` is one.
 public struct ConfigMap: KubeResource {

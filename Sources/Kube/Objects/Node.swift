@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A Kubernetes Node: each EVM registers as one.
 public struct Node: KubeResource {
