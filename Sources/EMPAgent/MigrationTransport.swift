@@ -54,7 +54,6 @@ public struct LibvirtMigrationTransport: MigrationTransport {
             persistXML: Self.destinationXML(persistent, from: stateDirectory, to: command.destinationStateDirectory),
             migrationURI: command.destinationAddress)
         var flags = MigrationFlags.evmLive
-        flags.remove(.undefineSource)
         if command.postCopy { flags.insert(.postCopy) }
         let poller = Task {
             var switched = false

@@ -19,9 +19,11 @@ public struct MigrationFlags: OptionSet, Sendable, Hashable {
     /// Allows ``Domain/startPostCopy()`` during the migration.
     public static let postCopy = MigrationFlags(rawValue: VIR_MIGRATE_POSTCOPY.rawValue)
 
-    /// EMP's default for EVMs: live, peer-to-peer, persisted on the destination, source undefined, auto-converge.
+    /// EMP's default for EVMs: live, peer-to-peer, persisted on the destination, auto-converge. Not
+    /// ``undefineSource``: libvirt drops the finished job's statistics with the source definition, so the agent
+    /// reads them first and undefines the source itself.
     public static let evmLive: MigrationFlags = [
-        .live, .peerToPeer, .persistDestination, .undefineSource, .autoConverge, .abortOnError,
+        .live, .peerToPeer, .persistDestination, .autoConverge, .abortOnError,
     ]
 }
 

@@ -128,7 +128,7 @@ public struct RebalancerService: Service {
         let timeout = settings.preparingTimeout
         try await store.write { tx in
             for migration in try tx.migrations(MigrationFilter(states: [.preparing]))
-            where time.timeIntervalSince(migration.createdAt) > timeout {
+            where time.timeIntervalSince(migration.createdAt) >= timeout {
                 _ = try tx.failMigration(migration.id, message: "the destination did not prepare within \(Int(timeout)) s", at: time)
             }
         }
