@@ -211,7 +211,8 @@ let package = Package(
         .target(
             name: "EMPTesting",
             dependencies: [
-                "EMPModel"
+                "EMPModel",
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -364,6 +365,7 @@ let package = Package(
                 "Kube",
                 "KubeSim",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings

@@ -104,6 +104,27 @@ func bearer(_ secret: String) -> HTTPFields { [.authorization: "Bearer \(secret)
         #expect(try await fixture.built.store.read { try $0.hosts().count } == 0)
     }
 
+    /// Expiry runs on the control plane's clock: a 60 s token joins at 59.999 s and is refused at 60 s.
+    @Test func aTokenExpiresAtItsTTL() async throws {
+        let fixture = try APIFixture()
+        try await seedPool(fixture, hostCount: 0)
+        try await fixture.built.application.test(.router) { client in
+            func token() async throws -> String {
+                let response = try await client.execute(
+                    uri: "/v1/pools/pool-a/tokens", method: .post, headers: fixture.auth, body: fixture.body(#"{"ttlSeconds":60}"#))
+                return try decode(TokenWire.self, response).token
+            }
+            let early = try await token()
+            let late = try await token()
+            fixture.clock.advance(by: .seconds(60) - .milliseconds(1))
+            #expect(try await fixture.join(client, token: early, hostID: "bm-early").status == .created)
+            fixture.clock.advance(by: .milliseconds(1))
+            let refused = try await fixture.join(client, token: late, hostID: "bm-late")
+            #expect(refused.status == .unauthorized)
+            #expect(try decode(ErrorBody.self, refused).message.contains("expired"))
+        }
+    }
+
     @Test func desiredStateLongPollsAndReportsMoveEVMsThroughTheirPhases() async throws {
         let fixture = try APIFixture()
         try await seedPool(fixture, hostCount: 0)

@@ -1,3 +1,4 @@
+import EMPTesting
 import Foundation
 import Kube
 import KubeSim
@@ -39,11 +40,13 @@ import Testing
     }
 
     @Test func aRequestWaitsOutAnAPIServerRestart() async throws {
-        let harness = try await SimHarness.start(clientOptions: fast)
+        let records = RecordingLogHandler.Records()
+        let harness = try await SimHarness.start(clientOptions: fast, logger: RecordingLogHandler.logger(label: "test", records: records))
         defer { Task { await harness.close() } }
         await harness.sim.stop()
+        // The server comes back once the client has failed and is retrying.
         let restart = Task {
-            try await Task.sleep(for: .milliseconds(300))
+            _ = try await eventually { records.all.contains("kube retry") }
             try await harness.sim.start()
         }
         let created = try await harness.client.resources(ConfigMap.self, namespace: "default").create(

@@ -2,20 +2,22 @@ import EMPTesting
 import Foundation
 import Kube
 import KubeSim
+import Logging
 
 /// A started KubeSim and an admin client for it; `close()` stops both.
 struct SimHarness {
     let sim: KubeSim
     let client: KubeClient
 
-    static func start(_ configure: (inout KubeSim.Options) -> Void = { _ in }, clientOptions: KubeClient.Options = .init()) async throws
-        -> SimHarness
-    {
+    static func start(
+        _ configure: (inout KubeSim.Options) -> Void = { _ in }, clientOptions: KubeClient.Options = .init(),
+        logger: Logger = Logger(label: "emp.kube")
+    ) async throws -> SimHarness {
         var options = KubeSim.Options()
         configure(&options)
         let sim = try KubeSim(options: options)
         try await sim.start()
-        return SimHarness(sim: sim, client: try KubeClient(config: try sim.kubeConfig(), options: clientOptions))
+        return SimHarness(sim: sim, client: try KubeClient(config: try sim.kubeConfig(), options: clientOptions, logger: logger))
     }
 
     func close() async {
