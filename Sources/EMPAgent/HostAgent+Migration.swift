@@ -1,4 +1,4 @@
-import AsyncHTTPClient
+public import AsyncHTTPClient
 import EMPModel
 public import Foundation
 import Logging
@@ -37,7 +37,7 @@ extension HostAgent {
     func watchInterruption(_ url: String, _ credential: Credential) async throws {
         while !Task.isCancelled {
             do {
-                if let deadline = try await InterruptionNotice.fetch(url), interruption.withLock({ $0 }) != deadline {
+                if let deadline = try await InterruptionNotice.fetch(url, http: client.http), interruption.withLock({ $0 }) != deadline {
                     interruption.withLock { $0 = deadline }
                     logger.warning("interruption notice: the host goes away", metadata: ["at": "\(deadline)"])
                     try await client.report(credential, try await makeReport())
@@ -60,11 +60,12 @@ public enum InterruptionNotice {
         var time: Date
     }
 
-    /// The deadline the notice announces, or nil when there is none.
-    public static func fetch(_ url: String) async throws -> Date? {
+    /// The deadline the notice announces, or nil when there is none. `http` is the agent's own client (shut down
+    /// with the agent).
+    public static func fetch(_ url: String, http: HTTPClient = .shared) async throws -> Date? {
         var request = HTTPClientRequest(url: url)
         request.method = .GET
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(2))
+        let response = try await http.execute(request, timeout: .seconds(2))
         let body = try await response.body.collect(upTo: 64 << 10)
         if response.status == .notFound { return nil }
         guard response.status == .ok else { throw AgentError("interruption notice \(url): HTTP \(response.status.code)") }

@@ -13,7 +13,9 @@ struct ControlPlaneCommand: AsyncParsableCommand {
         abstract: "Run the EMP control plane (HTTP API, store, host health)."
     )
 
-    @Option(name: .long, help: "YAML configuration file (control-plane/config.example.yaml); flags override it.")
+    @Option(
+        name: .long,
+        help: "YAML configuration file (control-plane/config.example.yaml); the environment (EMP_CONTROL_PLANE_*) and flags override it.")
     var config: String?
 
     @Option(name: .long, help: "Directory holding the SQLite database and generated operator token (default /var/lib/emp).")
@@ -38,23 +40,17 @@ struct ControlPlaneCommand: AsyncParsableCommand {
     var logLevel: String = "info"
 
     func run() async throws {
-        var configuration = ControlPlaneConfiguration()
+        var flags = ControlPlaneFlags()
+        flags.config = config
+        flags.dataDir = dataDir
+        flags.listen = listen
+        flags.tokens = token
+        flags.tlsCertificate = tlsCert
+        flags.tlsKey = tlsKey
+        flags.kubeconfig = kubeconfig
+        let configuration: ControlPlaneConfiguration
         do {
-            if let config {
-                do {
-                    configuration = try ConfigurationFile.load(config).apply(to: configuration)
-                } catch let error as ConfigurationError where !error.description.hasPrefix(config) {
-                    throw ConfigurationError("\(config): \(error.description)")
-                }
-            }
-            if let dataDir { configuration.dataDirectory = dataDir }
-            if let listen { (configuration.host, configuration.port) = try ControlPlaneConfiguration.parseListen(listen) }
-            if !token.isEmpty { configuration.operatorTokens = token }
-            if let kubeconfig { configuration.kubeconfigPath = kubeconfig }
-            if tlsCert != nil || tlsKey != nil {
-                configuration.tlsCertificatePath = tlsCert
-                configuration.tlsKeyPath = tlsKey
-            }
+            configuration = try ControlPlaneConfiguration.resolve(flags: flags)
         } catch let error as ConfigurationError {
             throw ValidationError(error.description)
         }
