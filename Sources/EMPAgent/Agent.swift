@@ -7,60 +7,39 @@ public import Logging
 public import ServiceLifecycle
 import UnixSignals
 
-/// What `emp-agent`'s command line gave; nil means not given. The top layer of ``AgentConfiguration/resolve(flags:environment:)``.
-public struct AgentFlags: Sendable {
-    public var config: String?
-    public var controlPlane: String?
-    public var joinToken: String?
-    public var hostID: String?
-    public var libvirtURI: String?
-    public var stateDir: String?
-    public var domainType: String?
-    public var reportInterval: Double?
-    public var pollWait: Int?
-    public var kernel: String?
-    public var initrd: String?
-    public var cmdline: String?
-    public var network: String?
-    public var kubeconfig: String?
-    public var isoTool: String?
-    public var migrationURI: String?
-    public var migrationAddress: String?
-    public var interruptionURL: String?
-    public var imageDir: String?
-
-    public init() {}
-}
-
 extension AgentConfiguration {
-    /// Flags over the environment (`EMP_AGENT_<KEY>`, see ``EnvironmentLayer``) over the file (read once) over the
-    /// defaults, checked; an error names the flag, variable or file key the bad value came from.
-    public static func resolve(flags: AgentFlags, environment: EnvironmentLayer = EnvironmentLayer(program: "emp-agent")) throws
-        -> AgentConfiguration
-    {
-        let file = try flags.config.map { try AgentConfigurationFile.load($0) }
-        /// The first layer that has `key`, with the name of where it came from.
-        func pick<T>(_ flag: T?, _ flagName: String, _ key: String, _ fromFile: T?, env: (String) throws -> T?) throws -> (T, String)? {
-            if let flag { return (flag, "--\(flagName)") }
+    /// Flags over the environment (`EMP_AGENT_<KEY>`, see ``EnvironmentLayer``) over the file at `configFile` (read
+    /// once) over the defaults, checked; an error names the flag, variable or file key the bad value came from.
+    /// `flags` holds what the command line gave, in the file's form (nil: not given).
+    public static func resolve(
+        flags: AgentConfigurationFile, configFile: String?, environment: EnvironmentLayer = EnvironmentLayer(program: "emp-agent")
+    ) throws -> AgentConfiguration {
+        let file = try configFile.map { try AgentConfigurationFile.load($0) }
+        /// Setting `key` (named `name` in the file and the environment, `--flag` on the command line) from the first
+        /// layer that has it, with where it came from.
+        func pick<T>(_ key: KeyPath<AgentConfigurationFile, T?>, _ name: String, flag: String, env: (String) throws -> T?) throws -> (
+            T, String
+        )? {
+            if let value = flags[keyPath: key] { return (value, "--\(flag)") }
             do {
-                if let value = try env(key) { return (value, environment.variable(key)) }
+                if let value = try env(name) { return (value, environment.variable(name)) }
             } catch let error as ValidationError {
                 throw AgentError(error.description)
             }
-            if let fromFile, let path = flags.config { return (fromFile, "\(key) in \(path)") }
+            if let value = file?[keyPath: key], let configFile { return (value, "\(name) in \(configFile)") }
             return nil
         }
-        func string(_ flag: String?, _ flagName: String, _ key: String, _ fromFile: String?) throws -> String? {
-            try pick(flag, flagName, key, fromFile, env: environment.string)?.0
+        func string(_ key: KeyPath<AgentConfigurationFile, String?>, _ name: String, flag: String) throws -> String? {
+            try pick(key, name, flag: flag, env: environment.string)?.0
         }
 
-        guard let url = try string(flags.controlPlane, "control-plane", "controlPlane", file?.controlPlane) else {
+        guard let url = try string(\.controlPlane, "controlPlane", flag: "control-plane") else {
             throw AgentError(
                 "the control plane URL is required (--control-plane, \(environment.variable("controlPlane")) or controlPlane in --config)")
         }
         let defaults = AgentConfiguration(controlPlaneURL: url)
         var type = defaults.domainType
-        if let (name, source) = try pick(flags.domainType, "domain-type", "domainType", file?.domainType, env: environment.string) {
+        if let (name, source) = try pick(\.domainType, "domainType", flag: "domain-type", env: environment.string) {
             guard let parsed = DomainSpec.DomainType(rawValue: name) else {
                 throw AgentError("\(source) must be kvm, qemu or test (got \"\(name)\")")
             }
@@ -68,38 +47,36 @@ extension AgentConfiguration {
         }
         var interval = 10.0
         if let (seconds, source) = try pick(
-            flags.reportInterval, "report-interval", "reportIntervalSeconds", file?.reportIntervalSeconds, env: environment.double)
+            \.reportIntervalSeconds, "reportIntervalSeconds", flag: "report-interval", env: environment.double)
         {
             guard seconds > 0, seconds <= 300 else { throw AgentError("\(source) must be in (0, 300] seconds (got \(seconds))") }
             interval = seconds
         }
         var wait = defaults.pollWait
-        if let (seconds, source) = try pick(flags.pollWait, "poll-wait", "pollWaitSeconds", file?.pollWaitSeconds, env: environment.int) {
+        if let (seconds, source) = try pick(\.pollWaitSeconds, "pollWaitSeconds", flag: "poll-wait", env: environment.int) {
             guard (1...60).contains(seconds) else { throw AgentError("\(source) must be 1...60 seconds (got \(seconds))") }
             wait = seconds
         }
         var configuration = AgentConfiguration(
             controlPlaneURL: url,
-            joinToken: try string(flags.joinToken, "join-token", "joinToken", file?.joinToken),
-            hostID: try string(flags.hostID, "host-id", "hostID", file?.hostID),
-            libvirtURI: try string(flags.libvirtURI, "libvirt-uri", "libvirtURI", file?.libvirtURI) ?? defaults.libvirtURI,
-            stateDirectory: try string(flags.stateDir, "state-dir", "stateDir", file?.stateDir) ?? defaults.stateDirectory,
+            joinToken: try string(\.joinToken, "joinToken", flag: "join-token"),
+            hostID: try string(\.hostID, "hostID", flag: "host-id"),
+            libvirtURI: try string(\.libvirtURI, "libvirtURI", flag: "libvirt-uri") ?? defaults.libvirtURI,
+            stateDirectory: try string(\.stateDir, "stateDir", flag: "state-dir") ?? defaults.stateDirectory,
             domainType: type,
             reportInterval: .milliseconds(Int64(interval * 1000)),
             pollWait: wait,
-            kernel: try string(flags.kernel, "kernel", "kernel", file?.kernel),
-            initrd: try string(flags.initrd, "initrd", "initrd", file?.initrd),
-            kernelCommandLine: try string(flags.cmdline, "cmdline", "cmdline", file?.cmdline),
-            network: try string(flags.network, "network", "network", file?.network),
-            isoTool: try string(flags.isoTool, "iso-tool", "isoTool", file?.isoTool)
+            kernel: try string(\.kernel, "kernel", flag: "kernel"),
+            initrd: try string(\.initrd, "initrd", flag: "initrd"),
+            kernelCommandLine: try string(\.cmdline, "cmdline", flag: "cmdline"),
+            network: try string(\.network, "network", flag: "network"),
+            isoTool: try string(\.isoTool, "isoTool", flag: "iso-tool")
         )
-        configuration.migrationURI = try string(flags.migrationURI, "migration-uri", "migrationURI", file?.migrationURI)
-        configuration.migrationAddress = try string(flags.migrationAddress, "migration-address", "migrationAddress", file?.migrationAddress)
-        configuration.kubeconfigPath = try string(flags.kubeconfig, "kubeconfig", "kubeconfig", file?.kubeconfig)
-        if let directory = try string(flags.imageDir, "image-dir", "imageDir", file?.imageDir) { configuration.imageDirectory = directory }
-        if let (url, source) = try pick(
-            flags.interruptionURL, "interruption-url", "interruptionURL", file?.interruptionURL, env: environment.string)
-        {
+        configuration.migrationURI = try string(\.migrationURI, "migrationURI", flag: "migration-uri")
+        configuration.migrationAddress = try string(\.migrationAddress, "migrationAddress", flag: "migration-address")
+        configuration.kubeconfigPath = try string(\.kubeconfig, "kubeconfig", flag: "kubeconfig")
+        if let directory = try string(\.imageDir, "imageDir", flag: "image-dir") { configuration.imageDirectory = directory }
+        if let (url, source) = try pick(\.interruptionURL, "interruptionURL", flag: "interruption-url", env: environment.string) {
             guard URL(string: url)?.scheme?.hasPrefix("http") == true else {
                 throw AgentError("\(source) must be an http(s) URL (got \"\(url)\")")
             }
@@ -115,8 +92,6 @@ public enum Agent {
     /// What ``build(configuration:logger:clock:)`` returns.
     public struct Built: Sendable {
         public let agent: HostAgent
-        /// The configuration as applied (the domain type after the KVM check).
-        public let configuration: AgentConfiguration
         /// The agent under graceful shutdown; shuts its HTTP clients down on exit.
         public let service: AgentService
 
@@ -147,7 +122,7 @@ public enum Agent {
         let agent = HostAgent(
             configuration: configuration, client: ControlPlaneClient(http: http, baseURL: configuration.controlPlaneURL),
             connection: connection, kube: kube, clock: clock, logger: logger)
-        return Built(agent: agent, configuration: configuration, service: AgentService(agent: agent, http: http, kube: kube))
+        return Built(agent: agent, service: AgentService(agent: agent, http: http, kube: kube))
     }
 }
 

@@ -4,6 +4,7 @@ import Libvirt
 import Yams
 
 /// `emp-agent --config FILE`: the YAML form of ``AgentConfiguration`` (agent/agent.example.yaml); flags override it.
+/// The same optional form carries what the command line gave.
 /// Unknown keys are refused so typos do not silently fall back to defaults.
 public struct AgentConfigurationFile: Decodable, Sendable {
     public var controlPlane: String?
@@ -26,6 +27,9 @@ public struct AgentConfigurationFile: Decodable, Sendable {
     public var migrationAddress: String?
     public var interruptionURL: String?
     public var imageDir: String?
+
+    /// Nothing set: the command line's settings start here (``AgentConfiguration/resolve(flags:configFile:environment:)``).
+    public init() {}
 
     static let keys: Set<String> = [
         "controlPlane", "joinToken", "hostID", "libvirtURI", "stateDir", "domainType", "reportIntervalSeconds",

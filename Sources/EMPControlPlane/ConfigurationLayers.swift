@@ -15,6 +15,20 @@ public struct ControlPlaneFlags: Sendable {
     public init() {}
 }
 
+extension ControlPlaneFlags {
+    /// The environment's settings in the flags' form (`EMP_CONTROL_PLANE_OPERATOR_TOKENS` is comma-separated).
+    init(environment: EnvironmentLayer) {
+        dataDir = environment.string("dataDir")
+        listen = environment.string("listen")
+        tokens = (environment.string("operatorTokens") ?? "").split(separator: ",").map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }.filter { !$0.isEmpty }
+        tlsCertificate = environment.string("tlsCertificate")
+        tlsKey = environment.string("tlsKey")
+        kubeconfig = environment.string("kubeconfig")
+    }
+}
+
 extension ControlPlaneConfiguration {
     /// Flags over the environment (`EMP_CONTROL_PLANE_<KEY>`: `DATA_DIR`, `LISTEN`, `OPERATOR_TOKENS` comma-separated,
     /// `TLS_CERTIFICATE`, `TLS_KEY`, `KUBECONFIG`) over the YAML file over the defaults; an error names the flag,
@@ -30,32 +44,21 @@ extension ControlPlaneConfiguration {
                 throw ConfigurationError("\(path): \(error.description)")
             }
         }
-        // The environment over the file.
-        if let directory = environment.string("dataDir") { configuration.dataDirectory = directory }
-        if let listen = environment.string("listen") {
-            (configuration.host, configuration.port) = try parseListen(listen, key: environment.variable("listen"))
-        }
-        if let tokens = environment.string("operatorTokens") {
-            configuration.operatorTokens = tokens.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter {
-                !$0.isEmpty
-            }
-        }
-        if let path = environment.string("kubeconfig") { configuration.kubeconfigPath = path }
-        let certificate = environment.string("tlsCertificate")
-        let key = environment.string("tlsKey")
-        if certificate != nil || key != nil {
-            configuration.tlsCertificatePath = certificate
-            configuration.tlsKeyPath = key
-        }
-        // Flags over both.
-        if let directory = flags.dataDir { configuration.dataDirectory = directory }
-        if let listen = flags.listen { (configuration.host, configuration.port) = try parseListen(listen) }
-        if !flags.tokens.isEmpty { configuration.operatorTokens = flags.tokens }
-        if let path = flags.kubeconfig { configuration.kubeconfigPath = path }
-        if flags.tlsCertificate != nil || flags.tlsKey != nil {
-            configuration.tlsCertificatePath = flags.tlsCertificate
-            configuration.tlsKeyPath = flags.tlsKey
-        }
+        try configuration.apply(ControlPlaneFlags(environment: environment), listenKey: environment.variable("listen"))
+        try configuration.apply(flags, listenKey: "--listen")
         return configuration
+    }
+
+    /// Puts every setting `layer` gives over this configuration; `listenKey` names the layer's listen setting in errors.
+    private mutating func apply(_ layer: ControlPlaneFlags, listenKey: String) throws {
+        if let directory = layer.dataDir { dataDirectory = directory }
+        if let listen = layer.listen { (host, port) = try Self.parseListen(listen, key: listenKey) }
+        if !layer.tokens.isEmpty { operatorTokens = layer.tokens }
+        if let path = layer.kubeconfig { kubeconfigPath = path }
+        // Certificate and key go together: one given replaces both.
+        if layer.tlsCertificate != nil || layer.tlsKey != nil {
+            tlsCertificatePath = layer.tlsCertificate
+            tlsKeyPath = layer.tlsKey
+        }
     }
 }

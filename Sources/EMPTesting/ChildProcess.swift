@@ -43,8 +43,15 @@ public final class ChildProcess: @unchecked Sendable {
 
     /// Sends `signal` (SIGKILL by default) and waits for the process to exit.
     public func kill(_ signal: Int32 = SIGKILL) {
+        _ = stop(signal)
+    }
+
+    /// Sends `signal` (default SIGTERM) and waits for the exit: its status and how long the process took to stop.
+    public func stop(_ signal: Int32 = SIGTERM) -> (status: Int32, took: Duration) {
+        let sent = ContinuousClock.now
         if process.isRunning { Foundation.kill(process.processIdentifier, signal) }
-        _ = wait()
+        let status = wait()
+        return (status, ContinuousClock.now - sent)
     }
 
     /// Waits for exit and for both streams to be read to their end; returns the exit status.

@@ -86,11 +86,6 @@ public final class ManualClock: EMPClock, @unchecked Sendable {
         for sleeper in due { sleeper.continuation.resume() }
     }
 
-    /// Moves the clock to `instant` (no-op when it has passed).
-    public func advance(to instant: Instant) {
-        advance(by: max(.zero, now.duration(to: instant)))
-    }
-
     /// Returns once at least `count` tasks sleep on the clock: the loops woken by the last advance have finished
     /// their pass. Polls in real time; throws ``Timeout`` when they never get there.
     public func waitForSleepers(_ count: Int = 1, timeout: Duration = .seconds(20)) async throws {

@@ -124,7 +124,7 @@ final class SimControllers: Sendable {
         guard let delay = options.nodeReadyAfter else { return }
         for node in objects(.nodes) where !Node(object: node).status.conditions.contains(where: { $0.type == "Ready" }) {
             let created = Node(object: node).metadata.creationTimestamp ?? Date()
-            let due = created.addingTimeInterval(Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18)
+            let due = created.addingTimeInterval(delay.timeInterval)
             if due <= Date() {
                 modify(.nodes, node) { SimKubelet.makeReady(&$0) }
             } else {

@@ -74,17 +74,17 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
-    var flags: AgentFlags {
-        var flags = AgentFlags()
-        flags.config = config
+    /// What the command line gave, in the configuration file's form.
+    var flags: AgentConfigurationFile {
+        var flags = AgentConfigurationFile()
         flags.controlPlane = controlPlane
         flags.joinToken = joinToken
         flags.hostID = hostID
         flags.libvirtURI = libvirtURI
         flags.stateDir = stateDir
         flags.domainType = domainType
-        flags.reportInterval = reportInterval
-        flags.pollWait = pollWait
+        flags.reportIntervalSeconds = reportInterval
+        flags.pollWaitSeconds = pollWait
         flags.kernel = kernel
         flags.initrd = initrd
         flags.cmdline = cmdline
@@ -104,7 +104,7 @@ struct AgentCommand: AsyncParsableCommand {
         }
         let configuration: AgentConfiguration
         do {
-            configuration = try AgentConfiguration.resolve(flags: flags)
+            configuration = try AgentConfiguration.resolve(flags: flags, configFile: config)
         } catch let error as AgentError {
             throw ValidationError(error.description)
         }

@@ -72,9 +72,7 @@ func firstFitDecreasing(_ requests: [PlacementRequest], hosts: [HostSnapshot]) -
     return (placed, allocated.filter { $0 != .zero }.count)
 }
 
-func seconds(_ duration: Duration) -> Double {
-    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-}
+func seconds(_ duration: Duration) -> Double { duration.timeInterval }
 
 /// Seeded SplitMix64 so every run benchmarks the same instance.
 struct BenchRandom {

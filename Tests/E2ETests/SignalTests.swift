@@ -9,10 +9,7 @@ import Testing
 @Suite struct SignalTests {
     /// Sends SIGTERM and checks the stop: status 0, within 5 s, nothing crashed.
     static func expectCleanStop(_ process: ChildProcess, _ name: String) {
-        let sent = ContinuousClock.now
-        process.kill(SIGTERM)
-        let status = process.wait()
-        let took = ContinuousClock.now - sent
+        let (status, took) = process.stop(SIGTERM)
         let stderr = process.errorOutput.joined(separator: "\n")
         #expect(status == 0, "\(name) exited \(status); stderr: \(process.errorOutput.suffix(10))")
         #expect(took < .seconds(5), "\(name) took \(took) to stop")

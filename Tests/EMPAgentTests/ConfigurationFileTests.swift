@@ -48,12 +48,11 @@ import Testing
     @Test func eachLayerOverridesTheOneBelow() throws {
         let (dir, path) = try Self.file("controlPlane: http://file:7443\npollWaitSeconds: 20\nreportIntervalSeconds: 5\nstateDir: /file\n")
         _ = dir
-        var flags = AgentFlags()
-        flags.config = path
-        flags.pollWait = 7
+        var flags = AgentConfigurationFile()
+        flags.pollWaitSeconds = 7
         let environment = EnvironmentLayer(
             program: "emp-agent", values: ["EMP_AGENT_POLL_WAIT_SECONDS": "9", "EMP_AGENT_REPORT_INTERVAL_SECONDS": "2.5"])
-        let configuration = try AgentConfiguration.resolve(flags: flags, environment: environment)
+        let configuration = try AgentConfiguration.resolve(flags: flags, configFile: path, environment: environment)
         #expect(configuration.pollWait == 7, "the flag wins over the environment and the file")
         #expect(configuration.reportInterval == .milliseconds(2500), "the environment wins over the file")
         #expect(configuration.stateDirectory == "/file", "the file wins over the default")
@@ -64,11 +63,11 @@ import Testing
     @Test func badValuesNameTheirSource() throws {
         let (dir, path) = try Self.file("controlPlane: http://file:7443\npollWaitSeconds: 99\n")
         _ = dir
-        var flags = AgentFlags()
-        flags.config = path
-        func failure(_ flags: AgentFlags, _ environment: [String: String] = [:]) -> String {
+        var flags = AgentConfigurationFile()
+        func failure(_ flags: AgentConfigurationFile, file: String? = path, _ environment: [String: String] = [:]) -> String {
             do {
-                _ = try AgentConfiguration.resolve(flags: flags, environment: EnvironmentLayer(program: "emp-agent", values: environment))
+                _ = try AgentConfiguration.resolve(
+                    flags: flags, configFile: file, environment: EnvironmentLayer(program: "emp-agent", values: environment))
                 return "accepted"
             } catch {
                 return "\(error)"
@@ -77,11 +76,12 @@ import Testing
         #expect(failure(flags) == "pollWaitSeconds in \(path) must be 1...60 seconds (got 99)")
         #expect(failure(flags, ["EMP_AGENT_POLL_WAIT_SECONDS": "soon"]).contains("EMP_AGENT_POLL_WAIT_SECONDS: must be a whole number"))
         #expect(failure(flags, ["EMP_AGENT_POLL_WAIT_SECONDS": "0"]) == "EMP_AGENT_POLL_WAIT_SECONDS must be 1...60 seconds (got 0)")
-        flags.pollWait = 61
+        flags.pollWaitSeconds = 61
         #expect(failure(flags) == "--poll-wait must be 1...60 seconds (got 61)")
-        #expect(failure(AgentFlags()).contains("EMP_AGENT_CONTROL_PLANE"), "names every place the URL can come from")
-        var bad = AgentFlags()
+        #expect(failure(AgentConfigurationFile(), file: nil).contains("EMP_AGENT_CONTROL_PLANE"), "names every place the URL can come from")
+        var bad = AgentConfigurationFile()
         bad.controlPlane = "http://x"
-        #expect(failure(bad, ["EMP_AGENT_DOMAIN_TYPE": "xen"]) == "EMP_AGENT_DOMAIN_TYPE must be kvm, qemu or test (got \"xen\")")
+        #expect(
+            failure(bad, file: nil, ["EMP_AGENT_DOMAIN_TYPE": "xen"]) == "EMP_AGENT_DOMAIN_TYPE must be kvm, qemu or test (got \"xen\")")
     }
 }

@@ -98,8 +98,14 @@ import Testing
             client: client, store: store, placement: placement, settings: settings, clock: clock,
             logger: Logger(label: "test.autoscaler"))
         let registrar = NodeRegistrar(client: client, hostID: "h1", logger: Logger(label: "test.agent"))
+        // Like a real agent, it long-polls its host's revision (placements and deletions bump it) and acts on a change;
+        // the 1 s timeout retries a pass that failed.
         let agent = Task {
+            var revision: Int64 = -1
             while !Task.isCancelled {
+                guard let seen = try? await store.waitForRevision(HostRevision.scope("h1"), differentFrom: revision, timeout: .seconds(1))
+                else { break }
+                revision = seen
                 do {
                     let all = try await store.read { try $0.evms(EVMFilter(poolID: "demo")) }
                     let wanted = all.filter { $0.phase != .deleting }
@@ -115,8 +121,9 @@ import Testing
                             }
                         }
                     }
-                } catch {}
-                try? await Task.sleep(for: .milliseconds(100))
+                } catch {
+                    revision = -1  // try again after the timeout
+                }
             }
         }
         let scaler = Task { if loop { _ = try? await autoscaler.run() } }

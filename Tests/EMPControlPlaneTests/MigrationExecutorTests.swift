@@ -21,7 +21,7 @@ enum TransportMode: Sendable {
     case libvirt
     /// Moves the domain to the destination's test-driver connection (what a successful live migration leaves).
     case move
-    /// Reports progress until aborted.
+    /// Reports progress, then runs until aborted.
     case hang
 }
 
@@ -32,7 +32,8 @@ final class ScriptedTransport: MigrationTransport {
     let real: LibvirtMigrationTransport
     let hosts: Mutex<[String: Connection]> = Mutex([:])
     let mode = Mutex(TransportMode.libvirt)
-    let abortRequested = Mutex(false)
+    /// An abort of the hanging migration.
+    let aborts = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
 
     init(source: Connection, stateDirectory: String) {
         self.source = source
@@ -46,13 +47,9 @@ final class ScriptedTransport: MigrationTransport {
         case .libvirt:
             return try await real.migrate(evmID, command: command, progress: progress)
         case .hang:
-            abortRequested.withLock { $0 = false }
-            var sent: Int64 = 0
-            while !abortRequested.withLock({ $0 }) {
-                sent += 1 << 20
-                await progress(MigrationProgress(dataTotalBytes: 1 << 30, dataProcessedBytes: sent, dataRemainingBytes: (1 << 30) - sent))
-                try await Task.sleep(for: .milliseconds(50))
-            }
+            await progress(
+                MigrationProgress(dataTotalBytes: 1 << 30, dataProcessedBytes: 1 << 20, dataRemainingBytes: (1 << 30) - (1 << 20)))
+            for await _ in aborts.stream { break }
             throw AgentError("operation aborted: migration out job: canceled by client")
         case .move:
             let destination = try #require(hosts.withLock { $0[command.destinationHost] })
@@ -67,7 +64,7 @@ final class ScriptedTransport: MigrationTransport {
         }
     }
 
-    func abort(_ evmID: String) async throws { abortRequested.withLock { $0 = true } }
+    func abort(_ evmID: String) async throws { aborts.continuation.yield() }
     func jobActive(_ evmID: String) async throws -> Bool { false }
     func hasDomain(_ evmID: String) async throws -> Bool { try await source.domainIfExists(named: evmID) != nil }
 }

@@ -114,16 +114,16 @@ public struct Autoscaler: Service {
                 Gauge(label: "emp_evms", dimensions: [("phase", phase.rawValue)]).record(evms.filter { $0.phase == phase }.count)
             }
             Gauge(label: "emp_autoscaler_pending_candidates").record(pending.count)
-            let clock = self.clock.uptime
+            let uptime = clock.uptime
             if pending.isEmpty {
                 state.firstSeen = nil
             } else {
-                if state.firstSeen == nil { state.firstSeen = clock }
-                if pending != state.pending { state.lastChange = clock }
+                if state.firstSeen == nil { state.firstSeen = uptime }
+                if pending != state.pending { state.lastChange = uptime }
             }
             state.pending = pending
             if let first = state.firstSeen, let last = state.lastChange,
-                clock - last >= settings.idleWindow || clock - first >= settings.maxWindow
+                uptime - last >= settings.idleWindow || uptime - first >= settings.maxWindow
             {
                 let started = ContinuousClock.now
                 for view in views { try await scaleUp(view, state: &state) }
@@ -133,7 +133,7 @@ public struct Autoscaler: Service {
             }
             for view in views where view.unschedulable.isEmpty {
                 if view.pool.policy.headroom != nil { try await scaleUp(view, state: &state) }
-                try await scaleDown(view, state: &state, clock: clock)
+                try await scaleDown(view, state: &state, uptime: uptime)
             }
         } catch {
             logger.error("autoscaler pass failed", metadata: ["error": "\(error)"])
@@ -224,7 +224,7 @@ public struct Autoscaler: Service {
 
     // MARK: Scale down
 
-    func scaleDown(_ view: ClusterView, state: inout LoopState, clock: Duration) async throws {
+    func scaleDown(_ view: ClusterView, state: inout LoopState, uptime: Duration) async throws {
         let empty = view.emptyEVMs
         let emptyIDs = Set(empty.map(\.id))
         for id in state.emptySince.keys where !emptyIDs.contains(id) && view.evms.contains(where: { $0.id == id }) {
@@ -234,9 +234,9 @@ public struct Autoscaler: Service {
         let room = view.packInput().nodes
         var free = room.reduce(EMPModel.Resources.zero) { $0 + $1.free }
         for evm in empty.sorted(by: { $0.createdAt > $1.createdAt }) {
-            let since = state.emptySince[evm.id] ?? clock
+            let since = state.emptySince[evm.id] ?? uptime
             state.emptySince[evm.id] = since
-            guard clock - since >= settings.emptyAfter, live > view.pool.policy.minEVMs else { continue }
+            guard uptime - since >= settings.emptyAfter, live > view.pool.policy.minEVMs else { continue }
             // Headroom: keep the EVM when the free room without it would not cover the pool's headroom.
             let mine = room.first { $0.name == evm.nodeName }?.free ?? .zero
             if let headroom = view.pool.policy.headroom, !headroom.fits(in: free - mine) { continue }
