@@ -80,12 +80,13 @@ public actor MigrationRunner {
         await deliver(update, for: command)
     }
 
-    /// After a restart: let a job still running end, then judge by where the domain is.
+    /// After a restart: let a job still running end, then judge by where the domain runs (a completed migration can
+    /// leave an inactive definition here, which the next reconcile removes).
     private func recover(_ command: MigrationCommand) async -> MigrationUpdate {
         while (try? await transport.jobActive(command.evmID)) == true {
             try? await clock.sleep(for: .milliseconds(500))
         }
-        if (try? await transport.hasDomain(command.evmID)) == false {
+        if (try? await transport.runsDomain(command.evmID)) == false {
             return MigrationUpdate(step: .completed, message: "the domain left this host while the agent was restarting")
         }
         return MigrationUpdate(step: .failed, message: "the agent restarted during the migration and the domain is still on this host")

@@ -14,8 +14,9 @@ public protocol MigrationTransport: Sendable {
     func abort(_ evmID: String) async throws
     /// True while a migration job of `evmID` is still running in the hypervisor (after an agent restart).
     func jobActive(_ evmID: String) async throws -> Bool
-    /// True while `evmID`'s domain is defined on this host.
-    func hasDomain(_ evmID: String) async throws -> Bool
+    /// True while `evmID`'s domain runs (is active) on this host. After a completed migration the source may keep an
+    /// inactive definition (see ``LibvirtMigrationTransport``), so being defined says nothing about where it runs.
+    func runsDomain(_ evmID: String) async throws -> Bool
 }
 
 /// `virDomainMigrateToURI3`: live, peer-to-peer, persisted on the destination, auto-converge; destination XML
@@ -86,8 +87,9 @@ public struct LibvirtMigrationTransport: MigrationTransport {
         return type == .bounded || type == .unbounded
     }
 
-    public func hasDomain(_ evmID: String) async throws -> Bool {
-        try await connection.domainIfExists(named: evmID) != nil
+    public func runsDomain(_ evmID: String) async throws -> Bool {
+        guard let domain = try await connection.domainIfExists(named: evmID) else { return false }
+        return try await domain.isActive()
     }
 
     static func progress(_ stats: JobStats) -> MigrationProgress {

@@ -66,7 +66,7 @@ final class ScriptedTransport: MigrationTransport {
 
     func abort(_ evmID: String) async throws { aborts.continuation.yield() }
     func jobActive(_ evmID: String) async throws -> Bool { false }
-    func hasDomain(_ evmID: String) async throws -> Bool { try await source.domainIfExists(named: evmID) != nil }
+    func runsDomain(_ evmID: String) async throws -> Bool { try await source.domainIfExists(named: evmID)?.isActive() ?? false }
 }
 
 /// A control plane serving HTTP on loopback and two in-process agents on test-driver hosts `a` and `b`.
