@@ -63,7 +63,10 @@ final class RealCluster: @unchecked Sendable {
             break
         }
         try await built.store.write { tx in
-            try tx.save(Pool(id: "vm", shape: EVMShape(vcpus: 1, memoryBytes: 128 << 20), policy: PoolPolicy(), createdAt: Date()))
+            // CPU overcommitted 2×: the machine's 2 cores hold all three test guests on one host (step 6 places the
+            // third on the host the other two may have landed on).
+            let policy = PoolPolicy(cpuOvercommit: 2)
+            try tx.save(Pool(id: "vm", shape: EVMShape(vcpus: 1, memoryBytes: 128 << 20), policy: policy, createdAt: Date()))
         }
         for name in names { try await startAgent(name, joinToken: try await joinToken()) }
         for name in names { _ = try await eventually(timeout: .seconds(30)) { try await self.host(name)?.state == .ready } }

@@ -157,7 +157,8 @@ struct RealVMTests {
         try await cluster.startAgent(other, cmdline: "console=ttyS0 quiet panic=-1 emp_dirty=64")
         _ = try await eventually(timeout: .seconds(20)) { try await cluster.host(other)?.state == .ready }
         let created = try await cluster.call("POST", "/v1/pools/vm/evms", #"{"count": 1}"#)
-        #expect(created.status == 201)
+        let hostsNow = try await cluster.built.store.read { try $0.hosts() }
+        #expect(created.status == 201, "\(String(decoding: created.body, as: UTF8.self)); hosts: \(hostsNow)")
         let dirty = try #require(try await cluster.evms().map(\.id).first { !ids.contains($0) })
         #expect(try await cluster.evm(dirty)?.hostID == other)
         #expect(try await eventually(timeout: .seconds(90)) { cluster.console(dirty, on: other).contains("EMP-DIRTY 64MiB") })
