@@ -207,6 +207,20 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        /// Simulated agents over real HTTP for fleet-scale benchmarks and tests; production code never imports it.
+        .target(
+            name: "EMPFleetSimulation",
+            dependencies: [
+                "EMPAgent",
+                "EMPModel",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         /// Test support (fixtures, child processes, temp dirs); production code never imports it.
         .target(
             name: "EMPTesting",
@@ -273,6 +287,7 @@ let package = Package(
             dependencies: [
                 "EMPAgent",
                 "EMPControlPlane",
+                "EMPFleetSimulation",
                 "EMPModel",
                 "EMPScheduling",
                 "EMPStore",
@@ -338,6 +353,7 @@ let package = Package(
             dependencies: [
                 "EMPAgent",
                 "EMPControlPlane",
+                "EMPFleetSimulation",
                 "EMPModel",
                 "EMPScheduling",
                 "EMPStore",

@@ -12,6 +12,10 @@ public struct ConfigurationFile: Decodable, Sendable {
     public var operatorTokens: [String]?
     public var tls: TLS?
     public var heartbeatTimeoutSeconds: Double?
+    /// How often heartbeats and usage kept in memory are written (1–3600 s). Default 30.
+    public var softStateFlushSeconds: Double?
+    /// Write every report durably instead of flushing heartbeats and usage in batches. Default false.
+    public var persistEveryReport: Bool?
     public var expectedUseFraction: Double?
     public var kubeconfig: String?
     public var autoscaler: AutoscalerSection?
@@ -33,6 +37,8 @@ public struct ConfigurationFile: Decodable, Sendable {
     public struct RebalancerSection: Decodable, Sendable {
         public var enabled: Bool?
         public var intervalSeconds: Double?
+        /// Passes woken early (maintenance, deadlines) are at least this far apart (0–3600 s). Default 2.
+        public var minimumGapSeconds: Double?
         public var preparingTimeoutSeconds: Double?
         public var retryAfterSeconds: Double?
         public var planner: RebalanceSettings?
@@ -54,7 +60,8 @@ public struct ConfigurationFile: Decodable, Sendable {
     }
 
     static let keys: Set<String> = [
-        "listen", "dataDir", "operatorTokens", "tls", "heartbeatTimeoutSeconds", "expectedUseFraction", "kubeconfig", "autoscaler",
+        "listen", "dataDir", "operatorTokens", "tls", "heartbeatTimeoutSeconds", "softStateFlushSeconds", "persistEveryReport",
+        "expectedUseFraction", "kubeconfig", "autoscaler",
         "rebalancer", "server",
     ]
 
@@ -116,6 +123,8 @@ public struct ConfigurationFile: Decodable, Sendable {
             var settings = configuration.rebalancer
             settings.enabled = rebalancer.enabled ?? settings.enabled
             settings.interval = try duration(rebalancer.intervalSeconds, "rebalancer.intervalSeconds", minimum: 1) ?? settings.interval
+            settings.minimumGap =
+                try duration(rebalancer.minimumGapSeconds, "rebalancer.minimumGapSeconds", minimum: 0) ?? settings.minimumGap
             if let seconds = rebalancer.preparingTimeoutSeconds {
                 guard seconds >= 1 else {
                     throw ConfigurationError("rebalancer.preparingTimeoutSeconds must be at least 1 (got \(seconds))")
@@ -147,6 +156,9 @@ public struct ConfigurationFile: Decodable, Sendable {
             }
             configuration.heartbeatTimeout = .milliseconds(Int64(clamping: heartbeatTimeoutSeconds * 1000))
         }
+        configuration.softStateFlushInterval =
+            try duration(softStateFlushSeconds, "softStateFlushSeconds", minimum: 1) ?? configuration.softStateFlushInterval
+        if let persistEveryReport { configuration.persistEveryReport = persistEveryReport }
         if let server {
             if let idle = try duration(server.idleTimeoutSeconds, "server.idleTimeoutSeconds", minimum: 1) {
                 configuration.limits.idleTimeout = idle

@@ -89,7 +89,12 @@ public enum ControlPlane {
         _ configuration: ControlPlaneConfiguration, store: SQLiteStore, kube client: KubeClient?, clock: any EMPClock,
         logger: Logger
     ) -> [any Service] {
-        var services: [any Service] = [HostHealth(store: store, configuration: configuration, clock: clock, logger: logger)]
+        var services: [any Service] = [
+            HostHealth(store: store, configuration: configuration, clock: clock, logger: logger),
+            SoftStateFlusher(
+                store: store, interval: configuration.softStateFlushInterval, batch: configuration.softStateFlushBatch, clock: clock,
+                logger: logger),
+        ]
         if configuration.rebalancer.enabled {
             services.append(
                 RebalancerService(

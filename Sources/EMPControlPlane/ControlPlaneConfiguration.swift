@@ -23,6 +23,15 @@ public struct ControlPlaneConfiguration: Sendable {
     public var heartbeatTimeout: Duration
     /// How often host health is checked. Default 5 s.
     public var healthCheckInterval: Duration
+    /// How often heartbeats and usage, kept in memory between reports, are written to the store. Default 30 s.
+    /// A crash loses at most this much of them; the next report of each host brings them back.
+    public var softStateFlushInterval: Duration = .seconds(30)
+    /// Write every report in its own transaction instead (heartbeats and usage never only in memory): for
+    /// operators who would rather spend the write than lose up to one flush interval of them on a crash. Costs a
+    /// write transaction per report (see docs/benchmarks.md, fleet). Default false.
+    public var persistEveryReport = false
+    /// Hosts or EVMs written per flush transaction, so a flush never holds the writer for long. Default 500.
+    public var softStateFlushBatch = 500
     /// kubeconfig of the cluster the pools serve; nil turns the autoscaler off.
     public var kubeconfigPath: String?
     /// Autoscaler timings and reserved resources.

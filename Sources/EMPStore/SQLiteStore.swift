@@ -31,6 +31,10 @@ public final class SQLiteStore: StateStore {
     private let clock: any EMPClock
     /// The database file.
     public let path: String
+    /// Heartbeats and usage between flushes.
+    let soft = SoftState()
+    /// Decoded hosts and EVMs by their stored bytes.
+    let documents = DecodedDocuments()
     /// The cause of the last failed write, until a write succeeds again.
     private let lastWriteFailure = NIOLockedValueBox<String?>(nil)
 
@@ -51,6 +55,10 @@ public final class SQLiteStore: StateStore {
             throw StoreError("cannot open SQLite database \(path): \(error.message ?? error.description)")
         }
         self.path = path
+        let hosts = try pool.read { db in
+            try SQLiteTransaction(db: db, notifier: nil, soft: SoftState(), commits: nil, documents: DecodedDocuments()).hosts(pool: nil)
+        }
+        soft.seed(hosts, at: clock.date)
     }
 
     /// Opens `emp.sqlite` inside `directory`, creating the directory (mode 0700) when missing.
@@ -77,7 +85,9 @@ public final class SQLiteStore: StateStore {
 
     public func read<T: Sendable>(_ body: @escaping @Sendable (any StoreReading) throws -> T) async throws -> T {
         do {
-            return try await pool.read { db in try body(SQLiteTransaction(db: db, notifier: nil)) }
+            return try await pool.read { [soft, documents] db in
+                try body(SQLiteTransaction(db: db, notifier: nil, soft: soft, commits: nil, documents: documents))
+            }
         } catch let error as DatabaseError {
             throw Self.unavailable(error) ?? error
         }
@@ -85,8 +95,12 @@ public final class SQLiteStore: StateStore {
 
     public func write<T: Sendable>(_ body: @escaping @Sendable (any StoreWriting) throws -> T) async throws -> T {
         let notifier = self.notifier
+        let commits = CommitLog()
         do {
-            let result = try await pool.write { db in try body(SQLiteTransaction(db: db, notifier: notifier)) }
+            let result = try await pool.write { [soft, documents] db in
+                try body(SQLiteTransaction(db: db, notifier: notifier, soft: soft, commits: commits, documents: documents))
+            }
+            commits.apply(to: soft)
             lastWriteFailure.withLockedValue { $0 = nil }
             return result
         } catch let error as DatabaseError {
@@ -134,6 +148,50 @@ public final class SQLiteStore: StateStore {
     }
 
     public func endWaits(prefix: String) { notifier.endAll(prefix: prefix) }
+
+    // MARK: Soft state
+
+    public func recordSoftState(host: EMPModel.Host, evms: [EVM], persisted: Bool) {
+        soft.record(host: host, evms: evms, persisted: persisted)
+    }
+
+    public func silentHosts(heartbeatAtOrBefore cutoff: Date) -> [String] {
+        soft.silentHosts(heartbeatAtOrBefore: cutoff)
+    }
+
+    public func flushSoftState(batch: Int, evms includeEVMs: Bool) async throws -> Int {
+        let (hosts, evms) = soft.dirty()
+        // Each object is read through the overlay and written back: the stored document gets the latest figures.
+        var written = try await rewrite(hosts, batch: batch) { tx, id in
+            guard let host = try tx.host(id) else { return false }
+            try tx.save(host)
+            return true
+        }
+        guard includeEVMs else { return written }
+        written += try await rewrite(evms, batch: batch) { tx, id in
+            guard let evm = try tx.evm(id) else { return false }
+            try tx.save(evm)
+            return true
+        }
+        return written
+    }
+
+    /// Runs `one` for each id, `batch` per write transaction (short ones: a flush never holds the writer long
+    /// enough to delay a placement or a report); returns how many it wrote.
+    private func rewrite(
+        _ ids: [String], batch: Int, _ one: @escaping @Sendable (any StoreWriting, String) throws -> Bool
+    ) async throws -> Int {
+        let size = max(1, batch)
+        var written = 0
+        for start in stride(from: 0, to: ids.count, by: size) {
+            let chunk = ids[start..<min(start + size, ids.count)]
+            written += try await write { tx in try chunk.reduce(0) { count, id in try one(tx, id) ? count + 1 : count } }
+        }
+        return written
+    }
+
+    /// Hosts and EVMs whose figures are in memory only (not yet flushed).
+    public var unflushedSoftState: (hosts: Int, evms: Int) { soft.unflushed }
 
     /// Long polls waiting now.
     public var waiterCount: Int { notifier.waiterCount }

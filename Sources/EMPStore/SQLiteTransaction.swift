@@ -7,6 +7,12 @@ struct SQLiteTransaction: StoreWriting {
     let db: Database
     /// Told about bumped revisions once the transaction commits (nil for reads).
     let notifier: RevisionNotifier?
+    /// Laid over every host and EVM read (heartbeats and usage).
+    let soft: SoftState
+    /// What this write saved and deleted, for ``soft`` once it commits (nil for reads).
+    let commits: CommitLog?
+    /// Hosts and EVMs decoded before, by their bytes.
+    let documents: DecodedDocuments
 
     private static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
@@ -20,8 +26,10 @@ struct SQLiteTransaction: StoreWriting {
     private func decode<T: Decodable>(_ type: T.Type, _ rows: [Row]) throws -> [T] {
         try rows.map { row in
             let data: Data = row["data"]
+            // Queries of hosts and EVMs select their id too: the memo of decoded documents is keyed by it.
+            let id: String? = T.self == EMPModel.Host.self || T.self == EVM.self ? row["id"] : nil
             do {
-                return try Self.decoder.decode(T.self, from: data)
+                return try documents.decode(T.self, id: id, from: data, with: Self.decoder)
             } catch {
                 throw StoreError("stored \(T.self) is unreadable: \(error)")
             }
@@ -48,21 +56,30 @@ struct SQLiteTransaction: StoreWriting {
     }
 
     func host(_ id: String) throws -> EMPModel.Host? {
-        try fetch(EMPModel.Host.self, "SELECT data FROM host WHERE id = ?", [id]).first
+        var hosts = try fetch(EMPModel.Host.self, "SELECT id, data FROM host WHERE id = ?", [id])
+        soft.overlay(&hosts)
+        return hosts.first
     }
 
     func hosts(pool: String?) throws -> [EMPModel.Host] {
-        if let pool {
-            return try fetch(EMPModel.Host.self, "SELECT data FROM host WHERE poolID = ? ORDER BY id", [pool])
-        }
-        return try fetch(EMPModel.Host.self, "SELECT data FROM host ORDER BY id")
+        var hosts =
+            if let pool {
+                try fetch(EMPModel.Host.self, "SELECT id, data FROM host WHERE poolID = ? ORDER BY id", [pool])
+            } else {
+                try fetch(EMPModel.Host.self, "SELECT id, data FROM host ORDER BY id")
+            }
+        soft.overlay(&hosts)
+        return hosts
     }
 
     func evm(_ id: String) throws -> EVM? {
-        try fetch(EVM.self, "SELECT data FROM evm WHERE id = ?", [id]).first
+        var evms = try fetch(EVM.self, "SELECT id, data FROM evm WHERE id = ?", [id])
+        soft.overlay(&evms)
+        return evms.first
     }
 
-    func evms(_ filter: EVMFilter) throws -> [EVM] {
+    /// The WHERE clause for `filter`; nil when nothing can match.
+    private static func condition(_ filter: EVMFilter) -> (String, StatementArguments)? {
         var clauses: [String] = []
         var arguments: StatementArguments = []
         if let poolID = filter.poolID {
@@ -73,13 +90,52 @@ struct SQLiteTransaction: StoreWriting {
             clauses.append("hostID = ?")
             arguments += [hostID]
         }
+        if let previousHostID = filter.previousHostID {
+            clauses.append("previousHostID = ?")
+            arguments += [previousHostID]
+        }
         if let phases = filter.phases {
-            if phases.isEmpty { return [] }
+            if phases.isEmpty { return nil }
             clauses.append("phase IN (\(Array(repeating: "?", count: phases.count).joined(separator: ",")))")
             for phase in phases.map(\.rawValue).sorted() { arguments += [phase] }
         }
-        let condition = clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND ")
-        return try fetch(EVM.self, "SELECT data FROM evm\(condition) ORDER BY id", arguments)
+        return (clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND "), arguments)
+    }
+
+    func evms(_ filter: EVMFilter) throws -> [EVM] {
+        guard let (condition, arguments) = Self.condition(filter) else { return [] }
+        var evms = try fetch(EVM.self, "SELECT id, data FROM evm\(condition) ORDER BY id", arguments)
+        soft.overlay(&evms)
+        return evms
+    }
+
+    func evms(_ filter: EVMFilter, after: String?, limit: Int) throws -> [EVM] {
+        guard var (condition, arguments) = Self.condition(filter) else { return [] }
+        if let after {
+            condition += (condition.isEmpty ? " WHERE " : " AND ") + "id > ?"
+            arguments += [after]
+        }
+        arguments += [max(0, limit)]
+        var evms = try fetch(EVM.self, "SELECT id, data FROM evm\(condition) ORDER BY id LIMIT ?", arguments)
+        soft.overlay(&evms)
+        return evms
+    }
+
+    func hosts(pool: String?, after: String?, limit: Int) throws -> [EMPModel.Host] {
+        var hosts = try fetch(
+            EMPModel.Host.self, "SELECT id, data FROM host WHERE (? IS NULL OR poolID = ?) AND (? IS NULL OR id > ?) ORDER BY id LIMIT ?",
+            [pool, pool, after, after, max(0, limit)])
+        soft.overlay(&hosts)
+        return hosts
+    }
+
+    func evmCount(_ filter: EVMFilter) throws -> Int {
+        guard let (condition, arguments) = Self.condition(filter) else { return 0 }
+        return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM evm\(condition)", arguments: arguments) ?? 0
+    }
+
+    func evmExists(_ id: String) throws -> Bool {
+        try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM evm WHERE id = ?)", arguments: [id]) ?? false
     }
 
     func migration(_ id: String) throws -> Migration? {
@@ -170,21 +226,29 @@ struct SQLiteTransaction: StoreWriting {
             sql: "INSERT OR REPLACE INTO host (id, poolID, data) VALUES (?, ?, ?)",
             arguments: [host.id, host.poolID, try encode(host)]
         )
+        commits?.add(.host(host))
     }
 
     func deleteHost(_ id: String) throws -> Bool {
         try db.execute(sql: "DELETE FROM credential WHERE hostID = ?", arguments: [id])
+        commits?.add(.hostDeleted(id))
+        documents.forget(host: id)  // harmless if the transaction rolls back: the next read decodes again
         return try delete("host", id)
     }
 
     func save(_ evm: EVM) throws {
         try db.execute(
-            sql: "INSERT OR REPLACE INTO evm (id, poolID, hostID, phase, data) VALUES (?, ?, ?, ?, ?)",
-            arguments: [evm.id, evm.poolID, evm.hostID, evm.phase.rawValue, try encode(evm)]
+            sql: "INSERT OR REPLACE INTO evm (id, poolID, hostID, previousHostID, phase, data) VALUES (?, ?, ?, ?, ?, ?)",
+            arguments: [evm.id, evm.poolID, evm.hostID, evm.previousHostID, evm.phase.rawValue, try encode(evm)]
         )
+        commits?.add(.evm(evm))
     }
 
-    func deleteEVM(_ id: String) throws -> Bool { try delete("evm", id) }
+    func deleteEVM(_ id: String) throws -> Bool {
+        commits?.add(.evmDeleted(id))
+        documents.forget(evm: id)
+        return try delete("evm", id)
+    }
 
     func save(_ migration: Migration) throws {
         try db.execute(
@@ -238,5 +302,31 @@ struct SQLiteTransaction: StoreWriting {
             db.afterNextTransaction(onCommit: { _ in notifier.notify(scope) })
         }
         return try revision(scope)
+    }
+}
+
+/// The saves and deletes of one write transaction, handed to ``SoftState`` once it commits.
+final class CommitLog: @unchecked Sendable {
+    // @unchecked: used by one write transaction at a time (GRDB's writer), then read after it returns.
+    enum Change {
+        case host(EMPModel.Host)
+        case hostDeleted(String)
+        case evm(EVM)
+        case evmDeleted(String)
+    }
+
+    private(set) var changes: [Change] = []
+
+    func add(_ change: Change) { changes.append(change) }
+
+    func apply(to soft: SoftState) {
+        for change in changes {
+            switch change {
+            case .host(let host): soft.committed(host)
+            case .hostDeleted(let id): soft.removed(host: id)
+            case .evm(let evm): soft.committed(evm)
+            case .evmDeleted(let id): soft.removed(evm: id)
+            }
+        }
     }
 }

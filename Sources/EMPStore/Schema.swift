@@ -64,6 +64,27 @@ enum Schema {
             }
             try db.create(index: "credential_secretHash", on: "credential", columns: ["secretHash"], unique: true)
         }
+        migrator.registerMigration("v4: indexes for per-host queries at fleet scale") { db in
+            // The EVMs that left a host (its long poll's `departed`) found by index instead of decoding the pool.
+            try db.alter(table: "evm") { t in t.add(column: "previousHostID", .text) }
+            for row in try Row.fetchAll(db, sql: "SELECT id, data FROM evm") {
+                let data: Data = row["data"]
+                let id: String = row["id"]
+                guard let previous = (try? JSONDecoder().decode(PreviousHost.self, from: data))?.previousHostID else { continue }
+                try db.execute(sql: "UPDATE evm SET previousHostID = ? WHERE id = ?", arguments: [previous, id])
+            }
+            try db.create(index: "evm_previousHostID", on: "evm", columns: ["previousHostID"])
+            // A host's migrations (every long-poll answer) and the active ones (placement, planning) by index,
+            // not by scanning every migration ever recorded.
+            try db.create(index: "migration_fromHost", on: "migration", columns: ["fromHost"])
+            try db.create(index: "migration_toHost", on: "migration", columns: ["toHost"])
+            try db.create(index: "migration_state", on: "migration", columns: ["state"])
+        }
         return migrator
+    }
+
+    /// The one field v4 reads from stored EVM documents (an unreadable one is left for the planner to report).
+    private struct PreviousHost: Decodable {
+        let previousHostID: String?
     }
 }

@@ -1,4 +1,5 @@
 public import EMPModel
+public import Foundation
 
 /// The control plane's persistence seam: every read and write of pools, hosts, EVMs, migrations, join tokens
 /// and events goes through one of these, inside a transaction.
@@ -22,6 +23,15 @@ public protocol StateStore: Sendable {
     /// Ends every pending and future ``waitForRevision(_:differentFrom:timeout:)`` on scopes starting with `prefix`
     /// at once (shutdown: the agents' long polls answer with what they have instead of holding the process open).
     func endWaits(prefix: String)
+    /// Records a report's heartbeat and usage (the host's `lastHeartbeat` and `used`, each EVM's `used` and
+    /// `cpuSample`): every later read returns them. With `persisted` false they are written by the next
+    /// ``flushSoftState(batch:evms:)``; true says the caller's own transaction already wrote them.
+    func recordSoftState(host: EMPModel.Host, evms: [EVM], persisted: Bool)
+    /// Ready hosts whose latest heartbeat is at or before `cutoff`, from memory (no host is read).
+    func silentHosts(heartbeatAtOrBefore cutoff: Date) -> [String]
+    /// Writes the heartbeats and usage recorded in memory only, `batch` objects per transaction; returns how many.
+    /// Hosts always; EVMs' usage only with `evms` (it is rebuilt by the next report and costs ten times as much).
+    @discardableResult func flushSoftState(batch: Int, evms: Bool) async throws -> Int
 }
 
 /// What a transaction can read.
@@ -32,6 +42,14 @@ public protocol StoreReading {
     func hosts(pool: String?) throws -> [EMPModel.Host]
     func evm(_ id: String) throws -> EVM?
     func evms(_ filter: EVMFilter) throws -> [EVM]
+    /// At most `limit` matching EVMs with ids after `after`, by id: one page read without the rest.
+    func evms(_ filter: EVMFilter, after: String?, limit: Int) throws -> [EVM]
+    /// At most `limit` hosts (of `pool`, or all) with ids after `after`, by id.
+    func hosts(pool: String?, after: String?, limit: Int) throws -> [EMPModel.Host]
+    /// How many EVMs match, without reading them.
+    func evmCount(_ filter: EVMFilter) throws -> Int
+    /// Whether an EVM with this id exists, without reading it.
+    func evmExists(_ id: String) throws -> Bool
     func migration(_ id: String) throws -> Migration?
     func migrations(_ filter: MigrationFilter) throws -> [Migration]
     func joinToken(_ id: String) throws -> JoinToken?
@@ -73,11 +91,14 @@ extension StoreReading {
 public struct EVMFilter: Sendable, Hashable {
     public var poolID: String?
     public var hostID: String?
+    /// EVMs whose last migration left this host.
+    public var previousHostID: String?
     public var phases: Set<EVMPhase>?
 
-    public init(poolID: String? = nil, hostID: String? = nil, phases: Set<EVMPhase>? = nil) {
+    public init(poolID: String? = nil, hostID: String? = nil, previousHostID: String? = nil, phases: Set<EVMPhase>? = nil) {
         self.poolID = poolID
         self.hostID = hostID
+        self.previousHostID = previousHostID
         self.phases = phases
     }
 

@@ -2,7 +2,18 @@
 // Figures and the command are recorded in docs/benchmarks.md.
 import Foundation
 
-let selected = Set(CommandLine.arguments.dropFirst())
+// `emp-bench fleet --hosts N[,N…] --evms-per-host M [--window S] [--no-baseline]` runs the fleet benchmark alone.
+let arguments = Array(CommandLine.arguments.dropFirst())
+if arguments.first == "fleet" {
+    do {
+        try await fleetBenchmark(try FleetOptions(Array(arguments.dropFirst())))
+    } catch let error as BenchError {
+        FileHandle.standardError.write(Data("emp-bench fleet: \(error)\n".utf8))
+        exit(2)
+    }
+    exit(0)
+}
+let selected = Set(arguments)
 func wants(_ name: String) -> Bool { selected.isEmpty || selected.contains(name) }
 
 if wants("libvirt") { try await libvirtBenchmark() }
@@ -14,3 +25,4 @@ if wants("autoscaler") { try await autoscalerBenchmark() }
 if wants("rebalance") { rebalanceBenchmark() }
 if wants("vm") { try await vmBenchmark() }
 if wants("hostile") { await hostileInputBenchmark() }
+if wants("fleet") { try await fleetBenchmark(try FleetOptions(["--hosts", "1000,10000", "--evms-per-host", "10"])) }

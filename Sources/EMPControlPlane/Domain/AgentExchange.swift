@@ -25,7 +25,7 @@ extension StoreReading {
                 incoming.append(IncomingEVM(migrationID: migration.id, state: migration.state, evm: evm))
             }
         }
-        let departed = try evms(EVMFilter(poolID: pool?.id)).filter { $0.previousHostID == hostID && $0.hostID != hostID }.map(\.id)
+        let departed = try evms(EVMFilter(previousHostID: hostID)).filter { $0.hostID != hostID }.map(\.id)
         return DesiredState(
             revision: try revision(scope), evms: try evms(EVMFilter(hostID: hostID)), kubelet: pool?.kubelet, outgoing: outgoing,
             incoming: incoming, departed: departed)
@@ -61,65 +61,116 @@ extension StoreWriting {
         }
     }
 
-    /// Records a report: use and heartbeat, moves EVMs `creating → running` once their domain runs, and forgets
-    /// `deleting` EVMs once their domain is gone (releasing their allocation). Refuses implausible figures.
-    func applyReport(_ report: HostReport, from hostID: String, at time: Date) throws -> EMPModel.Host {
-        guard var host = try self.host(hostID) else { throw DomainError.notFound("host \(hostID)") }
-        let evms = try self.evms(EVMFilter(hostID: hostID))
+    /// Records a report that changes more than heartbeat and usage (``ReportOutcome/durable``): moves EVMs
+    /// `creating → running` once their domain runs, forgets `deleting` EVMs once their domain is gone (releasing
+    /// their allocation), marks the host ready again, records an interruption notice. Refuses implausible figures.
+    func applyReport(_ report: HostReport, from hostID: String, at time: Date) throws -> ReportOutcome {
+        let outcome = try reportOutcome(report, from: hostID, at: time)
+        var host = outcome.host
+        for evm in outcome.deleted {
+            try deleteEVM(evm.id)
+            host.allocated -= evm.shape.resources
+        }
+        for evm in outcome.evms { try save(evm) }
+        try save(host)
+        for event in outcome.events { try append(event) }
+        if outcome.interruptionNoticed { try bumpRevision(RebalanceRevision.scope) }
+        if !outcome.deleted.isEmpty { try bumpRevision(HostRevision.scope(hostID)) }
+        var applied = outcome
+        applied.host = host
+        return applied
+    }
+}
+
+extension StoreReading {
+    /// What `report` changes, worked out from the host and its EVMs as stored (one indexed read of the host's).
+    func reportOutcome(_ report: HostReport, from hostID: String, at time: Date) throws -> ReportOutcome {
+        guard let host = try self.host(hostID) else { throw DomainError.notFound("host \(hostID)") }
+        return try ReportOutcome(report, host: host, evms: try evms(EVMFilter(hostID: hostID)), at: time)
+    }
+}
+
+/// What one agent report changes. Most reports change only heartbeat and usage (soft state, kept in memory and
+/// flushed in batches); the rest (``durable``) need a write transaction.
+struct ReportOutcome: Sendable {
+    /// The host with the report's heartbeat, usage, state and deadline.
+    var host: EMPModel.Host
+    /// The host's EVMs that remain, with their usage and phase.
+    var evms: [EVM]
+    /// `deleting` EVMs whose domain is gone: removed, their allocation released.
+    var deleted: [EVM]
+    var events: [Event]
+    /// A new interruption deadline: the rebalancer is woken.
+    var interruptionNoticed: Bool
+
+    /// True when something beyond heartbeat and usage changed.
+    var durable: Bool { !events.isEmpty || !deleted.isEmpty || interruptionNoticed || phaseOrMessageChanged }
+    private var phaseOrMessageChanged = false
+
+    init(host: EMPModel.Host, evms: [EVM], deleted: [EVM], events: [Event], interruptionNoticed: Bool) {
+        self.host = host
+        self.evms = evms
+        self.deleted = deleted
+        self.events = events
+        self.interruptionNoticed = interruptionNoticed
+    }
+
+    /// Refuses implausible figures (``DomainError/Code/invalid``).
+    init(_ report: HostReport, host storedHost: EMPModel.Host, evms stored: [EVM], at time: Date) throws {
+        var host = storedHost
+        let hostID = host.id
         do {
-            try report.validate(capacity: host.capacity, evms: Dictionary(evms.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a }))
+            try report.validate(capacity: host.capacity, evms: Dictionary(stored.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a }))
         } catch let error as ValidationError {
             throw DomainError.invalid(error)
         }
-        if host.state == .notReady {
-            try append(Event(time: time, object: ObjectRef(.host, hostID), reason: "HostReady", message: "agent reports again"))
+        var events: [Event] = []
+        if host.state != .ready {
+            events.append(Event(time: time, object: ObjectRef(.host, hostID), reason: "HostReady", message: "agent reports again"))
         }
         host.state = .ready
         host.used = report.used
         host.lastHeartbeat = time
+        var noticed = false
         if let deadline = report.interruptionDeadline, host.deadline != deadline {
             host.deadline = deadline
-            try append(
+            events.append(
                 Event(
                     time: time, object: ObjectRef(.host, hostID), reason: "InterruptionNotice",
                     message: "the provider takes the host away at \(deadline.formatted(.iso8601)); evacuating", type: .warning))
-            try bumpRevision(RebalanceRevision.scope)
+            noticed = true
         }
         let observed = Dictionary(report.domains.map { ($0.evmID, $0) }, uniquingKeysWith: { a, _ in a })
+        var kept: [EVM] = []
+        var deleted: [EVM] = []
         var changed = false
         // CPU is measured per EVM (a rate between reports); the host's is their sum when the agent sends none.
         var evmCPU: Int64 = 0
-        for var evm in evms {
+        for var evm in stored {
             let domain = observed[evm.id]
-            if let domain, evm.phase != .deleting {
-                AgentReports.recordUsage(domain, into: &evm, at: time)
-                try save(evm)
-            }
+            if let domain, evm.phase != .deleting { AgentReports.recordUsage(domain, into: &evm, at: time) }
             switch evm.phase {
             case .creating where domain?.running == true:
                 evm.phase = .running
                 evm.message = nil
-                try save(evm)
-                try append(
-                    Event(time: time, object: ObjectRef(.evm, evm.id), reason: "Running", message: "domain running on \(hostID)"))
-            case .creating where domain?.error != nil:
+                events.append(Event(time: time, object: ObjectRef(.evm, evm.id), reason: "Running", message: "domain running on \(hostID)"))
+            case .creating where domain?.error != nil && domain?.error != evm.message:
                 evm.message = domain?.error
-                try save(evm)
-            case .deleting where domain == nil:
-                try deleteEVM(evm.id)
-                host.allocated -= evm.shape.resources
                 changed = true
-                try append(
+            case .deleting where domain == nil:
+                deleted.append(evm)
+                events.append(
                     Event(time: time, object: ObjectRef(.evm, evm.id), reason: "Deleted", message: "domain removed from \(hostID)"))
+                continue
             default:
                 break
             }
-            if !(evm.phase == .deleting && domain == nil) { evmCPU += evm.used?.cpuMillis ?? 0 }
+            kept.append(evm)
+            evmCPU += evm.used?.cpuMillis ?? 0
         }
         if report.used.cpuMillis == 0 { host.used.cpuMillis = evmCPU }
-        try save(host)
-        if changed { try bumpRevision(HostRevision.scope(hostID)) }
-        return host
+        self.init(host: host, evms: kept, deleted: deleted, events: events, interruptionNoticed: noticed)
+        phaseOrMessageChanged = changed
     }
 }
 

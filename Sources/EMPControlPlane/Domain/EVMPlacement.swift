@@ -17,17 +17,18 @@ struct EVMPlacement: Sendable {
         let fraction = expectedUseFraction
         return try await store.write { tx in
             guard let pool = try tx.pool(poolID) else { throw DomainError.notFound("pool \(poolID)") }
-            let current = try tx.evms(EVMFilter(poolID: poolID))
-            let existing = current.filter { $0.phase != .deleting }.count
+            // Counted and named by index: no EVM of the pool is read inside this write.
+            let existing = try tx.evmCount(EVMFilter(poolID: poolID, phases: Set(EVMPhase.allCases).subtracting([.deleting])))
             guard existing + count <= pool.policy.maxEVMs else {
                 throw DomainError.conflict("pool \(poolID) has \(existing) EVMs; \(count) more would exceed maxEVMs \(pool.policy.maxEVMs)")
             }
             let hosts = try tx.hosts(pool: poolID)
             let size = pool.shape.resources
             let expected = size.scaled(cpu: fraction, memory: fraction)
-            var ids = Set(current.map(\.id))
-            let requests = (0..<count).map { _ in
-                PlacementRequest(id: EVMName.unique(pool: poolID, avoiding: &ids), size: size, expectedUse: expected)
+            var ids = Set<String>()
+            let requests = try (0..<count).map { _ in
+                PlacementRequest(
+                    id: try EVMName.unique(pool: poolID, avoiding: &ids, taken: tx.evmExists), size: size, expectedUse: expected)
             }
             // EVMs migrating in have their room reserved on their target until they land.
             let incoming = try tx.incomingAllocations()
@@ -69,12 +70,13 @@ struct EVMPlacement: Sendable {
 enum EVMName {
     static let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789")
 
-    static func unique(pool: String, avoiding taken: inout Set<String>) -> String {
+    /// A name not in `chosen` (this request's) and not `taken` (stored).
+    static func unique(pool: String, avoiding chosen: inout Set<String>, taken: (String) throws -> Bool) rethrows -> String {
         var generator = SystemRandomNumberGenerator()
         while true {
             let suffix = String((0..<6).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &generator)] })
             let name = "\(pool)-\(suffix)"
-            if taken.insert(name).inserted { return name }
+            if try !taken(name), chosen.insert(name).inserted { return name }
         }
     }
 }

@@ -34,15 +34,21 @@ public struct HostHealth: Service {
         }
     }
 
-    /// One pass: returns the hosts it marked NotReady.
+    /// One pass: returns the hosts it marked NotReady. Finds silent hosts in the store's memory of heartbeats and
+    /// writes only when there is one, so a pass over a quiet fleet of thousands of hosts reads and writes nothing.
     @discardableResult
     public func check() async throws -> [String] {
         let time = clock.date
         let seconds = configuration.heartbeatTimeout.timeInterval
+        let silent = store.silentHosts(heartbeatAtOrBefore: time.addingTimeInterval(-seconds))
+        guard !silent.isEmpty else { return [] }
         return try await store.write { tx in
             var marked: [String] = []
-            for var host in try tx.hosts() where host.state == .ready {
-                guard let last = host.lastHeartbeat, time.timeIntervalSince(last) >= seconds else { continue }
+            for id in silent {
+                // Checked again on the state the write sees: a report may have come in meanwhile.
+                guard var host = try tx.host(id), host.state == .ready, let last = host.lastHeartbeat,
+                    time.timeIntervalSince(last) >= seconds
+                else { continue }
                 host.state = .notReady
                 try tx.save(host)
                 try tx.append(

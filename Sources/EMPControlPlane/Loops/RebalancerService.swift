@@ -17,6 +17,9 @@ public struct RebalancerService: Service {
         public var enabled = true
         /// Plan at least this often. Default 10 s.
         public var interval: Duration = .seconds(10)
+        /// Passes woken early (maintenance, a deadline, an operator's request) are at least this far apart, so a
+        /// burst of such events costs one pass, not one each. Default 2 s.
+        public var minimumGap: Duration = .seconds(2)
         /// A destination that has not prepared within this fails the migration. Default 120 s.
         public var preparingTimeout: TimeInterval = 120
         /// An EVM whose migration failed is not tried again for this long. Default 60 s.
@@ -42,10 +45,14 @@ public struct RebalancerService: Service {
         self.logger = logger
     }
 
+    /// Passes are at least this many times their own duration apart.
+    static let busyShare = 20
+
     public func run() async throws {
         try? await cancelWhenGracefulShutdown {
             var revision: Int64 = -1
             while !Task.isCancelled {
+                let began = clock.uptime
                 do {
                     try await tick()
                 } catch is CancellationError {
@@ -53,7 +60,17 @@ public struct RebalancerService: Service {
                 } catch {
                     logger.error("rebalance pass failed", metadata: ["error": "\(error)"])
                 }
-                revision = try await store.waitForRevision(RebalanceRevision.scope, differentFrom: revision, timeout: settings.interval)
+                // Coalesce: events during the gap are seen by the next pass (their revision differs) without
+                // waking a pass each.
+                // A pass costs in proportion to the fleet (every host and EVM is read and planned): at most
+                // 1/`busyShare` of the time goes to passes, so a fleet large enough to make a pass slow is planned
+                // less often instead of keeping a core busy.
+                let passed = clock.uptime
+                let interval = max(settings.interval, (passed - began) * Self.busyShare)
+                try await clock.sleep(for: min(settings.minimumGap, interval))
+                let remaining = interval - (clock.uptime - passed)
+                revision = try await store.waitForRevision(
+                    RebalanceRevision.scope, differentFrom: revision, timeout: max(.zero, remaining))
             }
         }
     }

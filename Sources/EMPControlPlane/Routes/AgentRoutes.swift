@@ -125,11 +125,19 @@ struct AgentRoutes<Context: RequestContext>: Sendable {
 
     /// Records use and heartbeat, moves EVMs `creating → running` once their domain runs, and forgets
     /// `deleting` EVMs once their domain is gone (releasing their allocation).
+    ///
+    /// A report that changes only heartbeat and usage (most of them) is read, checked and kept in memory without
+    /// a write transaction; the store flushes those figures in batches (``StateStore/flushSoftState(batch:evms:)``).
     func report(_ request: Request, hostID: String) async throws -> JSONResponse<EMPModel.Host> {
         let report = try await StrictJSON.decode(ReportWire.self, from: request, maxBytes: configuration.maxBodyBytes).report
         let time = now()
-        let host = try await store.write { try $0.applyReport(report, from: hostID, at: time) }
-        return JSONResponse(host)
+        var outcome = try await store.read { try $0.reportOutcome(report, from: hostID, at: time) }
+        if outcome.durable || configuration.persistEveryReport {
+            // Worked out again inside the write: what it changes is decided on the state it changes.
+            outcome = try await store.write { try $0.applyReport(report, from: hostID, at: time) }
+        }
+        store.recordSoftState(host: outcome.host, evms: outcome.evms, persisted: outcome.durable || configuration.persistEveryReport)
+        return JSONResponse(outcome.host)
     }
 
 }

@@ -43,7 +43,9 @@ struct EVMRoutes<Context: RequestContext>: Sendable {
             phases = [phase]
         }
         let filter = EVMFilter(poolID: query.get("pool"), hostID: query.get("host"), phases: phases)
-        return page.response(try await store.read { try $0.evms(filter) }, key: \.id, request: request)
+        // One more than the page: the answer then knows whether another page follows.
+        let evms = try await store.read { try $0.evms(filter, after: page.after, limit: page.limit + 1) }
+        return page.response(evms, key: \.id, request: request)
     }
 
     func get(_ id: String) async throws -> JSONResponse<EVM> {

@@ -14,7 +14,9 @@ struct HostRoutes<Context: RequestContext>: Sendable {
         group.get("hosts") { request, _ in
             let pool = request.uri.queryParameters.get("pool")
             let page = try Page(request)
-            return page.response(try await store.read { try $0.hosts(pool: pool) }, key: \.id, request: request)
+            // One more than the page: the answer then knows whether another page follows.
+            let hosts = try await store.read { try $0.hosts(pool: pool, after: page.after, limit: page.limit + 1) }
+            return page.response(hosts, key: \.id, request: request)
         }
         group.get("hosts/{id}") { _, context in
             let id = try context.parameters.require("id")

@@ -83,7 +83,7 @@ struct PoolRoutes<Context: RequestContext>: Sendable {
         let time = now()
         try await store.write { tx in
             guard try tx.pool(id) != nil else { throw APIError.notFound("pool \(id)") }
-            let evms = try tx.evms(EVMFilter(poolID: id)).count
+            let evms = try tx.evmCount(EVMFilter(poolID: id))
             let hosts = try tx.hosts(pool: id).count
             guard evms == 0, hosts == 0 else {
                 throw APIError.conflict("pool \(id) still has \(evms) EVMs and \(hosts) hosts; delete them first")
