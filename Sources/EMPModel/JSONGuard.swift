@@ -19,24 +19,38 @@ public enum JSONGuard {
         }
     }
 
+    /// The fields a document may have (``check(_:limits:fields:)``): a key not listed is refused by name while
+    /// scanning, so strict request decoding needs no second parse to find unknown fields.
+    public indirect enum Fields: Sendable {
+        /// Anything: no check below this point.
+        case any
+        /// A JSON object (or null below the top) with only these keys.
+        case object([String: Fields])
+        /// A JSON list (or null below the top) whose every element follows the element's fields.
+        case list(Fields)
+    }
+
     /// Why a document was refused and where (`path` is a dotted field path, empty for the document itself).
     public struct Failure: Error, Sendable, Equatable, CustomStringConvertible {
         public let path: String
         public let message: String
+        /// True when the syntax was fine but a field was unknown or of the wrong kind (``Fields``).
+        public var isFieldError = false
         public var description: String { path.isEmpty ? message : "\(path): \(message)" }
     }
 
     /// Throws ``Failure`` unless `data` is one well-formed JSON value within `limits`.
-    public static func check(_ data: some Collection<UInt8>, limits: Limits = Limits()) throws {
+    /// With `fields`, also refuses keys they do not list and objects or lists where they expect the other.
+    public static func check(_ data: some Collection<UInt8>, limits: Limits = Limits(), fields: Fields = .any) throws {
         try data.withContiguousStorageIfAvailable { buffer in
             var scanner = Scanner(bytes: buffer, limits: limits)
-            try scanner.document()
+            try scanner.document(fields)
         }
             ?? {
                 let copy = Array(data)
                 try copy.withUnsafeBufferPointer { buffer in
                     var scanner = Scanner(bytes: buffer, limits: limits)
-                    try scanner.document()
+                    try scanner.document(fields)
                 }
             }()
     }
@@ -73,8 +87,19 @@ public enum JSONGuard {
             index += 1
         }
 
-        mutating func document() throws {
-            try value(depth: 0)
+        /// The first field failure: thrown once the whole document proved well-formed (syntax problems first).
+        var fieldFailure: Failure?
+
+        mutating func noteField(_ message: String) {
+            guard fieldFailure == nil else { return }
+            var failure = fail(message)
+            failure.isFieldError = true
+            fieldFailure = failure
+        }
+
+        mutating func document(_ fields: Fields) throws {
+            try value(depth: 0, fields: fields, top: true)
+            if let fieldFailure { throw fieldFailure }
             skipSpace()
             guard index == bytes.count else { throw Failure(path: "", message: "unexpected data after the JSON value at byte \(index)") }
         }
@@ -84,16 +109,26 @@ public enum JSONGuard {
             if elements > limits.maxElements { throw fail("the document has more than \(limits.maxElements) keys and elements") }
         }
 
-        mutating func value(depth: Int) throws {
+        mutating func value(depth: Int, fields: Fields = .any, top: Bool = false) throws {
             skipSpace()
             guard let byte = peek else { throw fail("expected a value, found the end of the document") }
+            var allowed: [String: Fields]?
+            var element = Fields.any
+            let null = byte == UInt8(ascii: "n") && !top
+            switch fields {
+            case .any: break
+            case .object(let keys):
+                if byte == UInt8(ascii: "{") { allowed = keys } else if !null { noteField("must be a JSON object") }
+            case .list(let elements):
+                if byte == UInt8(ascii: "[") { element = elements } else if !null { noteField("must be a list") }
+            }
             switch byte {
             case UInt8(ascii: "{"):
                 guard depth < limits.maxDepth else { throw fail("nested deeper than \(limits.maxDepth) levels") }
-                try object(depth: depth + 1)
+                try object(depth: depth + 1, allowed: allowed)
             case UInt8(ascii: "["):
                 guard depth < limits.maxDepth else { throw fail("nested deeper than \(limits.maxDepth) levels") }
-                try array(depth: depth + 1)
+                try array(depth: depth + 1, element: element)
             case UInt8(ascii: "\""):
                 _ = try string(keep: false)
             case UInt8(ascii: "t"): try literal("true")
@@ -113,7 +148,7 @@ public enum JSONGuard {
             index += count
         }
 
-        mutating func object(depth: Int) throws {
+        mutating func object(depth: Int, allowed: [String: Fields]? = nil) throws {
             index += 1
             var keys = Set<String>()
             skipSpace()
@@ -128,8 +163,12 @@ public enum JSONGuard {
                 try count()
                 path.append(key)
                 guard keys.insert(key).inserted else { throw fail("duplicate key") }
+                var child = Fields.any
+                if let allowed {
+                    if let known = allowed[key] { child = known } else { noteField("unknown field \"\(key)\"") }
+                }
                 try expect(UInt8(ascii: ":"), "':'")
-                try value(depth: depth)
+                try value(depth: depth, fields: child)
                 path.removeLast()
                 skipSpace()
                 switch peek {
@@ -142,7 +181,7 @@ public enum JSONGuard {
             }
         }
 
-        mutating func array(depth: Int) throws {
+        mutating func array(depth: Int, element: Fields = .any) throws {
             index += 1
             skipSpace()
             if peek == UInt8(ascii: "]") {
@@ -153,7 +192,7 @@ public enum JSONGuard {
             while true {
                 try count()
                 path.append("[\(position)]")
-                try value(depth: depth)
+                try value(depth: depth, fields: element)
                 path.removeLast()
                 position += 1
                 skipSpace()

@@ -111,7 +111,7 @@ func fleetRun(hosts: Int, evmsPerHost: Int, window: Duration, writeThrough: Bool
         }
         try await Task.sleep(for: .milliseconds(50))
     }
-    try await simulator.createPool(maxEVMs: max(1, hosts * evmsPerHost + 1000))
+    try await simulator.createPool(maxEVMs: min(100_000, max(1, hosts * evmsPerHost + 1000)))
     let joinStart = ContinuousClock.now
     try await simulator.joinAll(concurrency: 32)
     let joinSeconds = seconds(ContinuousClock.now - joinStart)

@@ -11,6 +11,17 @@ public indirect enum FieldSchema: Sendable {
     case list(FieldSchema)
 }
 
+extension FieldSchema {
+    /// The same, as the scanner checks it.
+    var fields: JSONGuard.Fields {
+        switch self {
+        case .value: .any
+        case .object(let children): .object(children.mapValues(\.fields))
+        case .list(let element): .list(element.fields)
+        }
+    }
+}
+
 /// A request body type that declares its accepted fields.
 public protocol StrictDecodable: Decodable {
     static var schema: FieldSchema { get }
@@ -20,25 +31,22 @@ public protocol StrictDecodable: Decodable {
 /// become ``APIError``s that name the field.
 enum StrictJSON {
     static func decode<T: StrictDecodable>(_ type: T.Type, from data: Data) throws -> T {
-        // Syntax, depth, size and duplicate keys first, before any parser builds objects from the bytes.
+        // Syntax, depth, size, duplicate keys and unknown fields in one scan, before any parser builds objects
+        // from the bytes.
         do {
-            try JSONGuard.check(data)
+            try JSONGuard.check(data, fields: T.schema.fields)
         } catch let failure as JSONGuard.Failure {
-            throw APIError.invalid(
-                "request body is not acceptable JSON: \(failure.message)", field: failure.path.isEmpty ? nil : failure.path)
+            let field = failure.path.isEmpty ? nil : failure.path
+            if failure.isFieldError { throw APIError.invalid(failure.message, field: field) }
+            throw APIError.invalid("request body is not acceptable JSON: \(failure.message)", field: field)
         }
-        let object: Any
-        do {
-            object = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
-        } catch {
-            throw APIError.invalid("request body is not valid JSON", field: nil)
-        }
-        try checkFields(object, against: T.schema, path: "")
         do {
             return try WireJSON.decoder().decode(T.self, from: data)
         } catch let error as DecodingError {
             // Foundation reports a number that does not fit an integer field as invalid JSON with no path: find it.
-            if error.fieldPath.isEmpty, let path = firstNonInteger(object, path: "") {
+            if error.fieldPath.isEmpty, let object = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]),
+                let path = firstNonInteger(object, path: "")
+            {
                 throw APIError.invalid("must be an integer between -9223372036854775808 and 9223372036854775807", field: path)
             }
             throw describe(error)
@@ -54,29 +62,6 @@ enum StrictJSON {
             throw APIError(.contentTooLarge, code: "too_large", "request body exceeds \(maxBytes) bytes")
         }
         return try decode(type, from: Data(buffer: buffer))
-    }
-
-    private static func checkFields(_ value: Any, against schema: FieldSchema, path: String) throws {
-        if case .list(let element) = schema {
-            guard let array = value as? [Any] else { throw APIError.invalid("must be a list", field: path.isEmpty ? nil : path) }
-            for (index, item) in array.enumerated() where !(item is NSNull) {
-                try checkFields(item, against: element, path: "\(path)[\(index)]")
-            }
-            return
-        }
-        guard case .object(let fields) = schema else { return }
-        guard let dictionary = value as? [String: Any] else {
-            throw APIError.invalid("must be a JSON object", field: path.isEmpty ? nil : path)
-        }
-        for key in dictionary.keys.sorted() {
-            let field = path.isEmpty ? key : "\(path).\(key)"
-            guard let child = fields[key] else {
-                throw APIError.invalid("unknown field \"\(key)\"", field: field)
-            }
-            if let nested = dictionary[key], !(nested is NSNull) {
-                try checkFields(nested, against: child, path: field)
-            }
-        }
     }
 
     /// The path of the first number that is not a whole number within Int64's range, if any.
