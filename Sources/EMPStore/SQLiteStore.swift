@@ -55,8 +55,9 @@ public final class SQLiteStore: StateStore {
             throw StoreError("cannot open SQLite database \(path): \(error.message ?? error.description)")
         }
         self.path = path
-        let hosts = try pool.read { db in
-            try SQLiteTransaction(db: db, notifier: nil, soft: SoftState(), commits: nil, documents: DecodedDocuments()).hosts(pool: nil)
+        // The memory is empty yet, so this reads the stored figures (and fills the memo of decoded hosts).
+        let hosts = try pool.read { [soft, documents] db in
+            try SQLiteTransaction(db: db, notifier: nil, soft: soft, commits: nil, documents: documents).hosts(pool: nil)
         }
         soft.seed(hosts, at: clock.date)
     }

@@ -102,18 +102,12 @@ struct ReportOutcome: Sendable {
     var events: [Event]
     /// A new interruption deadline: the rebalancer is woken.
     var interruptionNoticed: Bool
+    /// A change no event records: the host's state set to ready, an EVM's error message.
+    private var quietlyChanged: Bool
 
-    /// True when something beyond heartbeat and usage changed.
-    var durable: Bool { !events.isEmpty || !deleted.isEmpty || interruptionNoticed || phaseOrMessageChanged }
-    private var phaseOrMessageChanged = false
-
-    init(host: EMPModel.Host, evms: [EVM], deleted: [EVM], events: [Event], interruptionNoticed: Bool) {
-        self.host = host
-        self.evms = evms
-        self.deleted = deleted
-        self.events = events
-        self.interruptionNoticed = interruptionNoticed
-    }
+    /// True when something beyond heartbeat and usage changed (every deletion, phase change and notice has its
+    /// event).
+    var durable: Bool { !events.isEmpty || quietlyChanged }
 
     /// Refuses implausible figures (``DomainError/Code/invalid``).
     init(_ report: HostReport, host storedHost: EMPModel.Host, evms stored: [EVM], at time: Date) throws {
@@ -125,7 +119,8 @@ struct ReportOutcome: Sendable {
             throw DomainError.invalid(error)
         }
         var events: [Event] = []
-        if host.state != .ready {
+        var changed = host.state != .ready
+        if host.state == .notReady {
             events.append(Event(time: time, object: ObjectRef(.host, hostID), reason: "HostReady", message: "agent reports again"))
         }
         host.state = .ready
@@ -143,7 +138,6 @@ struct ReportOutcome: Sendable {
         let observed = Dictionary(report.domains.map { ($0.evmID, $0) }, uniquingKeysWith: { a, _ in a })
         var kept: [EVM] = []
         var deleted: [EVM] = []
-        var changed = false
         // CPU is measured per EVM (a rate between reports); the host's is their sum when the agent sends none.
         var evmCPU: Int64 = 0
         for var evm in stored {
@@ -169,8 +163,12 @@ struct ReportOutcome: Sendable {
             evmCPU += evm.used?.cpuMillis ?? 0
         }
         if report.used.cpuMillis == 0 { host.used.cpuMillis = evmCPU }
-        self.init(host: host, evms: kept, deleted: deleted, events: events, interruptionNoticed: noticed)
-        phaseOrMessageChanged = changed
+        self.host = host
+        self.evms = kept
+        self.deleted = deleted
+        self.events = events
+        self.interruptionNoticed = noticed
+        self.quietlyChanged = changed
     }
 }
 
