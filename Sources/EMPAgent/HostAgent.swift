@@ -168,6 +168,12 @@ public final class HostAgent: Sendable {
         for name in plan.start {
             await attempt("start", name) { try await self.connection.domain(named: name).start() }
         }
+        for name in plan.suspend {
+            await attempt("suspend", name) { try await self.connection.domain(named: name).suspend() }
+        }
+        for name in plan.resume {
+            await attempt("resume", name) { try await self.connection.domain(named: name).resume() }
+        }
         for name in plan.remove {
             await attempt("remove", name) {
                 guard let domain = try await self.connection.domainIfExists(named: name) else { return }
@@ -177,7 +183,7 @@ public final class HostAgent: Sendable {
         }
         // One listing of what the pass left behind serves the seed clean-up and the Node sync.
         let remaining = try await observe()
-        let wanted = desired.filter { $0.phase != .deleting }
+        let wanted = desired.filter { $0.phase != .deleting && $0.phase != .lost }
         removeOrphanFiles(keeping: Set(wanted.map(\.id)).union(remaining.map(\.name)).union(incoming))
         if let registrar {
             try await registrar.sync(wanted: wanted, domains: Set(remaining.compactMap { $0.metadata?.evmID }), departed: Set(departed))
@@ -210,7 +216,8 @@ public final class HostAgent: Sendable {
         var observed: [ReconcilePlan.Observed] = []
         for listing in try await connection.listDomains() {
             let metadata = try await listing.domain.empMetadata()
-            observed.append(.init(name: listing.domain.name, metadata: metadata, active: listing.state.isActive))
+            observed.append(
+                .init(name: listing.domain.name, metadata: metadata, active: listing.state.isActive, paused: listing.state == .paused))
         }
         return observed
     }

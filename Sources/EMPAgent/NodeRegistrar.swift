@@ -21,7 +21,7 @@ public struct NodeRegistrar: Sendable {
     public static func node(for evm: EVM, hostID: String) -> Node {
         var node = Node(name: evm.nodeName)
         node.metadata.labels = labels(for: evm, hostID: hostID)
-        node.spec.taints = [taint]
+        node.spec.taints = evm.warm != nil ? [taint, warmTaint] : [taint]
         // The EVM's size, so the autoscaler sees its room before the kubelet reports (the kubelet overwrites it).
         node.status.capacity = [
             "cpu": "\(evm.shape.vcpus)", "memory": "\(evm.shape.memoryBytes / 1024)Ki", "pods": "110",
@@ -30,12 +30,22 @@ public struct NodeRegistrar: Sendable {
     }
 
     static let taint = Taint(key: Profile.taintKey, value: Profile.taintValue, effect: Profile.taintEffect)
+    /// Held back from pods while the EVM is warm capacity; removed when it is claimed.
+    static let warmTaint = Taint(key: Profile.warmTaintKey, value: Profile.taintValue, effect: Profile.taintEffect)
+
+    /// True when `node`'s taints say what `evm` is: the EMP taint always, the warm taint exactly while warm.
+    static func taintsMatch(_ node: Node, _ evm: EVM) -> Bool {
+        node.spec.taints.contains { $0.key == Profile.taintKey && $0.effect == Profile.taintEffect }
+            && node.spec.taints.contains { $0.key == Profile.warmTaintKey } == (evm.warm != nil)
+    }
 
     static func labels(for evm: EVM, hostID: String) -> [String: String] {
         [Profile.ownedLabel: Profile.ownedValue, Profile.poolLabel: evm.poolID, Profile.hostLabel: hostID, Profile.evmLabel: evm.id]
     }
 
-    /// Creates the Node, or repairs an existing one's labels and taint (keeping everything else it has).
+    /// Creates the Node, or repairs an existing one's labels and taints (keeping everything else it has): a warm
+    /// EVM's Node is created with the warm taint too, so no pod lands on it before its kubelet joins; a claimed
+    /// one loses it.
     public func ensure(_ evm: EVM) async throws {
         do {
             _ = try await nodes.create(Self.node(for: evm, hostID: hostID))
@@ -46,9 +56,11 @@ public struct NodeRegistrar: Sendable {
             var node = try await nodes.get(evm.nodeName)
             let labels = node.metadata.labels.merging(Self.labels(for: evm, hostID: hostID)) { _, wanted in wanted }
             let tainted = node.spec.taints.contains { $0.key == Profile.taintKey && $0.effect == Profile.taintEffect }
-            if labels == node.metadata.labels, tainted { return }
+            if labels == node.metadata.labels, Self.taintsMatch(node, evm) { return }
             node.metadata.labels = labels
             if !tainted { node.spec.taints += [Self.taint] }
+            node.spec.taints.removeAll { $0.key == Profile.warmTaintKey }
+            if evm.warm != nil { node.spec.taints.append(Self.warmTaint) }
             do {
                 _ = try await nodes.update(node)
                 return
@@ -59,7 +71,7 @@ public struct NodeRegistrar: Sendable {
         throw KubeError(reason: .conflict, code: 409, message: "node \(evm.nodeName) kept changing while it was being labelled")
     }
 
-    /// One pass: registers wanted EVMs that have no Node, and deletes this host's EMP Nodes whose EVM is no longer
+    /// One pass: registers wanted EVMs that have no Node, sets the warm taint right, and deletes this host's EMP Nodes whose EVM is no longer
     /// wanted and whose domain is gone. Nodes of other hosts, and Nodes EMP does not own, are never touched.
     /// Returns the names deleted.
     /// `departed` EVMs live-migrated to another host: their Nodes stay (the destination relabels them).
@@ -67,8 +79,8 @@ public struct NodeRegistrar: Sendable {
     public func sync(wanted: [EVM], domains: Set<String>, departed: Set<String> = []) async throws -> [String] {
         let selector = "\(Profile.ownedLabel)=\(Profile.ownedValue),\(Profile.hostLabel)=\(hostID)"
         let existing = try await nodes.listAll(ListOptions(labelSelector: selector)).items
-        let present = Set(existing.map(\.name))
-        for evm in wanted where !present.contains(evm.nodeName) { try await ensure(evm) }
+        let present = Dictionary(existing.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        for evm in wanted where present[evm.nodeName].map({ !Self.taintsMatch($0, evm) }) ?? true { try await ensure(evm) }
         let wantedNames = Set(wanted.map(\.nodeName))
         var deleted: [String] = []
         for node in existing where !wantedNames.contains(node.name) {

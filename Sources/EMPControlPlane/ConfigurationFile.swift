@@ -12,6 +12,8 @@ public struct ConfigurationFile: Decodable, Sendable {
     public var operatorTokens: [String]?
     public var tls: TLS?
     public var heartbeatTimeoutSeconds: Double?
+    /// A NotReady host silent this much longer is lost (10–86400 s). Default 300.
+    public var hostLostAfterSeconds: Double?
     /// How often heartbeats and usage kept in memory are written (1–3600 s). Default 30.
     public var softStateFlushSeconds: Double?
     /// Write every report durably instead of flushing heartbeats and usage in batches. Default false.
@@ -49,6 +51,8 @@ public struct ConfigurationFile: Decodable, Sendable {
         public var idleWindowSeconds: Double?
         public var maxWindowSeconds: Double?
         public var emptyAfterSeconds: Double?
+        /// Replace an EVM whose Node is not Ready this long after creation (10–86400 s). Default 600.
+        public var bootTimeoutSeconds: Double?
         /// Kubernetes quantities, e.g. `{cpu: 100m, memory: 1Gi}`.
         public var reserved: EMPModel.Resources?
     }
@@ -60,7 +64,7 @@ public struct ConfigurationFile: Decodable, Sendable {
     }
 
     static let keys: Set<String> = [
-        "listen", "dataDir", "operatorTokens", "tls", "heartbeatTimeoutSeconds", "softStateFlushSeconds", "persistEveryReport",
+        "listen", "dataDir", "operatorTokens", "tls", "heartbeatTimeoutSeconds", "hostLostAfterSeconds", "softStateFlushSeconds", "persistEveryReport",
         "expectedUseFraction", "kubeconfig", "autoscaler",
         "rebalancer", "server",
     ]
@@ -110,6 +114,12 @@ public struct ConfigurationFile: Decodable, Sendable {
             settings.maxWindow = try duration(autoscaler.maxWindowSeconds, "autoscaler.maxWindowSeconds", minimum: 0) ?? settings.maxWindow
             settings.emptyAfter =
                 try duration(autoscaler.emptyAfterSeconds, "autoscaler.emptyAfterSeconds", minimum: 0) ?? settings.emptyAfter
+            if let seconds = autoscaler.bootTimeoutSeconds {
+                guard seconds >= 10, seconds <= 86_400 else {
+                    throw ConfigurationError("autoscaler.bootTimeoutSeconds must be between 10 and 86400 (got \(seconds))")
+                }
+                settings.bootTimeout = .milliseconds(Int64(seconds * 1000))
+            }
             if let reserved = autoscaler.reserved {
                 guard reserved.isNonNegative else { throw ConfigurationError("autoscaler.reserved must not be negative") }
                 settings.reserved = reserved
@@ -155,6 +165,12 @@ public struct ConfigurationFile: Decodable, Sendable {
                 throw ConfigurationError("heartbeatTimeoutSeconds must be between 5 and 3600 (got \(heartbeatTimeoutSeconds))")
             }
             configuration.heartbeatTimeout = .milliseconds(Int64(clamping: heartbeatTimeoutSeconds * 1000))
+        }
+        if let hostLostAfterSeconds {
+            guard hostLostAfterSeconds >= 10, hostLostAfterSeconds <= 86_400 else {
+                throw ConfigurationError("hostLostAfterSeconds must be between 10 and 86400 (got \(hostLostAfterSeconds))")
+            }
+            configuration.hostLostAfter = .milliseconds(Int64(hostLostAfterSeconds * 1000))
         }
         configuration.softStateFlushInterval =
             try duration(softStateFlushSeconds, "softStateFlushSeconds", minimum: 1) ?? configuration.softStateFlushInterval

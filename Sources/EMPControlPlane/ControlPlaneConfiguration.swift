@@ -23,6 +23,9 @@ public struct ControlPlaneConfiguration: Sendable {
     public var heartbeatTimeout: Duration
     /// How often host health is checked. Default 5 s.
     public var healthCheckInterval: Duration
+    /// A NotReady host silent this much longer is lost: its EVMs are written off and replaced elsewhere, and it
+    /// stays cordoned after it returns until an operator uncordons it. Default 5 min.
+    public var hostLostAfter: Duration = .seconds(300)
     /// How often heartbeats and usage, kept in memory between reports, are written to the store. Default 30 s.
     /// A crash loses at most this much of them; the next report of each host brings them back.
     public var softStateFlushInterval: Duration = .seconds(30)

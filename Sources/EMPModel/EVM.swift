@@ -24,6 +24,17 @@ public struct EVM: Sendable, Hashable, Codable, Identifiable {
     public var used: Resources?
     /// The cumulative CPU time and when it was sampled, to turn the next sample into a rate.
     public var cpuSample: CPUSample?
+    /// Set while the EVM is warm capacity (created warm, not yet claimed): how it waits.
+    public var warm: WarmMode?
+    /// When its Node was first seen Ready (the kubelet joined); nil while booting.
+    public var nodeReadyAt: Date?
+    /// When a warm EVM was handed to pods.
+    public var claimedAt: Date?
+
+    /// True when the agent should hold the domain suspended: a `paused` warm EVM whose kubelet has joined.
+    public var wantsSuspended: Bool { warm == .paused && phase == .warm && nodeReadyAt != nil }
+    /// Still counts in the pool: not being deleted, not written off with a lost host, not failed.
+    public var isLive: Bool { phase != .deleting && phase != .lost && phase != .failed }
 
     public init(
         id: String,
@@ -53,9 +64,14 @@ public enum EVMPhase: String, Sendable, Hashable, Codable, CaseIterable {
     case pending
     case creating
     case running
+    /// Booted and joined but held back as warm capacity (see ``WarmMode``).
+    case warm
     case migrating
     case deleting
     case failed
+    /// Its host was lost (NotReady past `hostLostAfter`): written off, its allocation released, replaced elsewhere.
+    /// The record goes when the host's agent returns and reports the domain destroyed.
+    case lost
 }
 
 /// A cumulative CPU-time reading and when it was taken.

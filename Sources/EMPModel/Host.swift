@@ -49,8 +49,9 @@ public struct Host: Sendable, Hashable, Codable, Identifiable {
         self.deadline = deadline
     }
 
-    /// What an operator sees: maintenance beats cordon beats health.
+    /// What an operator sees: lost beats maintenance beats cordon beats health.
     public var effectiveState: HostState {
+        if state == .lost { return .lost }
         if maintenance { return .maintenance }
         if cordoned { return .cordoned }
         return state
@@ -64,6 +65,9 @@ public struct Host: Sendable, Hashable, Codable, Identifiable {
 public enum HostState: String, Sendable, Hashable, Codable, CaseIterable {
     case ready
     case notReady
+    /// NotReady past `hostLostAfter`: its EVMs were written off; it stays cordoned after it returns until an
+    /// operator uncordons it.
+    case lost
     case cordoned
     case maintenance
 }

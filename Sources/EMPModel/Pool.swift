@@ -106,8 +106,14 @@ public struct PoolPolicy: Sendable, Hashable, Codable {
     /// CPU and memory the autoscaler keeps free on the pool's EVMs at all times (overprovisioning without pause
     /// pods). Default none.
     public var headroom: Resources?
+    /// Warm EVMs kept booted and joined but held back. Default none.
+    public var warm: WarmPolicy?
+    /// Windows in a time zone that raise the floor (minEVMs, warm). Default none.
+    public var schedules: [CapacitySchedule]?
 
     public static let defaultHighWatermark = 0.8
+    /// Most schedules per pool.
+    public static let maxSchedules = 32
 
     public init(
         cpuOvercommit: Double = 1.0,
@@ -118,7 +124,9 @@ public struct PoolPolicy: Sendable, Hashable, Codable {
         maxHosts: Int = 100,
         highWatermark: Double = PoolPolicy.defaultHighWatermark,
         placement: PlacementPolicy = .binpack,
-        headroom: Resources? = nil
+        headroom: Resources? = nil,
+        warm: WarmPolicy? = nil,
+        schedules: [CapacitySchedule]? = nil
     ) {
         self.cpuOvercommit = cpuOvercommit
         self.memoryOvercommit = memoryOvercommit
@@ -129,6 +137,8 @@ public struct PoolPolicy: Sendable, Hashable, Codable {
         self.highWatermark = highWatermark
         self.placement = placement
         self.headroom = headroom
+        self.warm = warm
+        self.schedules = schedules
     }
 
     public func validate() throws {
@@ -161,6 +171,26 @@ public struct PoolPolicy: Sendable, Hashable, Codable {
         try Check.require(
             (headroom ?? .zero).fits(in: Resources(cpuMillis: 1 << 40, memoryBytes: 1 << 60)), "headroom",
             "must be at most 2^40 millicores and 2^60 bytes")
+        if let warm {
+            try Check.require(warm.count >= 0, "warm.count", "must not be negative (got \(warm.count))")
+            try Check.require(warm.count <= maxEVMs, "warm.count", "must not exceed maxEVMs (\(warm.count) > \(maxEVMs))")
+            try Check.require(
+                minEVMs + warm.count <= maxEVMs, "warm.count",
+                "minEVMs plus warm EVMs (\(minEVMs + warm.count)) must not exceed maxEVMs \(maxEVMs)")
+        }
+        let schedules = self.schedules ?? []
+        try Check.require(
+            schedules.count <= Self.maxSchedules, "schedules", "at most \(Self.maxSchedules) schedules (got \(schedules.count))")
+        var names = Set<String>()
+        for (index, schedule) in schedules.enumerated() {
+            do {
+                try schedule.validate(maxEVMs: maxEVMs, base: self)
+            } catch let error as ValidationError {
+                throw error.nested(under: "schedules[\(index)]")
+            }
+            try Check.require(
+                names.insert(schedule.name).inserted, "schedules[\(index)].name", "duplicate schedule name \"\(schedule.name)\"")
+        }
     }
 
     /// The most a host of `capacity` may have allocated under this policy.

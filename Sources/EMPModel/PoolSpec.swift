@@ -30,6 +30,10 @@ public struct PoolSpec: Sendable, Hashable, Codable {
         public var placement: PlacementPolicy?
         /// `{"cpu": "2", "memory": "8Gi"}`.
         public var headroom: Resources?
+        /// `{"count": 2, "mode": "paused"}`; a count of 0 keeps none.
+        public var warm: WarmPolicy?
+        /// Replaces the whole list when given (`[]` removes every schedule).
+        public var schedules: [CapacitySchedule]?
 
         public init(
             cpuOvercommit: Double? = nil,
@@ -40,7 +44,9 @@ public struct PoolSpec: Sendable, Hashable, Codable {
             maxHosts: Int? = nil,
             highWatermark: Double? = nil,
             placement: PlacementPolicy? = nil,
-            headroom: Resources? = nil
+            headroom: Resources? = nil,
+            warm: WarmPolicy? = nil,
+            schedules: [CapacitySchedule]? = nil
         ) {
             self.cpuOvercommit = cpuOvercommit
             self.memoryOvercommit = memoryOvercommit
@@ -51,6 +57,8 @@ public struct PoolSpec: Sendable, Hashable, Codable {
             self.highWatermark = highWatermark
             self.placement = placement
             self.headroom = headroom
+            self.warm = warm
+            self.schedules = schedules
         }
 
         /// `base` with every field given here replacing its own.
@@ -64,7 +72,9 @@ public struct PoolSpec: Sendable, Hashable, Codable {
                 maxHosts: maxHosts ?? base.maxHosts,
                 highWatermark: highWatermark ?? base.highWatermark,
                 placement: placement ?? base.placement,
-                headroom: headroom ?? base.headroom
+                headroom: headroom ?? base.headroom,
+                warm: warm.map { $0.count == 0 ? nil : $0 } ?? base.warm,
+                schedules: schedules.map { $0.isEmpty ? nil : $0 } ?? base.schedules
             )
         }
     }

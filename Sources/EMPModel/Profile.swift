@@ -4,6 +4,8 @@ public enum Profile {
     public static let taintKey = "emp.pf9.io/EMPSchedulable"
     public static let taintValue = "true"
     public static let taintEffect = "NoSchedule"
+    /// Extra taint a warm EVM's Node carries until it is claimed (same value and effect).
+    public static let warmTaintKey = "emp.pf9.io/warm"
     /// Label marking EVM nodes; the webhook's nodeSelector uses it.
     public static let ownedLabel = "emp.pf9.io/owned"
     public static let ownedValue = "true"

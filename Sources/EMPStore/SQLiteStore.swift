@@ -156,8 +156,8 @@ public final class SQLiteStore: StateStore {
         soft.record(host: host, evms: evms, persisted: persisted)
     }
 
-    public func silentHosts(heartbeatAtOrBefore cutoff: Date) -> [String] {
-        soft.silentHosts(heartbeatAtOrBefore: cutoff)
+    public func silentHosts(heartbeatAtOrBefore cutoff: Date, in state: HostState) -> [String] {
+        soft.silentHosts(heartbeatAtOrBefore: cutoff, in: state)
     }
 
     public func flushSoftState(batch: Int, evms includeEVMs: Bool) async throws -> Int {

@@ -16,8 +16,8 @@ final class SoftState: Sendable {
     struct HostEntry {
         var lastHeartbeat: Date?
         var used: Resources
-        /// Mirrors the stored state, so the health check finds silent ready hosts without reading every host.
-        var ready: Bool
+        /// Mirrors the stored state, so the health check finds silent hosts without reading every host.
+        var state: HostState
         /// When the store opened: silence counts from here at the earliest (see ``seed(_:at:)``).
         var seededAt: Date?
     }
@@ -71,11 +71,11 @@ final class SoftState: Sendable {
         }
     }
 
-    /// Ready hosts whose last heartbeat is at or before `cutoff`.
-    func silentHosts(heartbeatAtOrBefore cutoff: Date) -> [String] {
+    /// Hosts in `hostState` whose last heartbeat is at or before `cutoff`.
+    func silentHosts(heartbeatAtOrBefore cutoff: Date, in hostState: HostState) -> [String] {
         state.withLockedValue { state in
             state.hosts.compactMap { id, entry in
-                guard entry.ready, let last = entry.lastHeartbeat, max(last, entry.seededAt ?? last) <= cutoff else { return nil }
+                guard entry.state == hostState, let last = entry.lastHeartbeat, max(last, entry.seededAt ?? last) <= cutoff else { return nil }
                 return id
             }.sorted()
         }
@@ -93,7 +93,7 @@ final class SoftState: Sendable {
         state.withLockedValue { state in
             for host in hosts {
                 state.hosts[host.id] = HostEntry(
-                    lastHeartbeat: host.lastHeartbeat, used: host.used, ready: host.state == .ready, seededAt: time)
+                    lastHeartbeat: host.lastHeartbeat, used: host.used, state: host.state, seededAt: time)
             }
         }
     }
@@ -103,7 +103,7 @@ final class SoftState: Sendable {
         state.withLockedValue { state in
             let seeded = state.hosts[host.id]?.seededAt
             state.hosts[host.id] = HostEntry(
-                lastHeartbeat: host.lastHeartbeat, used: host.used, ready: host.state == .ready, seededAt: seeded)
+                lastHeartbeat: host.lastHeartbeat, used: host.used, state: host.state, seededAt: seeded)
             for evm in evms { state.evms[evm.id] = EVMEntry(used: evm.used, cpuSample: evm.cpuSample) }
             if persisted {
                 state.dirtyHosts.remove(host.id)
@@ -119,8 +119,8 @@ final class SoftState: Sendable {
     /// a report recorded newer ones meanwhile (a flush racing a report must not move a heartbeat back).
     func committed(_ host: EMPModel.Host) {
         state.withLockedValue { state in
-            var entry = state.hosts[host.id] ?? HostEntry(lastHeartbeat: nil, used: host.used, ready: false, seededAt: nil)
-            entry.ready = host.state == .ready
+            var entry = state.hosts[host.id] ?? HostEntry(lastHeartbeat: nil, used: host.used, state: host.state, seededAt: nil)
+            entry.state = host.state
             if (host.lastHeartbeat ?? .distantPast) >= (entry.lastHeartbeat ?? .distantPast) {
                 entry.lastHeartbeat = host.lastHeartbeat
                 entry.used = host.used

@@ -27,8 +27,8 @@ public protocol StateStore: Sendable {
     /// `cpuSample`): every later read returns them. With `persisted` false they are written by the next
     /// ``flushSoftState(batch:evms:)``; true says the caller's own transaction already wrote them.
     func recordSoftState(host: EMPModel.Host, evms: [EVM], persisted: Bool)
-    /// Ready hosts whose latest heartbeat is at or before `cutoff`, from memory (no host is read).
-    func silentHosts(heartbeatAtOrBefore cutoff: Date) -> [String]
+    /// Hosts in `state` whose latest heartbeat is at or before `cutoff`, from memory (no host is read).
+    func silentHosts(heartbeatAtOrBefore cutoff: Date, in state: HostState) -> [String]
     /// Writes the heartbeats and usage recorded in memory only, `batch` objects per transaction; returns how many.
     /// Hosts always; EVMs' usage only with `evms` (it is rebuilt by the next report and costs ten times as much).
     @discardableResult func flushSoftState(batch: Int, evms: Bool) async throws -> Int
@@ -80,6 +80,11 @@ public protocol StoreWriting: StoreReading {
     @discardableResult func append(_ event: Event) throws -> Event
     /// Increments `scope`'s revision and returns the new value.
     @discardableResult func bumpRevision(_ scope: String) throws -> Int64
+}
+
+extension StateStore {
+    /// Ready hosts whose latest heartbeat is at or before `cutoff`.
+    public func silentHosts(heartbeatAtOrBefore cutoff: Date) -> [String] { silentHosts(heartbeatAtOrBefore: cutoff, in: .ready) }
 }
 
 extension StoreReading {

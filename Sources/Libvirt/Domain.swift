@@ -42,6 +42,16 @@ public final class Domain: Sendable {
         try await withDomain { dom in _ = try libvirtCall("virDomainShutdown") { virDomainShutdown(dom) } }
     }
 
+    /// `virDomainSuspend`: stops the guest's vCPUs; its memory stays resident and its devices keep their state.
+    public func suspend() async throws {
+        try await withDomain { dom in _ = try libvirtCall("virDomainSuspend") { virDomainSuspend(dom) } }
+    }
+
+    /// `virDomainResume`: runs a suspended guest's vCPUs again from where they stopped.
+    public func resume() async throws {
+        try await withDomain { dom in _ = try libvirtCall("virDomainResume") { virDomainResume(dom) } }
+    }
+
     /// `virDomainDestroy`: stops the domain at once (power cut).
     public func destroy() async throws {
         try await withDomain { dom in _ = try libvirtCall("virDomainDestroy") { virDomainDestroy(dom) } }

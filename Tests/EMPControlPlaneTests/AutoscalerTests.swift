@@ -68,7 +68,10 @@ import Testing
         }
     }
 
-    static func start(hostMemoryGiB: Int64 = 256, loop: Bool = true) async throws -> Rig {
+    /// `neverBoots`: EVMs whose kubelet never joins (the stand-in agent registers no Node for them).
+    static func start(
+        hostMemoryGiB: Int64 = 256, loop: Bool = true, neverBoots: @escaping @Sendable (EVM) -> Bool = { _ in false }
+    ) async throws -> Rig {
         var options = KubeSim.Options()
         options.nodeReadyAfter = .zero
         let sim = try KubeSim(options: options)
@@ -108,7 +111,7 @@ import Testing
                 revision = seen
                 do {
                     let all = try await store.read { try $0.evms(EVMFilter(poolID: "demo")) }
-                    let wanted = all.filter { $0.phase != .deleting }
+                    let wanted = all.filter { $0.phase != .deleting && $0.phase != .lost && !neverBoots($0) }
                     for evm in wanted { try await registrar.ensure(evm) }
                     try await registrar.sync(wanted: wanted, domains: Set(wanted.map(\.id)))
                     try await store.write { tx in
@@ -116,7 +119,7 @@ import Testing
                             if evm.phase == .deleting {
                                 try tx.deleteEVM(evm.id)
                             } else if evm.phase == .creating {
-                                evm.phase = .running
+                                evm.phase = evm.warm != nil ? .warm : .running
                                 try tx.save(evm)
                             }
                         }

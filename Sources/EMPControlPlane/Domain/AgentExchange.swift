@@ -71,11 +71,12 @@ extension StoreWriting {
             try deleteEVM(evm.id)
             host.allocated -= evm.shape.resources
         }
+        for evm in outcome.forgotten { try deleteEVM(evm.id) }
         for evm in outcome.evms { try save(evm) }
         try save(host)
         for event in outcome.events { try append(event) }
         if outcome.interruptionNoticed { try bumpRevision(RebalanceRevision.scope) }
-        if !outcome.deleted.isEmpty { try bumpRevision(HostRevision.scope(hostID)) }
+        if !outcome.deleted.isEmpty || !outcome.forgotten.isEmpty { try bumpRevision(HostRevision.scope(hostID)) }
         var applied = outcome
         applied.host = host
         return applied
@@ -99,6 +100,9 @@ struct ReportOutcome: Sendable {
     var evms: [EVM]
     /// `deleting` EVMs whose domain is gone: removed, their allocation released.
     var deleted: [EVM]
+    /// `lost` EVMs whose domain is gone (a returned host destroyed them): removed; their allocation was released
+    /// when they were written off.
+    var forgotten: [EVM]
     var events: [Event]
     /// A new interruption deadline: the rebalancer is woken.
     var interruptionNoticed: Bool
@@ -122,6 +126,13 @@ struct ReportOutcome: Sendable {
         var changed = host.state != .ready
         if host.state == .notReady {
             events.append(Event(time: time, object: ObjectRef(.host, hostID), reason: "HostReady", message: "agent reports again"))
+        } else if host.state == .lost {
+            events.append(
+                Event(
+                    time: time, object: ObjectRef(.host, hostID), reason: "HostReturned",
+                    message:
+                        "agent reports again after the host was lost; it destroys the written-off EVMs, and the host stays cordoned until `empctl host uncordon \(hostID)`",
+                    type: .warning))
         }
         host.state = .ready
         host.used = report.used
@@ -138,16 +149,19 @@ struct ReportOutcome: Sendable {
         let observed = Dictionary(report.domains.map { ($0.evmID, $0) }, uniquingKeysWith: { a, _ in a })
         var kept: [EVM] = []
         var deleted: [EVM] = []
+        var forgotten: [EVM] = []
         // CPU is measured per EVM (a rate between reports); the host's is their sum when the agent sends none.
         var evmCPU: Int64 = 0
         for var evm in stored {
             let domain = observed[evm.id]
-            if let domain, evm.phase != .deleting { AgentReports.recordUsage(domain, into: &evm, at: time) }
+            if let domain, evm.phase != .deleting, evm.phase != .lost { AgentReports.recordUsage(domain, into: &evm, at: time) }
             switch evm.phase {
             case .creating where domain?.running == true:
-                evm.phase = .running
+                evm.phase = evm.warm != nil ? .warm : .running
                 evm.message = nil
-                events.append(Event(time: time, object: ObjectRef(.evm, evm.id), reason: "Running", message: "domain running on \(hostID)"))
+                let warm = evm.warm.map { "; held as warm capacity (\($0.rawValue))" } ?? ""
+                events.append(
+                    Event(time: time, object: ObjectRef(.evm, evm.id), reason: "Running", message: "domain running on \(hostID)\(warm)"))
             case .creating where domain?.error != nil && domain?.error != evm.message:
                 evm.message = domain?.error
                 changed = true
@@ -155,6 +169,13 @@ struct ReportOutcome: Sendable {
                 deleted.append(evm)
                 events.append(
                     Event(time: time, object: ObjectRef(.evm, evm.id), reason: "Deleted", message: "domain removed from \(hostID)"))
+                continue
+            case .lost where domain == nil:
+                forgotten.append(evm)
+                events.append(
+                    Event(
+                        time: time, object: ObjectRef(.evm, evm.id), reason: "Deleted",
+                        message: "the returned host \(hostID) destroyed the written-off domain"))
                 continue
             default:
                 break
@@ -166,6 +187,7 @@ struct ReportOutcome: Sendable {
         self.host = host
         self.evms = kept
         self.deleted = deleted
+        self.forgotten = forgotten
         self.events = events
         self.interruptionNoticed = noticed
         self.quietlyChanged = changed

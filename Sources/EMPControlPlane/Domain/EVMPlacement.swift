@@ -13,12 +13,13 @@ struct EVMPlacement: Sendable {
     /// Places `count` new EVMs of the pool's shape, all or none.
     /// - Throws: ``DomainError`` `notFound` for an unknown pool, `conflict` past the pool's max EVMs, and
     ///   `insufficientCapacity` (with how many would fit) when the hosts lack room.
-    func create(count: Int, poolID: String, at time: Date) async throws -> [EVM] {
+    /// `warm` creates warm capacity (see ``WarmMode``).
+    func create(count: Int, poolID: String, at time: Date, warm: WarmMode? = nil) async throws -> [EVM] {
         let fraction = expectedUseFraction
         return try await store.write { tx in
             guard let pool = try tx.pool(poolID) else { throw DomainError.notFound("pool \(poolID)") }
             // Counted and named by index: no EVM of the pool is read inside this write.
-            let existing = try tx.evmCount(EVMFilter(poolID: poolID, phases: Set(EVMPhase.allCases).subtracting([.deleting])))
+            let existing = try tx.evmCount(EVMFilter(poolID: poolID, phases: Set(EVMPhase.allCases).subtracting([.deleting, .lost])))
             guard existing + count <= pool.policy.maxEVMs else {
                 throw DomainError.conflict("pool \(poolID) has \(existing) EVMs; \(count) more would exceed maxEVMs \(pool.policy.maxEVMs)")
             }
@@ -49,12 +50,15 @@ struct EVMPlacement: Sendable {
                 host.allocated += size
                 host.used += expected
                 byID[host.id] = host
-                let evm = EVM(
+                var evm = EVM(
                     id: placement.evmID, poolID: poolID, hostID: host.id, shape: pool.shape, phase: .creating,
                     nodeName: placement.evmID, createdAt: time
                 )
+                evm.warm = warm
                 try tx.save(evm)
-                try tx.append(Event(time: time, object: ObjectRef(.evm, evm.id), reason: "Placed", message: "placed on host \(host.id)"))
+                let kind = warm.map { " as warm capacity (\($0.rawValue))" } ?? ""
+                try tx.append(
+                    Event(time: time, object: ObjectRef(.evm, evm.id), reason: "Placed", message: "placed on host \(host.id)\(kind)"))
                 created.append(evm)
             }
             for host in Set(result.placements.map(\.hostID)).sorted() {
@@ -63,6 +67,34 @@ struct EVMPlacement: Sendable {
             }
             return created
         }
+    }
+}
+
+extension StoreWriting {
+    /// Hands up to `count` of pool `poolID`'s warm EVMs whose kubelet has joined to pods: each becomes an ordinary
+    /// running EVM (its agent resumes a paused domain, the warm taint goes). Running-mode ones first (instant),
+    /// then the oldest. Returns the claimed EVMs.
+    func claimWarm(count: Int, poolID: String, at time: Date) throws -> [EVM] {
+        guard count > 0 else { return [] }
+        let ready = try evms(EVMFilter(poolID: poolID, phases: [.warm])).filter { $0.nodeReadyAt != nil }
+        let chosen = ready.sorted { a, b in
+            (a.warm == .running ? 0 : 1, a.createdAt, a.id) < (b.warm == .running ? 0 : 1, b.createdAt, b.id)
+        }.prefix(count)
+        var claimed: [EVM] = []
+        for var evm in chosen {
+            let mode = evm.warm?.rawValue ?? "running"
+            evm.phase = .running
+            evm.warm = nil
+            evm.claimedAt = time
+            try save(evm)
+            if let host = evm.hostID { try bumpRevision(HostRevision.scope(host)) }
+            try append(
+                Event(
+                    time: time, object: ObjectRef(.evm, evm.id), reason: "WarmEVMClaimed",
+                    message: "warm EVM (\(mode)) handed to pending pods\(mode == "paused" ? "; resuming its domain" : "")"))
+            claimed.append(evm)
+        }
+        return claimed
     }
 }
 

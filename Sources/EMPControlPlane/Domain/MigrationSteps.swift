@@ -81,7 +81,7 @@ extension StoreWriting {
             evm.hostID = migration.to
             evm.previousHostID = migration.from
             evm.lastMigratedAt = time
-            if evm.phase == .migrating { evm.phase = .running }
+            if evm.phase == .migrating { evm.phase = evm.warm != nil ? .warm : .running }
             try save(evm)
         }
         migration.state = .completed
@@ -108,7 +108,7 @@ extension StoreWriting {
         guard var migration = try migration(id) else { throw DomainError.notFound("migration \(id)") }
         guard migration.state.isActive else { return migration }
         if var evm = try evm(migration.evmID), evm.phase == .migrating {
-            evm.phase = .running
+            evm.phase = evm.warm != nil ? .warm : .running
             try save(evm)
         }
         migration.state = .failed

@@ -42,7 +42,7 @@ extension StoreReading {
             }
             snapshot.hosts += hosts.map { HostSnapshot($0, policy: pool.policy, now: time) }
             let planned = Set(hosts.map(\.id))
-            for evm in try evms(EVMFilter(poolID: pool.id, phases: [.running, .migrating])) {
+            for evm in try evms(EVMFilter(poolID: pool.id, phases: [.running, .warm, .migrating])) {
                 guard let host = evm.hostID, planned.contains(host) else { continue }
                 if let problem = evm.implausibility {
                     skipped[ObjectRef(.evm, evm.id)] = problem

@@ -7,12 +7,15 @@ public import Logging
 import Metrics
 public import ServiceLifecycle
 
-/// Adds EVMs when pods are Pending and removes EVMs whose node has been empty for a while.
+/// Adds EVMs when pods are Pending, keeps each pool's floor (minEVMs and warm EVMs, raised by active schedules),
+/// replaces EVMs that never boot and those written off with a lost host, and removes EVMs whose node has been
+/// empty for a while.
 ///
 /// Informers keep Pods and EVM Nodes in memory. Every tick the autoscaler reads them: a batch of unschedulable
 /// pods is decided once no new one has appeared for ``Settings/idleWindow`` (or ``Settings/maxWindow`` after the
 /// first); ``PodPacker`` says how many EVMs each pool needs (booting EVMs count as room, so the same pods never
-/// trigger twice), and ``EVMPlacement`` creates and places them. Pods no EVM could run get one Event saying why.
+/// trigger twice); warm EVMs are claimed first and ``EVMPlacement`` creates and places the rest. Pods no EVM could
+/// run get one Event saying why.
 /// An EVM whose node has only DaemonSet or mirror pods for ``Settings/emptyAfter`` is cordoned, drained through
 /// the eviction API, its Node deleted and the EVM destroyed — never below the pool's minimum and never while the
 /// pool has pending pods.
@@ -30,6 +33,10 @@ public struct Autoscaler: Service {
         public var reserved = EMPModel.Resources(cpuMillis: 100, memoryBytes: 1124 << 20)
         /// How often the cluster is read. Default 250 ms.
         public var tick: Duration = .milliseconds(250)
+        /// An EVM whose Node is not Ready this long after creation is replaced. Default 10 min.
+        public var bootTimeout: Duration = .seconds(600)
+        /// After a failed attempt to restore a pool's floor, wait this long before the next. Default 5 s.
+        public var floorRetry: Duration = .seconds(5)
         public init() {}
     }
 
@@ -101,13 +108,25 @@ public struct Autoscaler: Service {
         var emptySince: [String: Duration] = [:]
         /// The last shortage logged per pool, so it is logged once.
         var shortage: [String: String] = [:]
+        /// Per pool, no floor restoration before this reading (after a failure).
+        var floorRetryAt: [String: Duration] = [:]
+        /// The schedules active at the last pass per pool, so each activation and end is logged once.
+        var activeSchedules: [String: [String]] = [:]
     }
 
     func pass(pods: [Pod], nodes: [Node], state: inout LoopState) async {
         do {
-            let (pools, evms) = try await store.read { tx in (try tx.pools(), try tx.evms(EVMFilter())) }
+            let (pools, stored, hosts) = try await store.read { tx in (try tx.pools(), try tx.evms(EVMFilter()), try tx.hosts()) }
+            let time = now()
+            let readyHosts = Set(hosts.filter { $0.state == .ready }.map(\.id))
+            let nodesByName = Dictionary(nodes.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+            var evms = try await noteReadyNodes(stored, nodes: nodesByName, at: time)
+            evms = try await replaceStuck(evms, nodes: nodesByName, readyHosts: readyHosts, at: time)
+            await releaseLostNodes(evms, nodes: nodesByName)
             let views = pools.map { pool in
-                ClusterView(pool: pool, pods: pods, nodes: nodes, evms: evms.filter { $0.poolID == pool.id }, reserved: settings.reserved)
+                ClusterView(
+                    pool: pool, pods: pods, nodes: nodes, evms: evms.filter { $0.poolID == pool.id }, reserved: settings.reserved,
+                    readyHosts: readyHosts, now: time, bootTimeout: settings.bootTimeout.timeInterval)
             }
             let pending = Set(views.flatMap { $0.unschedulable.map(\.metadata.uid) }.compactMap { $0 })
             for phase in EVMPhase.allCases {
@@ -122,6 +141,7 @@ public struct Autoscaler: Service {
                 if pending != state.pending { state.lastChange = uptime }
             }
             state.pending = pending
+            var decided = false
             if let first = state.firstSeen, let last = state.lastChange,
                 uptime - last >= settings.idleWindow || uptime - first >= settings.maxWindow
             {
@@ -130,14 +150,189 @@ public struct Autoscaler: Service {
                 Metrics.Timer(label: "emp_autoscaler_decision_seconds").record(duration: ContinuousClock.now - started)
                 state.firstSeen = nil
                 state.lastChange = nil
+                decided = true
             }
-            for view in views where view.unschedulable.isEmpty {
+            for view in views {
+                let floor = CapacityCalendar.floor(view.pool.policy, at: time)
+                try await noteSchedules(view.pool, floor: floor, state: &state)
+                // Right after a scale-up the view is stale: the floor is looked at again next pass.
+                if !decided { try await keepFloor(view, floor: floor, state: &state, uptime: uptime) }
+                guard view.unschedulable.isEmpty else { continue }
                 if view.pool.policy.headroom != nil { try await scaleUp(view, state: &state) }
-                try await scaleDown(view, state: &state, uptime: uptime)
+                try await scaleDown(view, floor: floor, state: &state, uptime: uptime)
             }
         } catch {
             logger.error("autoscaler pass failed", metadata: ["error": "\(error)"])
         }
+    }
+
+    // MARK: Boot and loss
+
+    /// Records when each EVM's Node is first seen Ready (the provisioning timeline, the boot timeout, and the
+    /// moment a paused warm EVM may be suspended: its host's agent is woken). Returns `evms` updated.
+    func noteReadyNodes(_ evms: [EVM], nodes: [String: Node], at time: Date) async throws -> [EVM] {
+        let joined = Set(evms.filter { $0.isLive && $0.nodeReadyAt == nil && nodes[$0.nodeName]?.isReady == true }.map(\.id))
+        guard !joined.isEmpty else { return evms }
+        try await store.write { tx in
+            for id in joined.sorted() {
+                guard var evm = try tx.evm(id), evm.nodeReadyAt == nil else { continue }
+                evm.nodeReadyAt = time
+                try tx.save(evm)
+                let booted = Int(time.timeIntervalSince(evm.createdAt).rounded())
+                try tx.append(
+                    Event(time: time, object: ObjectRef(.evm, id), reason: "NodeReady", message: "Node \(evm.nodeName) Ready \(booted) s after creation"))
+                if evm.wantsSuspended, let host = evm.hostID { try tx.bumpRevision(HostRevision.scope(host)) }
+            }
+        }
+        return evms.map { evm in
+            var evm = evm
+            if joined.contains(evm.id) { evm.nodeReadyAt = time }
+            return evm
+        }
+    }
+
+    /// Marks deleting every EVM whose Node has not been Ready within the boot timeout on a host that reports (a
+    /// broken image, a kubelet that cannot join); its Node goes, and the floor or the pending pods it was counted
+    /// for get a new EVM. An EVM on a NotReady host is the host's business (``HostHealth``). Returns `evms` updated.
+    func replaceStuck(_ evms: [EVM], nodes: [String: Node], readyHosts: Set<String>, at time: Date) async throws -> [EVM] {
+        let limit = settings.bootTimeout.timeInterval
+        let stuck = evms.filter { evm in
+            evm.isLive && evm.phase != .migrating && evm.nodeReadyAt == nil && nodes[evm.nodeName]?.isReady != true
+                && evm.hostID.map(readyHosts.contains) == true && time.timeIntervalSince(evm.createdAt) >= limit
+        }
+        guard !stuck.isEmpty else { return evms }
+        let drainer = NodeDrainer(client: client, logger: logger)
+        var replaced = Set<String>()
+        for evm in stuck {
+            let message = "Node \(evm.nodeName) not Ready \(Int(limit)) s after creation; the EVM is destroyed and replaced"
+            _ = try await store.write { tx in
+                try tx.markDeleting(evm.id, at: time, reason: "BootTimeout", message: message)
+            }
+            try? await drainer.deleteNode(evm.nodeName)
+            Counter(label: "emp_evm_boot_timeouts_total", dimensions: [("pool", evm.poolID)]).increment()
+            logger.warning("EVM did not boot in time; replacing it", metadata: ["evm": "\(evm.id)"])
+            replaced.insert(evm.id)
+        }
+        return evms.map { evm in
+            var evm = evm
+            if replaced.contains(evm.id) { evm.phase = .deleting }
+            return evm
+        }
+    }
+
+    /// Deletes the Nodes of EVMs written off with a lost host, so their pods are garbage-collected and recreated
+    /// by their controllers on EVMs that run.
+    func releaseLostNodes(_ evms: [EVM], nodes: [String: Node]) async {
+        let drainer = NodeDrainer(client: client, logger: logger)
+        for evm in evms where evm.phase == .lost && nodes[evm.nodeName] != nil {
+            do {
+                try await drainer.deleteNode(evm.nodeName)
+                logger.notice("deleted the Node of an EVM lost with its host", metadata: ["evm": "\(evm.id)"])
+            } catch {
+                logger.warning("could not delete a lost EVM's Node", metadata: ["evm": "\(evm.id)", "error": "\(error)"])
+            }
+        }
+    }
+
+    // MARK: Floor
+
+    /// Logs each schedule's activation and end once (an event on the pool).
+    func noteSchedules(_ pool: Pool, floor: CapacityFloor, state: inout LoopState) async throws {
+        let before = state.activeSchedules[pool.id] ?? []
+        guard before != floor.active else { return }
+        state.activeSchedules[pool.id] = floor.active
+        let started = floor.active.filter { !before.contains($0) }
+        let ended = before.filter { !floor.active.contains($0) }
+        let time = now()
+        _ = try await store.write { tx in
+            for name in started {
+                try tx.append(
+                    Event(
+                        time: time, object: ObjectRef(.pool, pool.id), reason: "ScheduleActive",
+                        message: "schedule \(name) active: floor now \(floor.minEVMs) EVMs and \(floor.warm) warm"))
+            }
+            for name in ended {
+                try tx.append(
+                    Event(
+                        time: time, object: ObjectRef(.pool, pool.id), reason: "ScheduleEnded",
+                        message: "schedule \(name) ended: floor now \(floor.minEVMs) EVMs and \(floor.warm) warm"))
+            }
+        }
+    }
+
+    /// Keeps the pool at its floor: EVMs in use (not warm) up to `floor.minEVMs`, warm EVMs exactly `floor.warm`
+    /// (extra ones, when a schedule ends or the count is lowered, are retired; EVMs in use above the minimum are
+    /// left to scale-down). A failure waits ``Settings/floorRetry`` before the next attempt.
+    func keepFloor(_ view: ClusterView, floor: CapacityFloor, state: inout LoopState, uptime: Duration) async throws {
+        let pool = view.pool
+        if let retry = state.floorRetryAt[pool.id], uptime < retry { return }
+        let live = view.live
+        let inUse = live.filter { $0.warm == nil }.count
+        let warm = live.filter { $0.warm != nil }
+        let budget = max(0, pool.policy.maxEVMs - live.count)
+        let missing = min(budget, max(0, floor.minEVMs - inUse))
+        let source = floor.active.isEmpty ? "minEVMs \(floor.minEVMs)" : "minEVMs \(floor.minEVMs) (schedule \(floor.active.joined(separator: ", ")))"
+        if missing > 0 {
+            let created = try await createForFloor(pool, count: missing, warm: nil, state: &state, uptime: uptime)
+            if !created.isEmpty {
+                try await poolEvent(
+                    pool, "ScaledUp", "minimum: \(created.count) EVMs to keep \(source): \(created.map(\.id).joined(separator: ", "))")
+                Counter(label: "emp_autoscaler_decisions_total", dimensions: [("pool", pool.id), ("action", "minimum")]).increment()
+            }
+            return
+        }
+        if warm.count < floor.warm {
+            let mode = pool.policy.warm?.mode ?? .running
+            let count = min(budget, floor.warm - warm.count)
+            guard count > 0 else { return }
+            let created = try await createForFloor(pool, count: count, warm: mode, state: &state, uptime: uptime)
+            if !created.isEmpty {
+                try await poolEvent(
+                    pool, "WarmEVMRefilled",
+                    "\(created.count) warm EVMs (\(mode.rawValue)) created to keep \(floor.warm) warm: \(created.map(\.id).joined(separator: ", "))")
+                Counter(label: "emp_autoscaler_decisions_total", dimensions: [("pool", pool.id), ("action", "warm_refill")]).increment()
+            }
+        } else if warm.count > floor.warm {
+            // Not yet joined first, then the newest.
+            let extra = warm.sorted { a, b in
+                (a.nodeReadyAt == nil ? 0 : 1, b.createdAt, a.id) < (b.nodeReadyAt == nil ? 0 : 1, a.createdAt, b.id)
+            }.prefix(warm.count - floor.warm)
+            let drainer = NodeDrainer(client: client, logger: logger)
+            for evm in extra {
+                let time = now()
+                _ = try await store.write { tx in
+                    try tx.markDeleting(
+                        evm.id, at: time, reason: "WarmEVMReleased", message: "more warm EVMs than the \(floor.warm) the pool keeps now")
+                }
+                try? await drainer.deleteNode(evm.nodeName)
+            }
+        }
+    }
+
+    /// Creates `count` EVMs for the floor, as many as fit when hosts are short (the shortage is logged once and
+    /// hosts are requested, as for a scale-up).
+    func createForFloor(_ pool: Pool, count: Int, warm: WarmMode?, state: inout LoopState, uptime: Duration) async throws -> [EVM] {
+        var attempt = count
+        var created: [EVM] = []
+        var failure: DomainError?
+        while created.isEmpty, failure == nil {
+            do {
+                created = try await placement.create(count: attempt, poolID: pool.id, at: now(), warm: warm)
+            } catch let error as DomainError where error.code == .insufficientCapacity && attempt > 1 {
+                attempt = min(attempt - 1, max(1, error.evmsThatFit ?? 0))
+            } catch let error as DomainError {
+                failure = error
+            }
+        }
+        if created.count < count { state.floorRetryAt[pool.id] = uptime + settings.floorRetry }
+        try await reportShortage(pool, needed: count, got: created.count, failure: failure, state: &state)
+        return created
+    }
+
+    func poolEvent(_ pool: Pool, _ reason: String, _ message: String) async throws {
+        let time = now()
+        _ = try await store.write { tx in try tx.append(Event(time: time, object: ObjectRef(.pool, pool.id), reason: reason, message: message)) }
+        logger.info("\(reason)", metadata: ["pool": "\(pool.id)", "detail": "\(message)"])
     }
 
     // MARK: Scale up
@@ -158,11 +353,23 @@ public struct Autoscaler: Service {
         Counter(label: "emp_autoscaler_decisions_total", dimensions: [("pool", view.pool.id), ("action", count > 0 ? "scale_up" : "none")])
             .increment()
         guard count > 0 else { return }
+        // Warm EVMs first: a claim hands over a booted, joined EVM.
+        let decided = now()
+        let claimed = try await store.write { tx in try tx.claimWarm(count: count, poolID: view.pool.id, at: decided) }
+        if !claimed.isEmpty {
+            let drainer = NodeDrainer(client: client, logger: logger)
+            for evm in claimed {
+                do { try await drainer.removeWarmTaint(evm.nodeName) } catch {
+                    logger.warning("could not remove the warm taint; the agent will", metadata: ["evm": "\(evm.id)", "error": "\(error)"])
+                }
+            }
+            Counter(label: "emp_warm_claims_total", dimensions: [("pool", view.pool.id)]).increment(by: claimed.count)
+        }
         // All or none per request, so on a shortage take as many as the hosts have room for.
         var created: [EVM] = []
         var failure: DomainError?
-        var attempt = count
-        while created.isEmpty, failure == nil {
+        var attempt = count - claimed.count
+        while attempt > 0, created.isEmpty, failure == nil {
             do {
                 created = try await placement.create(count: attempt, poolID: view.pool.id, at: now())
             } catch let error as DomainError where error.code == .insufficientCapacity && attempt > 1 {
@@ -172,6 +379,7 @@ public struct Autoscaler: Service {
                 failure = error
             }
         }
+        created = claimed + created
         try await reportShortage(view.pool, needed: count, got: created.count, failure: failure, state: &state)
         guard !created.isEmpty else { return }
         let names = Dictionary(uniqueKeysWithValues: zip(result.newEVMs.map(\.name), created.map(\.nodeName)))
@@ -181,7 +389,7 @@ public struct Autoscaler: Service {
                 Event(
                     time: self.now(), object: ObjectRef(.pool, view.pool.id), reason: "ScaledUp",
                     message:
-                        "\(count) EVMs for \(input.pods.count) pending pods\(result.headroomEVMs > 0 ? " and headroom" : ""): \(ids)"
+                        "\(count) EVMs for \(input.pods.count) pending pods\(result.headroomEVMs > 0 ? " and headroom" : "")\(claimed.isEmpty ? "" : " (\(claimed.count) claimed warm)"): \(ids)"
                 ))
         }
         for (podID, target) in result.placements {
@@ -224,19 +432,19 @@ public struct Autoscaler: Service {
 
     // MARK: Scale down
 
-    func scaleDown(_ view: ClusterView, state: inout LoopState, uptime: Duration) async throws {
+    func scaleDown(_ view: ClusterView, floor: CapacityFloor, state: inout LoopState, uptime: Duration) async throws {
         let empty = view.emptyEVMs
         let emptyIDs = Set(empty.map(\.id))
         for id in state.emptySince.keys where !emptyIDs.contains(id) && view.evms.contains(where: { $0.id == id }) {
             state.emptySince[id] = nil
         }
-        var live = view.evms.filter { $0.phase != .deleting && $0.phase != .failed }.count
+        var live = view.live.filter { $0.warm == nil }.count
         let room = view.packInput().nodes
         var free = room.reduce(EMPModel.Resources.zero) { $0 + $1.free }
         for evm in empty.sorted(by: { $0.createdAt > $1.createdAt }) {
             let since = state.emptySince[evm.id] ?? uptime
             state.emptySince[evm.id] = since
-            guard uptime - since >= settings.emptyAfter, live > view.pool.policy.minEVMs else { continue }
+            guard uptime - since >= settings.emptyAfter, live > floor.minEVMs else { continue }
             // Headroom: keep the EVM when the free room without it would not cover the pool's headroom.
             let mine = room.first { $0.name == evm.nodeName }?.free ?? .zero
             if let headroom = view.pool.policy.headroom, !headroom.fits(in: free - mine) { continue }

@@ -4,8 +4,8 @@ import Foundation
 import Kube
 
 /// The autoscaler's reading of the cluster for one pool, pure: which pods are candidates for a scale-up, the
-/// packer's input (existing EVM nodes with their room, booting EVMs counted as empty room), and which EVM
-/// nodes are empty.
+/// packer's input (existing EVM nodes with their room, EVMs that can still boot counted as empty room), which EVM
+/// nodes are empty, and which EVMs are warm.
 /// Everything derived is computed once, in `init`: the autoscaler reads a view several times per tick.
 struct ClusterView: Sendable {
     let pool: Pool
@@ -20,11 +20,22 @@ struct ClusterView: Sendable {
     let unschedulable: [Pod]
     /// ``unschedulable`` as the packer sees them, in the same order.
     let pending: [PackPod]
+    /// Hosts whose agent reports (an EVM elsewhere cannot become Ready).
+    let readyHosts: Set<String>
+    /// The clock's reading and the boot timeout: an EVM not Ready by then will not be.
+    let now: Date
+    let bootTimeout: TimeInterval
 
-    init(pool: Pool, pods: [Pod], nodes: [Node], evms: [EVM], reserved: EMPModel.Resources) {
+    init(
+        pool: Pool, pods: [Pod], nodes: [Node], evms: [EVM], reserved: EMPModel.Resources, readyHosts: Set<String> = [],
+        now: Date = Date(), bootTimeout: TimeInterval = 600
+    ) {
         self.pool = pool
         self.pods = pods
         self.evms = evms
+        self.readyHosts = readyHosts
+        self.now = now
+        self.bootTimeout = bootTimeout
         let shape = PackShape(pool: pool.id, shape: pool.shape, reserved: reserved)
         self.shape = shape
         poolNodes = Dictionary(
@@ -48,15 +59,29 @@ struct ClusterView: Sendable {
 
     static let taint = Taint(key: Profile.taintKey, value: Profile.taintValue, effect: Profile.taintEffect)
 
+    /// EVMs that count in the pool (not deleting, lost or failed), warm ones included.
+    var live: [EVM] { evms.filter(\.isLive) }
+    /// Warm EVMs whose kubelet has joined: a claim hands them over at once.
+    var claimableWarm: [EVM] { evms.filter { $0.phase == .warm && $0.nodeReadyAt != nil } }
+
+    /// True when `evm`'s Node, not Ready now, may still become Ready: its host reports and it was created (or
+    /// claimed from warm) less than the boot timeout ago.
+    func canStillBecomeReady(_ evm: EVM) -> Bool {
+        guard let host = evm.hostID, readyHosts.contains(host) else { return false }
+        return now.timeIntervalSince(evm.claimedAt ?? evm.createdAt) < bootTimeout
+    }
+
     /// The packer's input for the unschedulable pods: room on the pool's Ready nodes, full room on EVMs still
-    /// booting (no Node yet, or not Ready), and the pool's remaining EVM budget.
+    /// booting (no Node yet, or not Ready, but within the boot timeout on a host that reports), and the pool's
+    /// remaining EVM budget (claimable warm EVMs count as budget: claiming one creates nothing).
     func packInput(headroom: EMPModel.Resources? = nil) -> PackInput {
         let byNode = Dictionary(grouping: pods.filter { !($0.spec.nodeName ?? "").isEmpty && !$0.isTerminated }) { $0.spec.nodeName ?? "" }
         var packNodes: [PackNode] = []
-        let live = evms.filter { $0.phase != .deleting && $0.phase != .failed }
-        for evm in live {
+        let live = self.live
+        for evm in live where evm.phase != .warm {
             guard let node = poolNodes[evm.nodeName], node.isReady, !node.spec.unschedulable else {
                 if poolNodes[evm.nodeName]?.spec.unschedulable == true { continue }
+                guard canStillBecomeReady(evm) else { continue }
                 packNodes.append(PackNode(name: evm.nodeName, labels: shape.labels, taints: shape.taints, free: shape.allocatable))
                 continue
             }
@@ -72,7 +97,7 @@ struct ClusterView: Sendable {
         }
         return PackInput(
             shape: shape, nodes: packNodes, pods: pending,
-            maxNewEVMs: max(0, pool.policy.maxEVMs - live.count), headroom: headroom)
+            maxNewEVMs: max(0, pool.policy.maxEVMs - live.count) + claimableWarm.count, headroom: headroom)
     }
 
     /// EVMs whose node runs nothing but DaemonSet and mirror pods.

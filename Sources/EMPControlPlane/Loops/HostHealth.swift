@@ -3,9 +3,12 @@ public import EMPStore
 import Foundation
 public import Logging
 public import ServiceLifecycle
+import Metrics
 
 /// Marks hosts NotReady once their agent has sent no heartbeat for ``ControlPlaneConfiguration/heartbeatTimeout``:
-/// no new placements land there and an event says why. Their EVMs are left alone.
+/// no new placements land there and an event says why; their EVMs are left alone. A NotReady host silent for
+/// ``ControlPlaneConfiguration/hostLostAfter`` more is lost: its EVMs are written off (``StoreWriting/markHostLost``)
+/// so the autoscaler replaces them elsewhere.
 public struct HostHealth: Service {
     let store: any StateStore
     let configuration: ControlPlaneConfiguration
@@ -26,6 +29,9 @@ public struct HostHealth: Service {
                 do {
                     let marked = try await check()
                     for host in marked { logger.warning("host NotReady: missed heartbeats", metadata: ["host": "\(host)"]) }
+                    for (host, evms) in try await checkLost() {
+                        logger.error("host lost: EVMs written off", metadata: ["host": "\(host)", "evms": "\(evms.count)"])
+                    }
                 } catch {
                     logger.error("host health check failed", metadata: ["error": "\(error)"])
                 }
@@ -63,5 +69,28 @@ public struct HostHealth: Service {
             }
             return marked
         }
+    }
+
+    /// One pass over NotReady hosts: those silent for the heartbeat timeout plus ``ControlPlaneConfiguration/hostLostAfter``
+    /// are marked lost. Returns each with the EVMs written off.
+    @discardableResult
+    public func checkLost() async throws -> [(String, [EVM])] {
+        let time = clock.date
+        let seconds = configuration.heartbeatTimeout.timeInterval + configuration.hostLostAfter.timeInterval
+        let silent = store.silentHosts(heartbeatAtOrBefore: time.addingTimeInterval(-seconds), in: .notReady)
+        guard !silent.isEmpty else { return [] }
+        let lost = try await store.write { tx in
+            var lost: [(String, [EVM])] = []
+            for id in silent {
+                guard let host = try tx.host(id), host.state == .notReady, let last = host.lastHeartbeat,
+                    time.timeIntervalSince(last) >= seconds
+                else { continue }
+                lost.append((id, try tx.markHostLost(id, silentFor: Int(time.timeIntervalSince(last)), at: time)))
+            }
+            return lost
+        }
+        for (_, evms) in lost { Counter(label: "emp_evms_lost_total").increment(by: evms.count) }
+        if !lost.isEmpty { Counter(label: "emp_hosts_lost_total").increment(by: lost.count) }
+        return lost
     }
 }

@@ -1,3 +1,4 @@
+import EMPModel
 import Foundation
 import Kube
 import Logging
@@ -56,5 +57,22 @@ struct NodeDrainer: Sendable {
     /// Deletes the drained Node (no error when it is gone already).
     func deleteNode(_ node: String) async throws {
         try await client.resources(Node.self).deleteIfPresent(node)
+    }
+
+    /// Removes the warm taint from a claimed EVM's Node so pods can land (its agent would too, a long poll later).
+    /// A Node that is gone, or changes five times in a row, is left to the agent.
+    func removeWarmTaint(_ node: String) async throws {
+        let nodes = client.resources(Node.self)
+        for _ in 0..<5 {
+            guard var value = try await nodes.getIfPresent(node) else { return }
+            guard value.spec.taints.contains(where: { $0.key == Profile.warmTaintKey }) else { return }
+            value.spec.taints.removeAll { $0.key == Profile.warmTaintKey }
+            do {
+                _ = try await nodes.update(value)
+                return
+            } catch let error as KubeError where error.reason == .conflict {
+                continue
+            }
+        }
     }
 }

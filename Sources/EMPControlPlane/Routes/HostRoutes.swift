@@ -30,6 +30,9 @@ struct HostRoutes<Context: RequestContext>: Sendable {
         }
         group.post("hosts/{id}/uncordon") { _, context in
             try await update(try context.parameters.require("id"), reason: "Uncordoned", message: "accepting EVMs again") {
+                guard $0.state != .lost else {
+                    throw APIError.conflict("host \($0.id) is lost and its agent has not reported since; uncordon it once it is back")
+                }
                 $0.cordoned = false
             }
         }
@@ -69,13 +72,13 @@ struct HostRoutes<Context: RequestContext>: Sendable {
         _ id: String,
         reason: String,
         message: String,
-        _ change: @escaping @Sendable (inout EMPModel.Host) -> Void
+        _ change: @escaping @Sendable (inout EMPModel.Host) throws -> Void
     ) async throws -> JSONResponse<EMPModel.Host> {
         let time = now()
         let host = try await store.write { tx -> EMPModel.Host in
             guard var host = try tx.host(id) else { throw APIError.notFound("host \(id)") }
             let before = host
-            change(&host)
+            try change(&host)
             guard host != before else { return host }
             try tx.save(host)
             try tx.append(Event(time: time, object: ObjectRef(.host, id), reason: reason, message: message))
