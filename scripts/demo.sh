@@ -72,7 +72,7 @@ ok "listening at $URL after $(( $(now_ms) - t0 )) ms"
 mkdir -p "$HOME/.config/emp"
 printf 'server: %s\ntoken: %s\n' "$URL" "$TOKEN" > "$HOME/.config/emp/config.yaml"
 
-say "Create pool 'demo': EVMs of 4 vCPU / 16Gi, memory overcommit 1.5, 7 to 20 EVMs (lowered to 1 later)"
+say "Create pool 'demo': EVMs of 4 vCPU / 16Gi, memory overcommit 1.5, 7 to 20 EVMs (the autoscaler keeps the 7; lowered to 1 later)"
 check "empctl pool create" empctl pool create demo --vcpus 4 --memory 16Gi --memory-overcommit 1.5 --min-evms 7 --max-evms 20 --cluster demo-cluster
 empctl pool list | show
 
@@ -97,31 +97,34 @@ hosts_ready() { [ "$(empctl host list | grep -c ' ready ')" = "$1" ]; }
 wait_for 30 "3 hosts ready" hosts_ready 3
 empctl host list | show
 
-say "Create 5 EVMs: placed at once (binpack: fewest hosts), registered as tainted Nodes, booted by the agents"
-t0=$(now_ms)
-empctl evm create demo --count 5 | show
+say "The pool's minimum is kept: the autoscaler creates 7 EVMs without any pod (binpack: fewest hosts), registered as tainted Nodes, booted by the agents"
 running() { [ "$(empctl evm list --phase running | tail -n +2 | wc -l)" = "$1" ]; }
-wait_for 30 "5 EVMs running (create → running)" running 5
+evms() { [ "$(empctl evm list | tail -n +2 | wc -l)" = "$1" ]; }
+wait_for 30 "7 EVMs running (placed → created → running)" running 7
 empctl evm list | show
 kubectl get nodes -l emp.pf9.io/owned=true | show
-check "5 EVM nodes, tainted emp.pf9.io/EMPSchedulable=true:NoSchedule" \
-    test "$(kubectl get nodes -l emp.pf9.io/owned=true -o jsonpath='{range .items[*]}{.spec.taints[0].key}={.spec.taints[0].value}:{.spec.taints[0].effect}{"\n"}{end}' | grep -c '^emp.pf9.io/EMPSchedulable=true:NoSchedule$')" = 5
-check "all 5 on one host (binpack)" test "$(empctl evm list -o json | grep -o '"hostID" : "[^"]*"' | sort -u | wc -l)" = "1"
+check "7 EVM nodes, tainted emp.pf9.io/EMPSchedulable=true:NoSchedule" \
+    test "$(kubectl get nodes -l emp.pf9.io/owned=true -o jsonpath='{range .items[*]}{.spec.taints[0].key}={.spec.taints[0].value}:{.spec.taints[0].effect}{"\n"}{end}' | grep -c '^emp.pf9.io/EMPSchedulable=true:NoSchedule$')" = 7
+check "all 7 on one host (binpack)" test "$(empctl evm list -o json | grep -o '"hostID" : "[^"]*"' | sort -u | wc -l)" = "1"
+check "a ScaledUp event says why: minimum" sh -c "$BIN/empctl events --object pool/demo | grep -q 'ScaledUp.*minimum: 7 EVMs to keep minEVMs 7'"
 empctl host list | show
 
-say "Cordon that host: new EVMs go elsewhere"
+say "Cordon that host: 2 more EVMs by hand go elsewhere; being above the minimum and empty, they go after 10 s"
 busy=$(empctl evm list -o json | grep -o '"hostID" : "[^"]*"' | head -1 | cut -d'"' -f4)
 empctl host cordon "$busy" | show
 empctl evm create demo --count 2 | show
 check "the 2 new EVMs avoided $busy" sh -c "! $BIN/empctl evm list --host $busy -o json | grep -q '\"phase\" : \"creating\"'"
-wait_for 30 "7 EVMs running" running 7
+wait_for 30 "9 EVMs running" running 9
 empctl host uncordon "$busy" | show
+wait_for 40 "back to the minimum of 7 (the 2 empty extras removed)" evms 7
 
-say "Delete an EVM: its agent destroys the domain, the control plane releases the allocation"
+say "Delete an EVM: its agent destroys the domain, the allocation is released, and the minimum brings a new one"
 victim=$(empctl evm list --host "$busy" -o json | grep -o '"id" : "[^"]*"' | head -1 | cut -d'"' -f4)
 empctl evm delete "$victim" | show
 gone() { ! empctl evm show "$victim" >/dev/null 2>&1; }
 wait_for 30 "evm/$victim gone" gone
+wait_for 30 "7 EVMs running again" running 7
+check "the replacement was made for the minimum" test "$(empctl events --object pool/demo | grep -c 'ScaledUp.*minimum')" -ge 2
 
 say "Kill -9 the agent of bm-3: after 5 s without heartbeat the host is NotReady; restart it and it recovers"
 kill -9 "$AGENT_3"
@@ -210,7 +213,8 @@ wait_for 20 "1 pod Pending" pending_pods 1
 kubectl get pods -n emp-test -o wide | show
 wait_for 60 "a second EVM created" evms 2
 wait_for 60 "all 5 pods Running" running_pods 5
-ok "scale-up took $(( $(now_ms) - t0 )) ms end to end"
+cold_ms=$(( $(now_ms) - t0 ))
+ok "scale-up took $cold_ms ms end to end (a cold EVM: placed, defined, booted, its Node Ready)"
 kubectl get nodes -l emp.pf9.io/owned=true | show
 kubectl get pods -n emp-test -o wide | show
 pod_events() { kubectl get events -n emp-test -o jsonpath='{range .items[*]}{.involvedObject.name}  {.reason}: {.message}{"\n"}{end}'; }
@@ -227,6 +231,35 @@ still=$(kubectl get pods -n emp-test -o jsonpath='{.items[0].spec.nodeName}')
 left=$(kubectl get nodes -l emp.pf9.io/owned=true -o jsonpath='{.items[0].metadata.name}')
 check "the remaining pod runs on the remaining EVM ($left)" test "$still" = "$left"
 ok "scale-down took $(( $(now_ms) - t0 )) ms (10 s of it is the empty period)"
+
+say "Warm capacity: keep 1 warm EVM, paused (booted, its Node joined and tainted emp.pf9.io/warm, then suspended)"
+empctl pool update demo --warm 1 --warm-mode paused | show
+warm_joined() { empctl evm list --phase warm -o json | grep -q '"nodeReadyAt"'; }
+wait_for 30 "a warm EVM booted and joined" warm_joined
+warm=$(empctl evm list --phase warm -o json | grep -o '"id" : "[^"]*"' | head -1 | cut -d'"' -f4)
+empctl evm list | show
+check "its Node carries emp.pf9.io/warm=true:NoSchedule" \
+    sh -c "kubectl get node $warm -o jsonpath='{.spec.taints[*].key}' | grep -q 'emp.pf9.io/warm'"
+
+say "Scale to 5 again: the fifth replica gets the warm EVM (claimed: resumed, untainted), no EVM is created"
+t0=$(now_ms)
+kubectl scale deployment --replicas 5 -n emp-test emp-test-deployment | show
+wait_for 60 "all 5 pods Running" running_pods 5
+warm_ms=$(( $(now_ms) - t0 ))
+kubectl get pods -n emp-test -o wide | show
+check "the Pending replica runs on the claimed EVM $warm" sh -c "kubectl get pods -n emp-test -o wide | grep -q ' $warm '"
+check "a WarmEVMClaimed event for $warm" sh -c "$BIN/empctl events --object evm/$warm | grep -q WarmEVMClaimed"
+ok "scale-up with a warm EVM took $warm_ms ms end to end, against $cold_ms ms with a cold EVM (both include the 1 s batch window; on real QEMU a cold boot takes tens of seconds, see docs/benchmarks.md)"
+refilled() { [ "$(empctl events --object pool/demo | grep -c WarmEVMRefilled)" -ge 2 ]; }
+wait_for 30 "the warm set refilled" refilled
+empctl evm list | show
+
+say "Scheduled capacity in a time zone: 3 EVMs and 1 warm on weekdays from 08:45 in Kolkata for 7 h (before the market opens)"
+empctl pool update demo --schedule "name=market-open;cron=45 8 * * 1-5;timeZone=Asia/Kolkata;duration=7h;minEVMs=3;warm=1" | show
+empctl pool show demo | show
+check "pool show prints the next start in Asia/Kolkata and in UTC" sh -c "$BIN/empctl pool show demo | grep -q '^market-open .*08:45 GMT+5:30 .*03:15 GMT'"
+if empctl pool update demo --schedule "name=bad;cron=45 25 * * *;duration=7h" 2>"$WORK/err"; then fail "an invalid cron accepted"; else show < "$WORK/err"; fi
+check "the error names policy.schedules[0].cron" grep -q 'field: policy.schedules\[0\].cron' "$WORK/err"
 
 say "The event log says what happened and why"
 empctl events | tail -n 12 | show

@@ -42,7 +42,8 @@ public struct ReconcilePlan: Sendable, Hashable {
 
     /// Compares `desired` (this host's EVMs from the control plane) with `observed` (libvirt's domains).
     public init(desired: [EVM], observed: [Observed], incoming: Set<String> = []) {
-        let wanted = Dictionary(desired.filter { $0.phase != .deleting && $0.phase != .lost }.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        let wanted = Dictionary(
+            desired.filter { $0.phase != .deleting && $0.phase != .lost }.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         let present = Dictionary(observed.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         create = wanted.values.filter { present[$0.id] == nil && $0.phase != .migrating }.sorted { $0.id < $1.id }
         start = wanted.keys.filter { present[$0]?.active == false && wanted[$0]?.phase != .migrating }.sorted()

@@ -64,7 +64,8 @@ public struct ConfigurationFile: Decodable, Sendable {
     }
 
     static let keys: Set<String> = [
-        "listen", "dataDir", "operatorTokens", "tls", "heartbeatTimeoutSeconds", "hostLostAfterSeconds", "softStateFlushSeconds", "persistEveryReport",
+        "listen", "dataDir", "operatorTokens", "tls", "heartbeatTimeoutSeconds", "hostLostAfterSeconds", "softStateFlushSeconds",
+        "persistEveryReport",
         "expectedUseFraction", "kubeconfig", "autoscaler",
         "rebalancer", "server",
     ]

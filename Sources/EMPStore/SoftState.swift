@@ -75,7 +75,9 @@ final class SoftState: Sendable {
     func silentHosts(heartbeatAtOrBefore cutoff: Date, in hostState: HostState) -> [String] {
         state.withLockedValue { state in
             state.hosts.compactMap { id, entry in
-                guard entry.state == hostState, let last = entry.lastHeartbeat, max(last, entry.seededAt ?? last) <= cutoff else { return nil }
+                guard entry.state == hostState, let last = entry.lastHeartbeat, max(last, entry.seededAt ?? last) <= cutoff else {
+                    return nil
+                }
                 return id
             }.sorted()
         }

@@ -22,14 +22,75 @@ struct PoolCommand: AsyncParsableCommand {
         @Option(help: "Placement: binpack or spread.") var placement: String?
         @Option(help: "CPU to keep free on EVMs at all times (quantity, e.g. 2).") var headroomCpu: String?
         @Option(help: "Memory to keep free on EVMs at all times (quantity, e.g. 8Gi).") var headroomMemory: String?
+        @Option(help: "Warm EVMs to keep booted and joined but held back (0 keeps none).") var warm: Int?
+        @Option(help: "How warm EVMs wait: running (instant claim) or paused (no CPU, resumed on claim).") var warmMode: String?
+        @Option(
+            help: ArgumentHelp(
+                "A schedule that raises the floor (repeatable; replaces all schedules): "
+                    + "\"name=open;cron=45 8 * * 1-5;timeZone=Asia/Kolkata;duration=7h;minEVMs=20;warm=5\".",
+                valueName: "fields"))
+        var schedule: [String] = []
+        @Flag(help: "Remove every schedule.") var noSchedules = false
 
         func policy() throws -> PoolSpec.Policy? {
             let policy = PoolSpec.Policy(
                 cpuOvercommit: cpuOvercommit, memoryOvercommit: memoryOvercommit, minEVMs: minEvms, maxEVMs: maxEvms,
                 minHosts: minHosts, maxHosts: maxHosts, highWatermark: watermark, placement: try placement.map(Self.placement),
-                headroom: try headroom()
+                headroom: try headroom(), warm: try warmPolicy(), schedules: try schedules()
             )
             return policy == PoolSpec.Policy() ? nil : policy
+        }
+
+        func warmPolicy() throws -> WarmPolicy? {
+            guard warm != nil || warmMode != nil else { return nil }
+            guard let warm else { throw ValidationError("--warm-mode needs --warm COUNT") }
+            var mode = WarmMode.running
+            if let warmMode {
+                guard let parsed = WarmMode(rawValue: warmMode) else {
+                    throw ValidationError("--warm-mode must be running or paused (got \"\(warmMode)\")")
+                }
+                mode = parsed
+            }
+            return WarmPolicy(count: warm, mode: mode)
+        }
+
+        func schedules() throws -> [CapacitySchedule]? {
+            if noSchedules {
+                guard schedule.isEmpty else { throw ValidationError("--no-schedules and --schedule exclude each other") }
+                return []
+            }
+            guard !schedule.isEmpty else { return nil }
+            return try schedule.enumerated().map { index, text in try Self.schedule(text, index: index) }
+        }
+
+        /// `name=…;cron=…;timeZone=…;duration=…;minEVMs=…;warm=…` (the server checks the values and names the field).
+        static func schedule(_ text: String, index: Int) throws -> CapacitySchedule {
+            var fields: [String: String] = [:]
+            for part in text.split(separator: ";") {
+                let pair = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                guard pair.count == 2, !pair[0].isEmpty else {
+                    throw ValidationError("--schedule #\(index + 1): \"\(part)\" is not key=value")
+                }
+                fields[pair[0]] = pair[1]
+            }
+            let known: Set<String> = ["name", "cron", "timeZone", "duration", "minEVMs", "warm"]
+            if let unknown = Set(fields.keys).subtracting(known).sorted().first {
+                throw ValidationError(
+                    "--schedule #\(index + 1): unknown key \"\(unknown)\" (use \(known.sorted().joined(separator: ", ")))")
+            }
+            guard let name = fields["name"], let cron = fields["cron"], let duration = fields["duration"] else {
+                throw ValidationError("--schedule #\(index + 1): name, cron and duration are required")
+            }
+            func number(_ key: String) throws -> Int? {
+                guard let value = fields[key] else { return nil }
+                guard let parsed = Int(value) else {
+                    throw ValidationError("--schedule #\(index + 1): \(key) must be a number (got \"\(value)\")")
+                }
+                return parsed
+            }
+            return CapacitySchedule(
+                name: name, cron: cron, timeZone: fields["timeZone"] ?? "UTC", duration: duration, minEVMs: try number("minEVMs"),
+                warm: try number("warm"))
         }
 
         func headroom() throws -> EMPModel.Resources? {
@@ -126,7 +187,8 @@ struct PoolCommand: AsyncParsableCommand {
 
         func run() async throws {
             let pool: Pool = try await server.client().get("/v1/pools/\(name)")
-            try printJSON(pool)
+            if server.output == .json { return try printJSON(pool) }
+            print(PoolDescription(pool, at: Date()).text)
         }
     }
 

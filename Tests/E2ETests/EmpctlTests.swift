@@ -44,9 +44,24 @@ import Testing
         let updated = try empctl(
             cluster, ["pool", "update", "demo", "--max-evms", "20"] + join + ["--bootstrap-token", "abcdef.0123456789abcdef"])
         #expect(updated.output == ["pool/demo updated"], "stderr: \(updated.errors)")
-        let shown = try empctl(cluster, ["pool", "show", "demo"]).output.joined()
+        let shown = try empctl(cluster, ["pool", "show", "demo", "-o", "json"]).output.joined()
         #expect(shown.contains("abcdef.****************") && !shown.contains("0123456789abcdef"))
         #expect(shown.contains(#""maxEVMs" : 20"#) || shown.contains(#""maxEVMs": 20"#))
+
+        // Warm capacity and a schedule in a time zone; `pool show` prints the next start in the zone and in UTC.
+        let schedule = "name=market-open;cron=45 8 * * 1-5;timeZone=Asia/Kolkata;duration=7h;minEVMs=3;warm=1"
+        let badSchedule = try empctl(
+            cluster, ["pool", "update", "demo", "--schedule", schedule.replacingOccurrences(of: "Kolkata", with: "Nowhere")])
+        #expect(badSchedule.errors.contains("field: policy.schedules[0].timeZone"), "stderr: \(badSchedule.errors)")
+        let capacity = try empctl(cluster, ["pool", "update", "demo", "--warm", "1", "--warm-mode", "paused", "--schedule", schedule])
+        #expect(capacity.output == ["pool/demo updated"], "stderr: \(capacity.errors)")
+        let described = try empctl(cluster, ["pool", "show", "demo"]).output
+        #expect(described.contains("warm:       1 paused"), "\(described)")
+        #expect(described.contains { $0.hasPrefix("kubelet:") && $0.contains("abcdef.****************") })
+        let row = try #require(described.first { $0.hasPrefix("market-open") }, "\(described)")
+        #expect(
+            row.contains("45 8 * * 1-5") && row.contains("Asia/Kolkata") && row.contains("08:45 GMT+5:30") && row.contains("03:15 GMT"), row
+        )
 
         let token = try empctl(cluster, ["host", "token", "demo"])
         #expect(token.status == 0)

@@ -70,7 +70,8 @@ import Testing
 
     /// `neverBoots`: EVMs whose kubelet never joins (the stand-in agent registers no Node for them).
     static func start(
-        hostMemoryGiB: Int64 = 256, loop: Bool = true, neverBoots: @escaping @Sendable (EVM) -> Bool = { _ in false }
+        hostMemoryGiB: Int64 = 256, loop: Bool = true, epoch: Date = Date(),
+        neverBoots: @escaping @Sendable (EVM) -> Bool = { _ in false }
     ) async throws -> Rig {
         var options = KubeSim.Options()
         options.nodeReadyAfter = .zero
@@ -79,7 +80,6 @@ import Testing
         let client = try KubeClient(config: sim.kubeConfig())
         let dir = try TemporaryDirectory()
         let store = try SQLiteStore(directory: dir.path)
-        let epoch = Date()
         try await store.write { tx in
             try tx.save(
                 Pool(

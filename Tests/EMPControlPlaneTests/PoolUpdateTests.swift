@@ -85,6 +85,28 @@ import Testing
         (#"{"kubelet":{"apiServer":"https://k:6443","caCertificate":"\#(ca)","bootstrapToken":"nope"}}"#, "kubelet.bootstrapToken"),
         (#"{"kubelet":{"apiServer":"https://k:6443","caCertificate":"\#(ca)"}}"#, "kubelet.bootstrapToken"),
         (#"{"policy":{"maxEVMs":"many"}}"#, "policy.maxEVMs"),
+        // Capacity: warm EVMs and schedules.
+        (#"{"policy":{"warm":{"count":101}}}"#, "policy.warm.count"),
+        (#"{"policy":{"warm":{"count":1,"mode":"asleep"}}}"#, "policy.warm.mode"),
+        (#"{"policy":{"warm":{"count":1,"size":2}}}"#, "policy.warm.size"),
+        (#"{"policy":{"schedules":[{"name":"open","cron":"45 25 * * 1-5","duration":"7h"}]}}"#, "policy.schedules[0].cron"),
+        (
+            #"{"policy":{"schedules":[{"name":"ok","cron":"0 9 * * *","duration":"1h"},{"name":"x","cron":"0 9 * *","duration":"1h"}]}}"#,
+            "policy.schedules[1].cron"
+        ),
+        (
+            #"{"policy":{"schedules":[{"name":"open","cron":"0 9 * * *","timeZone":"Mars/Olympus","duration":"7h"}]}}"#,
+            "policy.schedules[0].timeZone"
+        ),
+        (#"{"policy":{"schedules":[{"name":"open","cron":"0 9 * * *","duration":"-1h"}]}}"#, "policy.schedules[0].duration"),
+        (#"{"policy":{"schedules":[{"name":"open","cron":"0 9 * * *","duration":"7 hours"}]}}"#, "policy.schedules[0].duration"),
+        (#"{"policy":{"schedules":[{"name":"open","cron":"0 9 * * *","duration":"1h","warm":500}]}}"#, "policy.schedules[0].warm"),
+        (
+            #"{"policy":{"schedules":[{"name":"a","cron":"0 9 * * *","duration":"1h"},{"name":"a","cron":"0 10 * * *","duration":"1h"}]}}"#,
+            "policy.schedules[1].name"
+        ),
+        (#"{"policy":{"schedules":[{"cron":"0 9 * * *","duration":"1h"}]}}"#, "policy.schedules[0].name"),
+        (#"{"policy":{"schedules":[{"name":"a","cron":"0 9 * * *","duration":"1h","until":"x"}]}}"#, "policy.schedules[0].until"),
     ])
     func badPatchIs400NamingTheFieldAndChangesNothing(body: String, field: String) async throws {
         let fixture = try APIFixture()
@@ -96,6 +118,34 @@ import Testing
             #expect(try decode(ErrorBody.self, response).field == field)
             #expect(try await stored(fixture) == before)
         }
+    }
+
+    /// Warm capacity and schedules are set, replaced and removed through PATCH; each change is logged.
+    @Test func warmAndSchedulesArePatchedAndRemoved() async throws {
+        let fixture = try APIFixture()
+        try await fixture.built.application.test(.router) { client in
+            _ = try await client.execute(uri: "/v1/pools", method: .post, headers: fixture.auth, body: fixture.body(Self.created))
+            let body = #"""
+                {"policy":{"warm":{"count":2,"mode":"paused"},"schedules":[
+                  {"name":"market-open","cron":"45 8 * * 1-5","timeZone":"Asia/Kolkata","duration":"7h","minEVMs":20,"warm":5}]}}
+                """#
+            let response = try await patch(client, fixture, body)
+            #expect(response.status == .ok, "\(String(buffer: response.body))")
+            let pool = try decode(Pool.self, response)
+            #expect(pool.policy.warm == WarmPolicy(count: 2, mode: .paused))
+            #expect(
+                pool.policy.schedules == [
+                    CapacitySchedule(
+                        name: "market-open", cron: "45 8 * * 1-5", timeZone: "Asia/Kolkata", duration: "7h", minEVMs: 20, warm: 5)
+                ])
+            #expect(try await stored(fixture).policy.schedules?.count == 1)
+            // A count of 0 and an empty list remove them.
+            #expect(try await patch(client, fixture, #"{"policy":{"warm":{"count":0},"schedules":[]}}"#).status == .ok)
+        }
+        let pool = try await stored(fixture)
+        #expect(pool.policy.warm == nil && pool.policy.schedules == nil)
+        let events = try await fixture.built.store.read { try $0.events(EventFilter(object: ObjectRef(.pool, "pool-a"))) }
+        #expect(events.filter { $0.reason == "Updated" }.count == 2)
     }
 
     @Test func patchingAMissingPoolIs404() async throws {

@@ -35,8 +35,8 @@ public struct Autoscaler: Service {
         public var tick: Duration = .milliseconds(250)
         /// An EVM whose Node is not Ready this long after creation is replaced. Default 10 min.
         public var bootTimeout: Duration = .seconds(600)
-        /// After a failed attempt to restore a pool's floor, wait this long before the next. Default 5 s.
-        public var floorRetry: Duration = .seconds(5)
+        /// After a failed attempt to restore a pool's floor, wait this long before the next. Default 2 s.
+        public var floorRetry: Duration = .seconds(2)
         public init() {}
     }
 
@@ -180,7 +180,9 @@ public struct Autoscaler: Service {
                 try tx.save(evm)
                 let booted = Int(time.timeIntervalSince(evm.createdAt).rounded())
                 try tx.append(
-                    Event(time: time, object: ObjectRef(.evm, id), reason: "NodeReady", message: "Node \(evm.nodeName) Ready \(booted) s after creation"))
+                    Event(
+                        time: time, object: ObjectRef(.evm, id), reason: "NodeReady",
+                        message: "Node \(evm.nodeName) Ready \(booted) s after creation"))
                 if evm.wantsSuspended, let host = evm.hostID { try tx.bumpRevision(HostRevision.scope(host)) }
             }
         }
@@ -271,7 +273,9 @@ public struct Autoscaler: Service {
         let warm = live.filter { $0.warm != nil }
         let budget = max(0, pool.policy.maxEVMs - live.count)
         let missing = min(budget, max(0, floor.minEVMs - inUse))
-        let source = floor.active.isEmpty ? "minEVMs \(floor.minEVMs)" : "minEVMs \(floor.minEVMs) (schedule \(floor.active.joined(separator: ", ")))"
+        let source =
+            floor.active.isEmpty
+            ? "minEVMs \(floor.minEVMs)" : "minEVMs \(floor.minEVMs) (schedule \(floor.active.joined(separator: ", ")))"
         if missing > 0 {
             let created = try await createForFloor(pool, count: missing, warm: nil, state: &state, uptime: uptime)
             if !created.isEmpty {
@@ -289,7 +293,8 @@ public struct Autoscaler: Service {
             if !created.isEmpty {
                 try await poolEvent(
                     pool, "WarmEVMRefilled",
-                    "\(created.count) warm EVMs (\(mode.rawValue)) created to keep \(floor.warm) warm: \(created.map(\.id).joined(separator: ", "))")
+                    "\(created.count) warm EVMs (\(mode.rawValue)) created to keep \(floor.warm) warm: \(created.map(\.id).joined(separator: ", "))"
+                )
                 Counter(label: "emp_autoscaler_decisions_total", dimensions: [("pool", pool.id), ("action", "warm_refill")]).increment()
             }
         } else if warm.count > floor.warm {
@@ -331,7 +336,9 @@ public struct Autoscaler: Service {
 
     func poolEvent(_ pool: Pool, _ reason: String, _ message: String) async throws {
         let time = now()
-        _ = try await store.write { tx in try tx.append(Event(time: time, object: ObjectRef(.pool, pool.id), reason: reason, message: message)) }
+        _ = try await store.write { tx in
+            try tx.append(Event(time: time, object: ObjectRef(.pool, pool.id), reason: reason, message: message))
+        }
         logger.info("\(reason)", metadata: ["pool": "\(pool.id)", "detail": "\(message)"])
     }
 

@@ -2,8 +2,8 @@ public import EMPModel
 public import EMPStore
 import Foundation
 public import Logging
-public import ServiceLifecycle
 import Metrics
+public import ServiceLifecycle
 
 /// Marks hosts NotReady once their agent has sent no heartbeat for ``ControlPlaneConfiguration/heartbeatTimeout``:
 /// no new placements land there and an event says why; their EVMs are left alone. A NotReady host silent for

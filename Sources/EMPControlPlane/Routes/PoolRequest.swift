@@ -11,6 +11,9 @@ struct PoolRequest: StrictDecodable, Sendable {
         "cpuOvercommit": .value, "memoryOvercommit": .value, "minEVMs": .value, "maxEVMs": .value,
         "minHosts": .value, "maxHosts": .value, "highWatermark": .value, "placement": .value,
         "headroom": .object(["cpu": .value, "memory": .value, "cpuMillis": .value, "memoryBytes": .value]),
+        "warm": .object(["count": .value, "mode": .value]),
+        "schedules": .list(
+            .object(["name": .value, "cron": .value, "timeZone": .value, "duration": .value, "minEVMs": .value, "warm": .value])),
     ])
     static let kubeletSchema = FieldSchema.object([
         "apiServer": .value, "caCertificate": .value, "bootstrapToken": .value, "extraArgs": .value,

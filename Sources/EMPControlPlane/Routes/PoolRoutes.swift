@@ -70,7 +70,15 @@ struct PoolRoutes<Context: RequestContext>: Sendable {
         let oldPolicy = Mirror(reflecting: old.policy).children
         for (before, after) in zip(oldPolicy, Mirror(reflecting: new.policy).children) {
             let (a, b) = ("\(before.value)", "\(after.value)")
-            if a != b, let label = before.label { changes.append("\(label) \(a)→\(b)") }
+            guard a != b, let label = before.label, label != "warm", label != "schedules" else { continue }
+            changes.append("\(label) \(a)→\(b)")
+        }
+        if old.policy.warm != new.policy.warm {
+            changes.append("warm " + (new.policy.warm.map { "\($0.count) \($0.mode.rawValue)" } ?? "none"))
+        }
+        if old.policy.schedules != new.policy.schedules {
+            let names = (new.policy.schedules ?? []).map(\.name)
+            changes.append("schedules " + (names.isEmpty ? "none" : names.joined(separator: ", ")))
         }
         if old.cluster != new.cluster { changes.append("cluster \"\(old.cluster)\"→\"\(new.cluster)\"") }
         if old.kubelet != new.kubelet {
