@@ -60,7 +60,8 @@ import Testing
         #expect(described.contains { $0.hasPrefix("kubelet:") && $0.contains("abcdef.****************") })
         let row = try #require(described.first { $0.hasPrefix("market-open") }, "\(described)")
         #expect(
-            row.contains("45 8 * * 1-5") && row.contains("Asia/Kolkata") && row.contains("08:45 GMT+5:30") && row.contains("03:15 GMT"), row
+            row.contains("45 8 * * 1-5") && row.contains("Asia/Kolkata") && row.contains("08:45 GMT+5:30") && row.contains("03:15 GMT"),
+            "\(row)"
         )
 
         let token = try empctl(cluster, ["host", "token", "demo"])

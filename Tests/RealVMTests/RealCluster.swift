@@ -32,11 +32,12 @@ final class RealCluster: @unchecked Sendable {
     /// Host names, in harness order.
     var names: [String] { harness.hosts.indices.map { "h\($0 + 1)" } }
 
-    init(harness: VirtHarness, rebalanceInterval: Duration = .seconds(1)) throws {
+    /// `nodeReadyAfter` nil: no Node becomes Ready on its own (the test says when the kubelet has joined).
+    init(harness: VirtHarness, rebalanceInterval: Duration = .seconds(1), nodeReadyAfter: Duration? = .zero) throws {
         self.harness = harness
         dir = try TemporaryDirectory(prefix: "emp-realvm")
         var options = KubeSim.Options()
-        options.nodeReadyAfter = .zero
+        options.nodeReadyAfter = nodeReadyAfter
         sim = try KubeSim(options: options)
         var configuration = ControlPlaneConfiguration(dataDirectory: dir.file("cp"), operatorTokens: [token])
         configuration.port = 0
@@ -139,15 +140,35 @@ final class RealCluster: @unchecked Sendable {
 
     /// The guest's serial console as its host's agent writes it.
     func console(_ evm: String, on host: String) -> String {
-        (try? String(contentsOfFile: "\(stateDirectory(host))/console/\(evm).log", encoding: .utf8)) ?? ""
+        // Firmware output before the kernel's is not always UTF-8: decoded leniently.
+        (try? Data(contentsOf: URL(fileURLWithPath: "\(stateDirectory(host))/console/\(evm).log"))).map {
+            String(decoding: $0, as: UTF8.self)
+        } ?? ""
     }
 
     /// The last `EMP-TICK n` in the console, or 0.
     func lastTick(_ evm: String, on host: String) -> Int {
-        console(evm, on: host).split(separator: "\n").reversed().lazy.compactMap { line -> Int? in
+        // `\r\n` is one Character: split on any newline.
+        console(evm, on: host).split(whereSeparator: \.isNewline).reversed().lazy.compactMap { line -> Int? in
             guard line.hasPrefix("EMP-TICK ") else { return nil }
             return Int(line.dropFirst(9).split(separator: " ").first ?? "")
         }.first ?? 0
+    }
+
+    /// The state of `evm`'s domain on `host`, from its own daemon.
+    func domainState(_ evm: String, on host: String) async throws -> DomainState? {
+        try await Connection(uri: libvirtURI(host)).listDomains().first { $0.domain.name == evm }?.state
+    }
+
+    /// Marks `evm`'s Node Ready, as its kubelet would once it joined.
+    func markNodeReady(_ evm: String) async throws {
+        let nodes = kube!.resources(Node.self)
+        var node = try await nodes.get(evm)
+        var conditions = node.status.conditions
+        conditions.set(Condition(type: "Ready", status: "True", reason: "KubeletReady", message: "kubelet is posting ready status"))
+        node.status.conditions = conditions
+        if node.status.allocatable.isEmpty { node.status.allocatable = node.status.capacity }
+        _ = try await nodes.updateStatus(node)
     }
 
     /// Running domains on `host`, from its own daemon.

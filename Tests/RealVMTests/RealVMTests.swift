@@ -6,6 +6,7 @@ import Foundation
 import Hummingbird
 import Kube
 import Libvirt
+import Logging
 import Testing
 
 /// Real EVMs: 128 MiB TCG guests under libvirtd + QEMU on two daemon "hosts", driven by the control plane and two
@@ -27,6 +28,77 @@ struct RealVMTests {
         // Nothing left behind: no daemon of this harness and no namespace.
         let namespaces = try await ChildProcess.output("/usr/sbin/ip", ["netns", "list"])
         #expect(!namespaces.contains("emp-h"), "namespaces left: \(namespaces)")
+    }
+
+    /// A paused warm EVM on real QEMU: booted, its Node joined, then suspended (no progress); a Pending pod claims it
+    /// and the guest resumes where it stopped, without a reboot. Prints the claim time (decision → domain running).
+    @Test(.timeLimit(.minutes(10)))
+    func aPausedWarmGuestResumesWhereItStopped() async throws {
+        let harness = try await VirtHarness.start(hosts: 1)
+        let cluster = try RealCluster(harness: harness, nodeReadyAfter: nil)
+        var autoscaler: Task<Void, any Error>?
+        do {
+            try await cluster.start()
+            var settings = Autoscaler.Settings()
+            settings.idleWindow = .milliseconds(200)
+            settings.tick = .milliseconds(100)
+            settings.reserved = .zero  // 128 MiB guests: nothing held back for a kubelet
+            let scaler = Autoscaler(
+                client: cluster.kube!, store: cluster.built.store, settings: settings, logger: Logger(label: "autoscaler"))
+            autoscaler = Task { try await scaler.run() }
+            try await warmScenario(cluster)
+        } catch {
+            autoscaler?.cancel()
+            await cluster.stop()
+            throw error
+        }
+        autoscaler?.cancel()
+        await cluster.stop()
+    }
+
+    func warmScenario(_ cluster: RealCluster) async throws {
+        let patched = try await cluster.call("PATCH", "/v1/pools/vm", #"{"policy": {"warm": {"count": 1, "mode": "paused"}}}"#)
+        #expect(patched.status == 200, "\(String(decoding: patched.body, as: UTF8.self))")
+        #expect(try await eventually(timeout: .seconds(60)) { try await cluster.evms().first?.phase == .warm })
+        let warm = try #require(try await cluster.evms().first)
+        let host = try #require(warm.hostID)
+        // The guest boots and ticks; then its "kubelet joins" (the Node turns Ready) and the agent suspends it.
+        #expect(
+            try await eventually(timeout: .seconds(90)) { cluster.lastTick(warm.id, on: host) >= 2 },
+            "the warm guest did not boot: \(cluster.console(warm.id, on: host).suffix(300))")
+        try await cluster.markNodeReady(warm.id)
+        #expect(try await eventually(timeout: .seconds(30)) { try await cluster.domainState(warm.id, on: host) == .paused })
+        let stoppedAt = cluster.lastTick(warm.id, on: host)
+
+        // A pod that tolerates EVMs (not the warm taint) goes Pending; the autoscaler claims the warm EVM.
+        let kube = cluster.kube!
+        _ = try await kube.resources(Namespace.self).create(Namespace(name: "warm"))
+        var pod = Pod(name: "app", namespace: "warm")
+        pod.spec.tolerations = [Toleration(key: Profile.taintKey, value: "true", effect: "NoSchedule")]
+        pod.spec.nodeSelector = [Profile.ownedLabel: "true"]
+        pod.spec.containers = [Container(name: "c", image: "alpine", requests: ["memory": "16Mi"])]
+        _ = try await kube.resources(Pod.self, namespace: "warm").create(pod)
+        #expect(try await eventually(timeout: .seconds(30)) { try await cluster.evm(warm.id)?.claimedAt != nil })
+        var runningAt: Date?
+        _ = try await eventually(timeout: .seconds(30), interval: .milliseconds(5)) {
+            guard try await cluster.domainState(warm.id, on: host) == .running else { return false }
+            runningAt = Date()
+            return true
+        }
+        let claimed = try #require(try await cluster.evm(warm.id))
+        let decided = try #require(claimed.claimedAt)
+        let resumed = try #require(runningAt, "the claimed domain was not resumed")
+        print("warm claim (paused): decision → domain running \(Int(resumed.timeIntervalSince(decided) * 1000)) ms")
+        #expect(claimed.phase == .running && claimed.warm == nil)
+        // Ticking again from where it stopped: the next tick follows the last one, and it never booted twice.
+        #expect(try await eventually(timeout: .seconds(20)) { cluster.lastTick(warm.id, on: host) > stoppedAt })
+        let console = cluster.console(warm.id, on: host)
+        #expect(console.components(separatedBy: "EMP-GUEST-READY").count == 2, "the guest rebooted")
+        #expect(console.contains("EMP-TICK \(stoppedAt + 1)"), "ticks did not resume from \(stoppedAt)")
+        #expect(
+            try await eventually(timeout: .seconds(30)) {
+                try await kube.resources(Pod.self, namespace: "warm").get("app").spec.nodeName == warm.nodeName
+            }, "the pod did not land on the claimed EVM")
     }
 
     func scenarios(_ cluster: RealCluster) async throws {
