@@ -174,6 +174,9 @@ public final class HostAgent: Sendable {
         for name in plan.resume {
             await attempt("resume", name) { try await self.connection.domain(named: name).resume() }
         }
+        for name in plan.save {
+            await attempt("save to disk", name) { try await self.connection.domain(named: name).managedSave() }
+        }
         for name in plan.remove {
             await attempt("remove", name) {
                 guard let domain = try await self.connection.domainIfExists(named: name) else { return }

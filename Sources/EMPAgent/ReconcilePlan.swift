@@ -9,7 +9,8 @@ public import Libvirt
 /// nor started here (its domain may be on its way out), and an incoming EVM's domain is never removed (libvirt is
 /// bringing it in). A `lost` EVM is not desired (its host was written off; a returned host destroys it). A paused
 /// warm EVM whose kubelet has joined (``EVM/wantsSuspended``) is suspended; any other desired EVM whose domain is
-/// suspended is resumed (a claimed warm EVM). Applying a plan twice is the same as once.
+/// suspended is resumed (a claimed warm EVM). A `saved` warm EVM whose kubelet has joined is written to disk (managed
+/// save) and not started again until it is claimed (starting restores it). Applying a plan twice is the same as once.
 public struct ReconcilePlan: Sendable, Hashable {
     /// EVMs to define (from their spec) and start.
     public var create: [EVM]
@@ -21,8 +22,12 @@ public struct ReconcilePlan: Sendable, Hashable {
     public var suspend: [String]
     /// Suspended domains to resume.
     public var resume: [String]
+    /// Running domains to write to disk (libvirt managed save).
+    public var save: [String]
 
-    public var isEmpty: Bool { create.isEmpty && start.isEmpty && remove.isEmpty && suspend.isEmpty && resume.isEmpty }
+    public var isEmpty: Bool {
+        create.isEmpty && start.isEmpty && remove.isEmpty && suspend.isEmpty && resume.isEmpty && save.isEmpty
+    }
 
     /// A domain as the agent observed it.
     public struct Observed: Sendable, Hashable {
@@ -46,7 +51,9 @@ public struct ReconcilePlan: Sendable, Hashable {
             desired.filter { $0.phase != .deleting && $0.phase != .lost }.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         let present = Dictionary(observed.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         create = wanted.values.filter { present[$0.id] == nil && $0.phase != .migrating }.sorted { $0.id < $1.id }
-        start = wanted.keys.filter { present[$0]?.active == false && wanted[$0]?.phase != .migrating }.sorted()
+        start = wanted.keys.filter {
+            present[$0]?.active == false && wanted[$0]?.phase != .migrating && wanted[$0]?.hold != .saved
+        }.sorted()
         remove = observed.filter { domain in
             guard let metadata = domain.metadata else { return false }  // not ours: leave it alone
             return wanted[metadata.evmID] == nil && !incoming.contains(metadata.evmID)
@@ -54,6 +61,7 @@ public struct ReconcilePlan: Sendable, Hashable {
         // A migrating domain is left as libvirt has it (the source pauses it at the end of a migration).
         let settled = wanted.values.filter { $0.phase != .migrating && present[$0.id]?.active == true }
         suspend = settled.filter { $0.wantsSuspended && present[$0.id]?.paused == false }.map(\.id).sorted()
-        resume = settled.filter { !$0.wantsSuspended && present[$0.id]?.paused == true }.map(\.id).sorted()
+        resume = settled.filter { !$0.wantsSuspended && $0.hold != .saved && present[$0.id]?.paused == true }.map(\.id).sorted()
+        save = settled.filter { $0.hold == .saved }.map(\.id).sorted()
     }
 }

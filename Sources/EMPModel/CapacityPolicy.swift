@@ -8,6 +8,9 @@ public enum WarmMode: String, Sendable, Hashable, Codable, CaseIterable {
     /// The domain is suspended (`virDomainSuspend`) once its Node has been Ready: no CPU at all, memory stays
     /// resident; a claim resumes it and waits for the kubelet to report Ready again.
     case paused
+    /// The domain's memory is written to disk (libvirt managed save) once its Node has been Ready: no CPU and no
+    /// resident memory; a claim restores it (the memory is read back), which takes longer than a resume.
+    case saved
 }
 
 /// Warm capacity a pool keeps on top of its EVMs in use (`policy.warm`).

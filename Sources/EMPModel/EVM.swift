@@ -31,8 +31,14 @@ public struct EVM: Sendable, Hashable, Codable, Identifiable {
     /// When a warm EVM was handed to pods.
     public var claimedAt: Date?
 
+    /// How the agent holds the domain while it waits: `paused` or `saved` once a warm EVM's kubelet has joined; nil
+    /// (run it) otherwise.
+    public var hold: WarmMode? {
+        guard let warm, warm != .running, phase == .warm, nodeReadyAt != nil else { return nil }
+        return warm
+    }
     /// True when the agent should hold the domain suspended: a `paused` warm EVM whose kubelet has joined.
-    public var wantsSuspended: Bool { warm == .paused && phase == .warm && nodeReadyAt != nil }
+    public var wantsSuspended: Bool { hold == .paused }
     /// Still counts in the pool: not being deleted, not written off with a lost host, not failed.
     public var isLive: Bool { phase != .deleting && phase != .lost && phase != .failed }
 

@@ -8,10 +8,12 @@ extension Rebalancer {
     func consolidate(_ state: inout RebalanceState, minHosts: Int) {
         var holding = state.hosts.indices.filter { !state.hosts[$0].evms.isEmpty && !state.hosts[$0].mustEvacuate }.count
         let floor = max(minHosts, 1)
+        // Hosts holding only warm EVMs first (moving those disturbs no pod), then the least used.
+        func onlyWarm(_ host: Int) -> Int { state.hosts[host].evms.allSatisfy { state.evms[$0].snapshot.warm == true } ? 0 : 1 }
         let candidates = state.hosts.indices.filter { state.hosts[$0].canReceive && !state.hosts[$0].evms.isEmpty }.sorted {
             let (a, b) = (state.hosts[$0], state.hosts[$1])
             let (sa, sb) = (a.used.dominantShare(of: a.snapshot.capacity), b.used.dominantShare(of: b.snapshot.capacity))
-            return (sa, a.evms.count, a.snapshot.id) < (sb, b.evms.count, b.snapshot.id)
+            return (onlyWarm($0), sa, a.evms.count, a.snapshot.id) < (onlyWarm($1), sb, b.evms.count, b.snapshot.id)
         }
         for host in candidates where holding > floor && !state.hosts[host].evms.isEmpty {
             let members = state.hosts[host].evms

@@ -164,6 +164,9 @@ public struct EVMSnapshot: Sendable, Hashable, Codable, Identifiable {
     public var secondsSinceMigration: Double?
     /// The host it last left: only an evacuation may send it back there (no ping-pong).
     public var previousHostID: String?
+    /// Warm capacity (no pods): moving it disturbs no workload, so consolidation frees hosts holding only warm EVMs
+    /// first.
+    public var warm: Bool?
 
     public init(
         id: String,
@@ -172,7 +175,8 @@ public struct EVMSnapshot: Sendable, Hashable, Codable, Identifiable {
         used: Resources = .zero,
         dirtyBytesPerSecond: Int64? = nil,
         secondsSinceMigration: Double? = nil,
-        previousHostID: String? = nil
+        previousHostID: String? = nil,
+        warm: Bool? = nil
     ) {
         self.id = id
         self.hostID = hostID
@@ -181,5 +185,6 @@ public struct EVMSnapshot: Sendable, Hashable, Codable, Identifiable {
         self.dirtyBytesPerSecond = dirtyBytesPerSecond
         self.secondsSinceMigration = secondsSinceMigration
         self.previousHostID = previousHostID
+        self.warm = warm
     }
 }

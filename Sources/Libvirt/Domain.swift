@@ -52,6 +52,17 @@ public final class Domain: Sendable {
         try await withDomain { dom in _ = try libvirtCall("virDomainResume") { virDomainResume(dom) } }
     }
 
+    /// `virDomainManagedSave`: writes the guest's memory and device state to a file libvirt manages and stops the
+    /// domain; the next ``start()`` restores it from there instead of booting.
+    public func managedSave() async throws {
+        try await withDomain { dom in _ = try libvirtCall("virDomainManagedSave") { virDomainManagedSave(dom, 0) } }
+    }
+
+    /// `virDomainHasManagedSaveImage`: true when a ``managedSave()`` image waits to be restored.
+    public func hasManagedSaveImage() async throws -> Bool {
+        try await withDomain { dom in try libvirtCall("virDomainHasManagedSaveImage") { virDomainHasManagedSaveImage(dom, 0) } == 1 }
+    }
+
     /// `virDomainDestroy`: stops the domain at once (power cut).
     public func destroy() async throws {
         try await withDomain { dom in _ = try libvirtCall("virDomainDestroy") { virDomainDestroy(dom) } }

@@ -1,6 +1,14 @@
 // `make bench`: every benchmark prints ours beside a baseline measured in the same run.
 // Figures and the command are recorded in docs/benchmarks.md.
 import Foundation
+import Logging
+
+// The services under measurement log through swift-log: only warnings and errors, on standard error.
+LoggingSystem.bootstrap { label in
+    var handler = StreamLogHandler.standardError(label: label)
+    handler.logLevel = .warning
+    return handler
+}
 
 // `emp-bench fleet --hosts N[,N…] --evms-per-host M [--window S] [--no-baseline]` runs the fleet benchmark alone.
 let arguments = Array(CommandLine.arguments.dropFirst())
@@ -24,5 +32,6 @@ if wants("packer") { packerBenchmark() }
 if wants("autoscaler") { try await autoscalerBenchmark() }
 if wants("rebalance") { rebalanceBenchmark() }
 if wants("vm") { try await vmBenchmark() }
+if wants("warm") { try await warmBenchmark() }
 if wants("hostile") { await hostileInputBenchmark() }
 if wants("fleet") { try await fleetBenchmark(try FleetOptions(["--hosts", "1000,10000", "--evms-per-host", "10"])) }

@@ -253,16 +253,24 @@ final class CapacityCluster: @unchecked Sendable {
         }
     }
 
-    /// Warm EVMs, paused: booted and joined, then suspended in libvirt; a Pending pod gets one without any EVM being
-    /// created (the domain is resumed, the warm taint removed), and the warm set is refilled.
-    @Test func aPendingPodRunsOnAClaimedPausedWarmEVM() async throws {
-        try await CapacityCluster.with(pool: PoolPolicy(warm: WarmPolicy(count: 1, mode: .paused))) { cluster in
+    /// Warm EVMs, paused or saved: booted and joined, then suspended in libvirt (paused) or written to disk with
+    /// libvirt's managed save (saved: the domain is shut off with a save image); a Pending pod gets one without any
+    /// EVM being created (the domain is resumed or restored, the warm taint removed), and the warm set is refilled.
+    @Test(arguments: [WarmMode.paused, .saved])
+    func aPendingPodRunsOnAClaimedWarmEVM(mode: WarmMode) async throws {
+        try await CapacityCluster.with(pool: PoolPolicy(warm: WarmPolicy(count: 1, mode: mode))) { cluster in
+            let held: DomainState = mode == .paused ? .paused : .shutoff
             #expect(
                 try await cluster.advance {
                     let warm = try await cluster.evms().filter { $0.phase == .warm && $0.nodeReadyAt != nil }
                     guard let evm = warm.first, let host = evm.hostID else { return false }
-                    return try await cluster.domains(host)[evm.id] == .paused
-                }, "no warm EVM was booted, joined and paused")
+                    return try await cluster.domains(host)[evm.id] == held
+                }, "no warm EVM was booted, joined and held \(mode.rawValue)")
+            if mode == .saved {
+                let evm = try #require(try await cluster.evms().first)
+                let domain = try await cluster.connections[evm.hostID!]!.domain(named: evm.id)
+                #expect(try await domain.hasManagedSaveImage(), "saved without a managed save image")
+            }
             let warm = try #require(try await cluster.evms().first)
             let node = try #require(try await cluster.nodes()[warm.nodeName])
             #expect(node.spec.taints.contains { $0.key == Profile.warmTaintKey }, "the warm Node must keep pods away")
@@ -274,14 +282,14 @@ final class CapacityCluster: @unchecked Sendable {
                 "the pod did not run on the warm EVM")
             let claimed = try #require(try await cluster.evms().first { $0.id == warm.id })
             #expect(claimed.phase == .running && claimed.warm == nil && claimed.claimedAt != nil)
-            #expect(try await cluster.domains(claimed.hostID!)[claimed.id] == .running, "the claimed domain was not resumed")
+            #expect(try await cluster.domains(claimed.hostID!)[claimed.id] == .running, "the claimed domain was not resumed or restored")
             let untainted = try await cluster.nodes()[warm.nodeName]?.spec.taints.contains { (taint: Taint) in
                 taint.key == Profile.warmTaintKey
             }
             #expect(untainted == false, "the claimed Node kept the warm taint")
             let scaledUp = try await cluster.events("ScaledUp")
             #expect(scaledUp.count == 1 && scaledUp[0].message.contains("1 claimed warm"), "\(scaledUp.map(\.message))")
-            // Refilled: a new warm EVM, paused once joined.
+            // Refilled: a new warm EVM, held once joined.
             #expect(
                 try await cluster.advance {
                     try await cluster.evms().contains { $0.id != warm.id && $0.phase == .warm && $0.nodeReadyAt != nil }

@@ -92,6 +92,23 @@ func share(_ used: Resources, of capacity: Resources) -> Double { Double(used.me
         for host in free.hosts { #expect(share(host.usedAfter, of: host.capacity) <= 0.7) }
     }
 
+    /// A host holding only warm EVMs is freed before a less used host running pods: moving warm capacity disturbs
+    /// no workload. With minHosts 2 of 3, only one host may be freed.
+    @Test func consolidationFreesAHostOfWarmEVMsFirst() {
+        var warm = rebalanceEVMs("warm", on: "h1", count: 1, rssGiB: 20)
+        warm[0].warm = true
+        let evms = rebalanceEVMs("busy", on: "h0", count: 1, rssGiB: 8) + warm + rebalanceEVMs("big", on: "h2", count: 2, rssGiB: 30)
+        let hosts = (0..<3).map { rebalanceHost("h\($0)") }
+        let result = plan(consistent(hosts, evms, pools: [PoolSnapshot(id: "", minHosts: 2)]))
+        #expect(result.freedHosts == ["h1"], "\(result.moves.map { ($0.evmID, $0.from, $0.to) })")
+        #expect(result.moves.first { $0.evmID == "warm0" }?.reason == .consolidate)
+        #expect(!result.moves.contains { $0.evmID == "busy0" }, "the pods' EVM was moved")
+        // Without the mark, the least used host (h0) is freed, as before.
+        var plain = evms
+        plain[1].warm = nil
+        #expect(plan(consistent(hosts, plain, pools: [PoolSnapshot(id: "", minHosts: 2)])).freedHosts == ["h0"])
+    }
+
     @Test func cooldownKeepsRecentMoversStillUnlessTheirHostIsEmptied() {
         var evms = rebalanceEVMs("e", on: "h0", count: 10, rssGiB: 22)
         evms[0].secondsSinceMigration = 60

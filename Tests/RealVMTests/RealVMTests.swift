@@ -30,10 +30,11 @@ struct RealVMTests {
         #expect(!namespaces.contains("emp-h"), "namespaces left: \(namespaces)")
     }
 
-    /// A paused warm EVM on real QEMU: booted, its Node joined, then suspended (no progress); a Pending pod claims it
-    /// and the guest resumes where it stopped, without a reboot. Prints the claim time (decision → domain running).
-    @Test(.timeLimit(.minutes(10)))
-    func aPausedWarmGuestResumesWhereItStopped() async throws {
+    /// A paused or saved warm EVM on real QEMU: booted, its Node joined, then suspended or written to disk with
+    /// libvirt's managed save; a Pending pod claims it and the guest goes on where it stopped, without a reboot.
+    /// Prints the claim time (decision → domain running).
+    @Test(.timeLimit(.minutes(10)), arguments: [WarmMode.paused, .saved])
+    func aHeldWarmGuestResumesWhereItStopped(mode: WarmMode) async throws {
         let harness = try await VirtHarness.start(hosts: 1)
         let cluster = try RealCluster(harness: harness, nodeReadyAfter: nil)
         var autoscaler: Task<Void, any Error>?
@@ -46,7 +47,7 @@ struct RealVMTests {
             let scaler = Autoscaler(
                 client: cluster.kube!, store: cluster.built.store, settings: settings, logger: Logger(label: "autoscaler"))
             autoscaler = Task { try await scaler.run() }
-            try await warmScenario(cluster)
+            try await warmScenario(cluster, mode: mode)
         } catch {
             autoscaler?.cancel()
             await cluster.stop()
@@ -56,8 +57,9 @@ struct RealVMTests {
         await cluster.stop()
     }
 
-    func warmScenario(_ cluster: RealCluster) async throws {
-        let patched = try await cluster.call("PATCH", "/v1/pools/vm", #"{"policy": {"warm": {"count": 1, "mode": "paused"}}}"#)
+    func warmScenario(_ cluster: RealCluster, mode: WarmMode) async throws {
+        let patched = try await cluster.call(
+            "PATCH", "/v1/pools/vm", #"{"policy": {"warm": {"count": 1, "mode": "\#(mode.rawValue)"}}}"#)
         #expect(patched.status == 200, "\(String(decoding: patched.body, as: UTF8.self))")
         #expect(try await eventually(timeout: .seconds(60)) { try await cluster.evms().first?.phase == .warm })
         let warm = try #require(try await cluster.evms().first)
@@ -67,7 +69,8 @@ struct RealVMTests {
             try await eventually(timeout: .seconds(90)) { cluster.lastTick(warm.id, on: host) >= 2 },
             "the warm guest did not boot: \(cluster.console(warm.id, on: host).suffix(300))")
         try await cluster.markNodeReady(warm.id)
-        #expect(try await eventually(timeout: .seconds(30)) { try await cluster.domainState(warm.id, on: host) == .paused })
+        let held: DomainState = mode == .paused ? .paused : .shutoff
+        #expect(try await eventually(timeout: .seconds(60)) { try await cluster.domainState(warm.id, on: host) == held })
         let stoppedAt = cluster.lastTick(warm.id, on: host)
 
         // A pod that tolerates EVMs (not the warm taint) goes Pending; the autoscaler claims the warm EVM.
@@ -88,7 +91,7 @@ struct RealVMTests {
         let claimed = try #require(try await cluster.evm(warm.id))
         let decided = try #require(claimed.claimedAt)
         let resumed = try #require(runningAt, "the claimed domain was not resumed")
-        print("warm claim (paused): decision → domain running \(Int(resumed.timeIntervalSince(decided) * 1000)) ms")
+        print("warm claim (\(mode.rawValue)): decision → domain running \(Int(resumed.timeIntervalSince(decided) * 1000)) ms")
         #expect(claimed.phase == .running && claimed.warm == nil)
         // Ticking again from where it stopped: the next tick follows the last one, and it never booted twice.
         #expect(try await eventually(timeout: .seconds(20)) { cluster.lastTick(warm.id, on: host) > stoppedAt })

@@ -19,8 +19,9 @@ extension StoreWriting {
     /// runs it). Throws a ``DomainError`` naming what stands in the way.
     func beginMigration(_ request: MigrationRequest, limits: MigrationLimits, at time: Date) throws -> Migration {
         guard var evm = try evm(request.evmID) else { throw DomainError.notFound("EVM \(request.evmID)") }
-        guard evm.phase == .running, let from = evm.hostID else {
-            throw DomainError.conflict("EVM \(evm.id) is \(evm.phase.rawValue); only running EVMs migrate")
+        guard evm.phase == .running || (evm.phase == .warm && evm.hold != .saved), let from = evm.hostID else {
+            let saved = evm.hold == .saved ? " (this warm EVM is saved to disk, not running)" : ""
+            throw DomainError.conflict("EVM \(evm.id) is \(evm.phase.rawValue); only running and warm EVMs migrate\(saved)")
         }
         guard let target = try host(request.to) else { throw DomainError.notFound("host \(request.to)") }
         guard let pool = try pool(evm.poolID) else { throw DomainError.notFound("pool \(evm.poolID)") }

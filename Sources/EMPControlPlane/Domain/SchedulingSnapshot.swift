@@ -43,7 +43,8 @@ extension StoreReading {
             snapshot.hosts += hosts.map { HostSnapshot($0, policy: pool.policy, now: time) }
             let planned = Set(hosts.map(\.id))
             for evm in try evms(EVMFilter(poolID: pool.id, phases: [.running, .warm, .migrating])) {
-                guard let host = evm.hostID, planned.contains(host) else { continue }
+                // A warm EVM saved to disk has no running domain to move; its allocation stays in its host's.
+                guard let host = evm.hostID, planned.contains(host), evm.hold != .saved else { continue }
                 if let problem = evm.implausibility {
                     skipped[ObjectRef(.evm, evm.id)] = problem
                     continue
@@ -51,7 +52,8 @@ extension StoreReading {
                 snapshot.evms.append(
                     EVMSnapshot(
                         id: evm.id, hostID: host, size: evm.shape.resources, used: evm.used ?? .zero,
-                        secondsSinceMigration: evm.lastMigratedAt.map { time.timeIntervalSince($0) }, previousHostID: evm.previousHostID))
+                        secondsSinceMigration: evm.lastMigratedAt.map { time.timeIntervalSince($0) }, previousHostID: evm.previousHostID,
+                        warm: evm.warm != nil ? true : nil))
             }
             let ids = Set(hosts.map(\.id))
             for migration in active where ids.contains(migration.from) {
