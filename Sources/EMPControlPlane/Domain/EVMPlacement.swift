@@ -72,13 +72,15 @@ struct EVMPlacement: Sendable {
 
 extension StoreWriting {
     /// Hands up to `count` of pool `poolID`'s warm EVMs whose kubelet has joined to pods: each becomes an ordinary
-    /// running EVM (its agent resumes a paused domain, the warm taint goes). Running-mode ones first (instant),
-    /// then the oldest. Returns the claimed EVMs.
+    /// running EVM (its agent resumes or restores a held domain, the warm taint goes). Running ones first (instant),
+    /// then paused, then saved (a restore reads the memory back), the oldest first within a mode. Returns the claimed
+    /// EVMs.
     func claimWarm(count: Int, poolID: String, at time: Date) throws -> [EVM] {
         guard count > 0 else { return [] }
         let ready = try evms(EVMFilter(poolID: poolID, phases: [.warm])).filter { $0.nodeReadyAt != nil }
+        let order: [WarmMode: Int] = [.running: 0, .paused: 1, .saved: 2]
         let chosen = ready.sorted { a, b in
-            (a.warm == .running ? 0 : 1, a.createdAt, a.id) < (b.warm == .running ? 0 : 1, b.createdAt, b.id)
+            (order[a.warm ?? .running] ?? 0, a.createdAt, a.id) < (order[b.warm ?? .running] ?? 0, b.createdAt, b.id)
         }.prefix(count)
         var claimed: [EVM] = []
         for var evm in chosen {
@@ -91,7 +93,9 @@ extension StoreWriting {
             try append(
                 Event(
                     time: time, object: ObjectRef(.evm, evm.id), reason: "WarmEVMClaimed",
-                    message: "warm EVM (\(mode)) handed to pending pods\(mode == "paused" ? "; resuming its domain" : "")"))
+                    message:
+                        "warm EVM (\(mode)) handed to pending pods\(mode == "paused" ? "; resuming its domain" : mode == "saved" ? "; restoring its domain" : "")"
+                ))
             claimed.append(evm)
         }
         return claimed
