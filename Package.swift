@@ -227,6 +227,7 @@ let package = Package(
             dependencies: [
                 "EMPModel",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -92,9 +92,8 @@ private func orchestrationOverhead(_ harness: VirtHarness) async throws {
     configuration.rebalancer.enabled = false
     let (ready, signal) = AsyncStream<Int>.makeStream()
     let built = try ControlPlane.build(configuration: configuration, logger: logger, onServerRunning: { signal.yield($0) })
-    let app = built.application
-    let server = Task { try await app.runService(gracefulShutdownSignals: []) }
-    defer { server.cancel() }
+    let server = ServingTask(built.service)
+    defer { Task { await server.stop() } }
     var port = 0
     for await bound in ready {
         port = bound

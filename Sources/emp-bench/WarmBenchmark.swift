@@ -51,13 +51,16 @@ private final class WarmRig: @unchecked Sendable {
     let kube: KubeClient
     let built: ControlPlane.Built
     let url: String
+    /// The agent's task.
     let tasks: [Task<Void, any Error>]
+    let server: ServingTask?
     let connection: Connection
 
     private init(
         harness: VirtHarness, dir: TemporaryDirectory, sim: KubeSim, kube: KubeClient, built: ControlPlane.Built, url: String,
-        tasks: [Task<Void, any Error>], connection: Connection
+        tasks: [Task<Void, any Error>], server: ServingTask?, connection: Connection
     ) {
+        self.server = server
         self.harness = harness
         self.dir = dir
         self.sim = sim
@@ -88,8 +91,7 @@ private final class WarmRig: @unchecked Sendable {
         configuration.autoscaler.reserved = .zero
         let (ready, signal) = AsyncStream<Int>.makeStream()
         let built = try ControlPlane.build(configuration: configuration, logger: logger, onServerRunning: { signal.yield($0) })
-        let app = built.application
-        var tasks = [Task { try await app.runService(gracefulShutdownSignals: []) }]
+        let server = ServingTask(built.service)
         var port = 0
         for await bound in ready {
             port = bound
@@ -103,7 +105,7 @@ private final class WarmRig: @unchecked Sendable {
         }
         struct Token: Decodable { let token: String }
         let rig0 = WarmRig(
-            harness: harness, dir: dir, sim: sim, kube: kube, built: built, url: url, tasks: [],
+            harness: harness, dir: dir, sim: sim, kube: kube, built: built, url: url, tasks: [], server: nil,
             connection: try await Connection(uri: harness.hosts[0].uri))
         let token = try JSONDecoder().decode(Token.self, from: try await rig0.call("POST", "/v1/pools/vm/tokens")).token
         let agentConfiguration = AgentConfiguration(
@@ -113,15 +115,17 @@ private final class WarmRig: @unchecked Sendable {
         let agent = HostAgent(
             configuration: agentConfiguration, client: ControlPlaneClient(http: HTTPClient.shared, baseURL: url),
             connection: rig0.connection, kube: kube, logger: logger)
-        tasks.append(Task { try await agent.run() })
+        let tasks = [Task { try await agent.run() }]
         _ = try await kube.resources(Namespace.self).create(Namespace(name: "bench"))
         return WarmRig(
-            harness: harness, dir: dir, sim: sim, kube: kube, built: built, url: url, tasks: tasks, connection: rig0.connection)
+            harness: harness, dir: dir, sim: sim, kube: kube, built: built, url: url, tasks: tasks, server: server,
+            connection: rig0.connection)
     }
 
     func stop() async {
         for task in tasks { task.cancel() }
         for task in tasks { _ = await task.result }
+        await server?.stop()
         try? await built.kube?.shutdown()
         try? await kube.shutdown()
         await sim.stop()

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import EMPTesting
 import EMPWebhook
 import Foundation
 import Hummingbird
@@ -38,8 +39,8 @@ func webhookBenchmark() async throws {
     let ours = try WebhookServer.build(
         configuration: .init(host: "127.0.0.1", port: 0, certificatePath: "\(dir)/tls.crt", keyPath: "\(dir)/tls.key"),
         state: state, logger: logger, onServerRunning: { oursSignal.yield($0) })
-    let oursTask = Task { try await ours.runService(gracefulShutdownSignals: []) }
-    defer { oursTask.cancel() }
+    let oursTask = ServingTask(ours)
+    defer { Task { await oursTask.stop() } }
     var oursPort = 0
     for await port in oursReady {
         oursPort = port
@@ -65,8 +66,8 @@ func webhookBenchmark() async throws {
         router: router, server: try .tls(.http1(), tlsConfiguration: tls),
         configuration: .init(address: .hostname("127.0.0.1", port: 0)), onServerRunning: { baseSignal.yield($0.localAddress?.port ?? 0) },
         logger: logger)
-    let baseTask = Task { try await baseline.runService(gracefulShutdownSignals: []) }
-    defer { baseTask.cancel() }
+    let baseTask = ServingTask(baseline)
+    defer { Task { await baseTask.stop() } }
     var basePort = 0
     for await port in baseReady {
         basePort = port

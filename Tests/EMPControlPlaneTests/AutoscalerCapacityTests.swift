@@ -36,7 +36,9 @@ import Testing
         // An EVM deleted below the minimum comes back.
         let victim = try #require(try await rig.evms().first)
         _ = try await rig.store.write { tx in try tx.markDeleting(victim.id, at: rig.clock.date, reason: "Test", message: "deleted") }
-        #expect(try await eventually { try await rig.store.read { try $0.evm(victim.id) } == nil }, "the agent did not remove it")
+        #expect(
+            try await eventually(timeout: .seconds(60)) { try await rig.store.read { try $0.evm(victim.id) } == nil },
+            "the agent did not remove it")
         try await rig.pass(&state)
         #expect(try await rig.evms().count == 2, "not brought back")
         #expect(try await rig.evms().allSatisfy { $0.id != victim.id })
@@ -47,7 +49,7 @@ import Testing
 
         // Lowered: the empty ones above the minimum become ordinary scale-down candidates.
         try await Self.setPolicy(rig) { $0.minEVMs = 1 }
-        #expect(try await eventually { try await rig.readyNodes() == 3 })
+        #expect(try await eventually(timeout: .seconds(60)) { try await rig.readyNodes() == 3 })
         try await rig.pass(&state)
         rig.clock.advance(by: .seconds(1))  // the rig's emptyAfter
         try await rig.pass(&state)
@@ -70,7 +72,7 @@ import Testing
         try await Self.setPolicy(rig) { $0.minEVMs = 2 }
         try await rig.pass(&state)
         let broken = try #require(try await rig.evms().first { $0.createdAt > epoch })
-        #expect(try await eventually { try await rig.evms().allSatisfy { $0.phase == .running } })
+        #expect(try await eventually(timeout: .seconds(60)) { try await rig.evms().allSatisfy { $0.phase == .running } })
         #expect(stuck.withLock { $0 } == broken.id)
 
         rig.clock.advance(by: .seconds(600) - .milliseconds(1))  // bootTimeout is 10 min by default
@@ -85,7 +87,7 @@ import Testing
         #expect(try await rig.evms().allSatisfy { $0.id != broken.id })
 
         // The replacement boots; a boot timeout later nothing else is replaced.
-        #expect(try await eventually { try await rig.readyNodes() == 2 })
+        #expect(try await eventually(timeout: .seconds(60)) { try await rig.readyNodes() == 2 })
         try await rig.pass(&state)
         rig.clock.advance(by: .seconds(601))
         try await rig.pass(&state)
@@ -117,7 +119,7 @@ import Testing
         #expect(try await Self.poolEvents(rig, "ScheduleActive").map(\.message) == ["schedule open active: floor now 3 EVMs and 0 warm"])
 
         // 07:30–08:00 both are active: the larger floor (3) holds. At 08:00 only "overlap" (2) is.
-        #expect(try await eventually { try await rig.readyNodes() == 3 })
+        #expect(try await eventually(timeout: .seconds(60)) { try await rig.readyNodes() == 3 })
         rig.clock.advance(by: .seconds(59 * 60))
         try await rig.pass(&state)
         rig.clock.advance(by: .seconds(2))

@@ -26,7 +26,7 @@ final class CapacityCluster: @unchecked Sendable {
     let kube: KubeClient
     let built: ControlPlane.Built
     var port = 0
-    var tasks: [Task<Void, any Error>] = []
+    var server: ServingTask?
     var agents: [String: Task<Void, any Error>] = [:]
     var connections: [String: Connection] = [:]
     var configurations: [String: AgentConfiguration] = [:]
@@ -55,8 +55,7 @@ final class CapacityCluster: @unchecked Sendable {
         let (ready, signal) = AsyncStream<Int>.makeStream()
         built = try ControlPlane.build(
             configuration: configuration, logger: Logger(label: "test"), clock: clock, onServerRunning: { signal.yield($0) })
-        let app = built.application
-        tasks.append(Task { try await app.runService(gracefulShutdownSignals: []) })
+        server = ServingTask(built.service)
         for await bound in ready {
             port = bound
             break
@@ -104,7 +103,7 @@ final class CapacityCluster: @unchecked Sendable {
             moved += step
             let live = Set(agents.keys)
             let time = clock.date
-            _ = try await eventually(timeout: .seconds(10)) {
+            _ = try await eventually(timeout: .seconds(30)) {
                 let hosts = try await self.built.store.read { try $0.hosts() }
                 return hosts.filter { live.contains($0.id) }.allSatisfy { ($0.lastHeartbeat ?? .distantPast) >= time }
             }
@@ -127,8 +126,7 @@ final class CapacityCluster: @unchecked Sendable {
 
     func stop() async {
         for name in Array(agents.keys) { await killAgent(name) }
-        for task in tasks { task.cancel() }
-        for task in tasks { _ = await task.result }
+        await server?.stop()
         try? await built.kube?.shutdown()
         try? await kube.shutdown()
         await sim.stop()

@@ -27,8 +27,7 @@ import Testing
         let (ready, signal) = AsyncStream<Int>.makeStream()
         let built = try ControlPlane.build(
             configuration: configuration, logger: Logger(label: "fleet"), clock: clock, onServerRunning: { signal.yield($0) })
-        let app = built.application
-        let server = Task { try await app.runService(gracefulShutdownSignals: []) }
+        let server = ServingTask(built.service)
         var port = 0
         for await bound in ready {
             port = bound
@@ -83,13 +82,12 @@ import Testing
             #expect(stored.first { $0.id == "sim-7" }?.state == .notReady)
         } catch {
             polling?.cancel()
-            server.cancel()
             try? await simulator.shutdown()
+            await server.stop()
             throw error
         }
         polling?.cancel()
         try? await simulator.shutdown()
-        server.cancel()
-        _ = try? await server.value
+        await server.stop()
     }
 }

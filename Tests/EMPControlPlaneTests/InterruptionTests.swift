@@ -17,7 +17,7 @@ final class MetadataServer: Sendable {
         let byHost = Mutex<[String: String]>([:])
     }
     let notices = Notices()
-    let task: Task<Void, any Error>
+    let task: ServingTask
     let port: Int
 
     init() async throws {
@@ -32,7 +32,7 @@ final class MetadataServer: Sendable {
         let app = Application(
             router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             onServerRunning: { signal.yield($0.localAddress?.port ?? 0) }, logger: Logger(label: "metadata"))
-        task = Task { try await app.runService(gracefulShutdownSignals: []) }
+        task = ServingTask(app)
         var bound = 0
         for await port in ready {
             bound = port
@@ -51,7 +51,7 @@ final class MetadataServer: Sendable {
 @Suite(.serialized) struct InterruptionTests {
     @Test func theNoticeDocumentIsReadAndBadOnesAreNamed() async throws {
         let server = try await MetadataServer()
-        defer { server.task.cancel() }
+        defer { Task { await server.task.stop() } }
         #expect(try await InterruptionNotice.fetch("\(server.base)/h") == nil)
         let when = Date(timeIntervalSince1970: 1_900_000_000)
         server.announce("h", at: when)
@@ -68,7 +68,7 @@ final class MetadataServer: Sendable {
     /// host well before the deadline.
     @Test func aSpotNoticeEvacuatesTheHostBeforeItsDeadline() async throws {
         let server = try await MetadataServer()
-        defer { server.task.cancel() }
+        defer { Task { await server.task.stop() } }
         let cluster = try MigrationCluster()
         defer { cluster.stop() }
         try await cluster.start(interruptionBase: server.base)

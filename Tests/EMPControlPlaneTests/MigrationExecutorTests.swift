@@ -75,7 +75,9 @@ final class MigrationCluster: @unchecked Sendable {
     let dir: TemporaryDirectory
     let built: ControlPlane.Built
     var port = 0
+    /// The agents' tasks.
     var tasks: [Task<Void, any Error>] = []
+    var server: ServingTask?
     var connections: [String: Connection] = [:]
     var transports: [String: ScriptedTransport] = [:]
     let configuration: ControlPlaneConfiguration
@@ -88,8 +90,7 @@ final class MigrationCluster: @unchecked Sendable {
         self.configuration = configuration
         let (ready, signal) = AsyncStream<Int>.makeStream()
         built = try ControlPlane.build(configuration: configuration, logger: Logger(label: "test"), onServerRunning: { signal.yield($0) })
-        let app = built.application
-        tasks.append(Task { try await app.runService(gracefulShutdownSignals: []) })
+        server = ServingTask(built.service)
         portStream = ready
     }
 
@@ -139,8 +140,14 @@ final class MigrationCluster: @unchecked Sendable {
         #expect(try await eventually { self.built.store.waiterCount == 2 }, "the agent of \(host) did not poll again")
     }
 
+    /// Stops the agents, then the control plane (gracefully: see ``ServingTask``), in the background.
     func stop() {
-        for task in tasks { task.cancel() }
+        let (agents, server) = (tasks, server)
+        Task {
+            for task in agents { task.cancel() }
+            for task in agents { _ = await task.result }
+            await server?.stop()
+        }
     }
 
     func call(_ method: String, _ path: String, _ json: String? = nil) async throws -> (status: UInt, body: Data) {

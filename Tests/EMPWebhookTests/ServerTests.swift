@@ -19,7 +19,7 @@ import Testing
         _ dir: TemporaryDirectory, state: ProfileState, maxBodyBytes: Int = 8 << 20, idleTimeout: Duration = .seconds(30),
         clock: any EMPClock = SystemClock()
     ) async throws -> (
-        port: Int, task: Task<Void, any Error>
+        port: Int, task: ServingTask
     ) {
         let (ready, signal) = AsyncStream<Int>.makeStream()
         var configuration = WebhookServer.Configuration(
@@ -29,7 +29,7 @@ import Testing
         let app = try WebhookServer.build(
             configuration: configuration,
             state: state, clock: clock, logger: Logger(label: "test"), onServerRunning: { signal.yield($0) })
-        let task = Task { try await app.runService(gracefulShutdownSignals: []) }
+        let task = ServingTask(app)
         for await port in ready { return (port, task) }
         throw CancellationError()
     }
@@ -61,7 +61,7 @@ import Testing
         _ = try WebhookCertificates.write(service: "emp-webhook", namespace: "emp-system", to: dir.file("certs"), extraNames: ["127.0.0.1"])
         let state = ProfileState()
         let server = try await start(dir, state: state, maxBodyBytes: 64 << 10)
-        defer { server.task.cancel() }
+        defer { Task { await server.task.stop() } }
         let client = try client(trusting: dir.file("certs/ca.crt"))
         defer { Task { try? await client.shutdown() } }
 
@@ -92,7 +92,7 @@ import Testing
         try FileManager.default.copyItem(atPath: dir.file("certs/ca.crt"), toPath: dir.file("old-ca.crt"))
         let clock = ManualClock()
         let server = try await start(dir, state: ProfileState(), clock: clock)
-        defer { server.task.cancel() }
+        defer { Task { await server.task.stop() } }
         let old = try client(trusting: dir.file("old-ca.crt"))
         defer { Task { try? await old.shutdown() } }
         #expect(try await call(old, server.port, "/healthz").status == 200)
@@ -135,7 +135,7 @@ import Testing
         let dir = try TemporaryDirectory()
         _ = try WebhookCertificates.write(service: "emp-webhook", namespace: "emp-system", to: dir.file("certs"), extraNames: ["127.0.0.1"])
         let server = try await start(dir, state: ProfileState())
-        defer { server.task.cancel() }
+        defer { Task { await server.task.stop() } }
         let client = try client(trusting: dir.file("certs/ca.crt"))
         defer { Task { try? await client.shutdown() } }
         let duplicate = #"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"a","uid":"b"}}"#

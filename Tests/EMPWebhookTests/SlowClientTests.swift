@@ -17,7 +17,7 @@ import Testing
         _ = try WebhookCertificates.write(service: "emp-webhook", namespace: "emp-system", to: dir.file("certs"), extraNames: ["127.0.0.1"])
         let state = ProfileState()
         let server = try await ServerTests().start(dir, state: state, idleTimeout: .seconds(1))
-        defer { server.task.cancel() }
+        defer { Task { await server.task.stop() } }
         var idle: [RawSocket] = []
         for index in 0..<1000 {
             let socket = try RawSocket(port: server.port, readTimeout: .seconds(10))

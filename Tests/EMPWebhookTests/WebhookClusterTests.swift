@@ -16,7 +16,7 @@ struct RunningWebhook {
     let state: ProfileState
     let port: Int
     let dir: TemporaryDirectory
-    let task: Task<Void, any Error>
+    let task: ServingTask
 
     static func start(profile namespaces: String?) async throws -> RunningWebhook {
         let sim = try KubeSim()
@@ -34,7 +34,7 @@ struct RunningWebhook {
                 reloadInterval: .milliseconds(100)),
             state: state, services: [ProfileWatcher(client: client, state: state, logger: logger)], logger: logger,
             onServerRunning: { signal.yield($0) })
-        let task = Task { try await app.runService(gracefulShutdownSignals: []) }
+        let task = ServingTask(app)
         var port = 0
         for await bound in ready {
             port = bound
@@ -80,8 +80,7 @@ struct RunningWebhook {
     }
 
     func stop() async {
-        task.cancel()
-        _ = try? await task.value
+        await task.stop()
         try? await client.shutdown()
         await sim.stop()
     }

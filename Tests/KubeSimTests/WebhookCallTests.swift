@@ -13,7 +13,7 @@ import Testing
 /// KubeSim calls registered mutating webhooks the way kube-apiserver does.
 @Suite struct WebhookCallTests {
     /// A webhook over HTTPS that adds label `mutated=yes`, or denies pods labelled `deny`.
-    func startWebhook(_ authority: CertificateAuthority) async throws -> (port: Int, task: Task<Void, any Error>) {
+    func startWebhook(_ authority: CertificateAuthority) async throws -> (port: Int, task: ServingTask) {
         let router = Router()
         router.post("/mutate") { request, context -> Response in
             let review = try await request.decode(as: AdmissionReview.self, context: context)
@@ -40,7 +40,7 @@ import Testing
             router: router, server: try .tls(.http1(), tlsConfiguration: tls),
             configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             onServerRunning: { signal.yield($0.localAddress?.port ?? 0) })
-        let task = Task { try await app.runService(gracefulShutdownSignals: []) }
+        let task = ServingTask(app)
         for await port in ready { return (port, task) }
         throw CancellationError()
     }
@@ -80,9 +80,10 @@ import Testing
         let webhook = try await startWebhook(authority)
         defer {
             Task {
-                webhook.task.cancel()
+                // KubeSim first: it calls the webhook; then the webhook, gracefully.
                 try? await client.shutdown()
                 await sim.stop()
+                await webhook.task.stop()
             }
         }
         var other = Namespace(name: "opted-out")

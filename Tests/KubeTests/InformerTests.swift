@@ -129,8 +129,8 @@ actor EventLog {
         let app = Application(
             router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             onServerRunning: { signal.yield($0.localAddress?.port ?? 0) })
-        let server = Task { try await app.runService(gracefulShutdownSignals: []) }
-        defer { server.cancel() }
+        let server = ServingTask(app)
+        defer { Task { await server.stop() } }
         var port = 0
         for await value in ready {
             port = value

@@ -23,7 +23,7 @@ final class RealCluster: @unchecked Sendable {
     let built: ControlPlane.Built
     let token = "real-vm-operator"
     var port = 0
-    var serverTask: Task<Void, any Error>?
+    var server: ServingTask?
     var agents: [String: ChildProcess] = [:]
     private var portStream: AsyncStream<Int>?
     /// The cluster the EVMs join: agents pre-register their Nodes here.
@@ -49,8 +49,7 @@ final class RealCluster: @unchecked Sendable {
         let (ready, signal) = AsyncStream<Int>.makeStream()
         portStream = ready
         built = try ControlPlane.build(configuration: configuration, logger: Logger(label: "cp"), onServerRunning: { signal.yield($0) })
-        let app = built.application
-        serverTask = Task { try await app.runService(gracefulShutdownSignals: []) }
+        server = ServingTask(built.service)
     }
 
     var url: String { "http://127.0.0.1:\(port)" }
@@ -108,7 +107,7 @@ final class RealCluster: @unchecked Sendable {
 
     func stop() async {
         for name in agents.keys { killAgent(name) }
-        serverTask?.cancel()
+        await server?.stop()
         try? await kube?.shutdown()
         await sim.stop()
         try? await harness.stop()

@@ -255,10 +255,10 @@ final class NoticeServer: Sendable {
     }
 
     let notices: Notices
-    let task: Task<Void, any Error>
+    let task: ServingTask
     let url: String
 
-    private init(notices: Notices, task: Task<Void, any Error>, url: String) {
+    private init(notices: Notices, task: ServingTask, url: String) {
         self.notices = notices
         self.task = task
         self.url = url
@@ -276,7 +276,7 @@ final class NoticeServer: Sendable {
         let app = Application(
             router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             onServerRunning: { signal.yield($0.localAddress?.port ?? 0) })
-        let task = Task { try await app.runService(gracefulShutdownSignals: []) }
+        let task = ServingTask(app)
         var port = 0
         for await bound in ready {
             port = bound
@@ -291,5 +291,5 @@ final class NoticeServer: Sendable {
 
     func clear(_ host: String) { notices.lock.withLock { notices.byHost[host] = nil } }
 
-    func stop() async throws { task.cancel() }
+    func stop() async throws { await task.stop() }
 }
