@@ -33,12 +33,11 @@ import Testing
         let first = try await Self.poolEvents(rig, "ScaledUp")
         #expect(first.count == 1 && first[0].message.hasPrefix("minimum: 1 EVMs to keep minEVMs 2"), "\(first.map(\.message))")
 
-        // An EVM deleted below the minimum comes back.
+        // An EVM deleted below the minimum comes back: a deleting EVM no longer counts, so the next pass replaces it
+        // while its host's agent is still destroying it.
         let victim = try #require(try await rig.evms().first)
         _ = try await rig.store.write { tx in try tx.markDeleting(victim.id, at: rig.clock.date, reason: "Test", message: "deleted") }
-        #expect(
-            try await eventually(timeout: .seconds(60)) { try await rig.store.read { try $0.evm(victim.id) } == nil },
-            "the agent did not remove it")
+        #expect(try await rig.evms().count == 1)
         try await rig.pass(&state)
         #expect(try await rig.evms().count == 2, "not brought back")
         #expect(try await rig.evms().allSatisfy { $0.id != victim.id })

@@ -115,7 +115,9 @@ import Testing
                     for evm in wanted { try await registrar.ensure(evm) }
                     try await registrar.sync(wanted: wanted, domains: Set(wanted.map(\.id)))
                     try await store.write { tx in
-                        for var evm in all {
+                        // Read again inside the write: a phase changed since `all` was read (a deletion) wins.
+                        for stale in all {
+                            guard var evm = try tx.evm(stale.id) else { continue }
                             if evm.phase == .deleting {
                                 try tx.deleteEVM(evm.id)
                             } else if evm.phase == .creating {
