@@ -314,21 +314,27 @@ public struct Autoscaler: Service {
         }
     }
 
-    /// Creates `count` EVMs for the floor, as many as fit when hosts are short (the shortage is logged once and
-    /// hosts are requested, as for a scale-up).
-    func createForFloor(_ pool: Pool, count: Int, warm: WarmMode?, state: inout LoopState, uptime: Duration) async throws -> [EVM] {
+    /// Creates up to `count` EVMs (none for 0). Placement is all or none per request, so on a shortage it tries what
+    /// the hosts said they have room for (at least one fewer each time); returns what was made and the error that
+    /// ended the attempts, if any.
+    func createAsManyAsFit(_ count: Int, poolID: String, warm: WarmMode?) async throws -> ([EVM], DomainError?) {
         var attempt = count
-        var created: [EVM] = []
-        var failure: DomainError?
-        while created.isEmpty, failure == nil {
+        while attempt > 0 {
             do {
-                created = try await placement.create(count: attempt, poolID: pool.id, at: now(), warm: warm)
+                return (try await placement.create(count: attempt, poolID: poolID, at: now(), warm: warm), nil)
             } catch let error as DomainError where error.code == .insufficientCapacity && attempt > 1 {
                 attempt = min(attempt - 1, max(1, error.evmsThatFit ?? 0))
             } catch let error as DomainError {
-                failure = error
+                return ([], error)
             }
         }
+        return ([], nil)
+    }
+
+    /// Creates `count` EVMs for the floor, as many as fit when hosts are short (the shortage is logged once and
+    /// hosts are requested, as for a scale-up).
+    func createForFloor(_ pool: Pool, count: Int, warm: WarmMode?, state: inout LoopState, uptime: Duration) async throws -> [EVM] {
+        let (created, failure) = try await createAsManyAsFit(count, poolID: pool.id, warm: warm)
         if created.count < count { state.floorRetryAt[pool.id] = uptime + settings.floorRetry }
         try await reportShortage(pool, needed: count, got: created.count, failure: failure, state: &state)
         return created
@@ -372,20 +378,7 @@ public struct Autoscaler: Service {
             }
             Counter(label: "emp_warm_claims_total", dimensions: [("pool", view.pool.id)]).increment(by: claimed.count)
         }
-        // All or none per request, so on a shortage take as many as the hosts have room for.
-        var created: [EVM] = []
-        var failure: DomainError?
-        var attempt = count - claimed.count
-        while attempt > 0, created.isEmpty, failure == nil {
-            do {
-                created = try await placement.create(count: attempt, poolID: view.pool.id, at: now())
-            } catch let error as DomainError where error.code == .insufficientCapacity && attempt > 1 {
-                // Try what the hosts said they have room for (at least one fewer than before).
-                attempt = min(attempt - 1, max(1, error.evmsThatFit ?? 0))
-            } catch let error as DomainError {
-                failure = error
-            }
-        }
+        var (created, failure) = try await createAsManyAsFit(count - claimed.count, poolID: view.pool.id, warm: nil)
         created = claimed + created
         try await reportShortage(view.pool, needed: count, got: created.count, failure: failure, state: &state)
         guard !created.isEmpty else { return }
