@@ -23,6 +23,25 @@ public struct ConfigurationFile: Decodable, Sendable {
     public var autoscaler: AutoscalerSection?
     public var rebalancer: RebalancerSection?
     public var server: ServerSection?
+    public var cost: CostSection?
+    /// Read-only tokens (console and GET API).
+    public var viewerTokens: [String]?
+    /// Console session lifetime (60–604800 s). Default 43200.
+    public var sessionLifetimeSeconds: Double?
+
+    /// `cost:` section: list prices over the shipped ones, what each pool's and host's hardware costs.
+    public struct CostSection: Decodable, Sendable {
+        /// Added to the shipped table (m5 family); an entry of the same name replaces the shipped one.
+        public var prices: [InstancePrice]?
+        /// By pool id.
+        public var pools: [String: PoolCostSettings]?
+        /// A host's cost per hour, by host id.
+        public var hosts: [String: Double]?
+        /// How often pools are sampled (10–3600 s). Default 60.
+        public var sampleSeconds: Double?
+        /// How long samples are kept (1–3650 days). Default 30.
+        public var retentionDays: Double?
+    }
 
     /// `server:` section: what one client may hold (see docs/operations.md, "Security").
     public struct ServerSection: Decodable, Sendable {
@@ -67,7 +86,7 @@ public struct ConfigurationFile: Decodable, Sendable {
         "listen", "dataDir", "operatorTokens", "tls", "heartbeatTimeoutSeconds", "hostLostAfterSeconds", "softStateFlushSeconds",
         "persistEveryReport",
         "expectedUseFraction", "kubeconfig", "autoscaler",
-        "rebalancer", "server",
+        "rebalancer", "server", "cost", "viewerTokens", "sessionLifetimeSeconds",
     ]
 
     /// Reads and checks `path`; errors name the file and the key at fault.
@@ -193,11 +212,64 @@ public struct ConfigurationFile: Decodable, Sendable {
                 configuration.maxBodyBytes = bytes
             }
         }
+        if let cost { configuration.cost = try cost.settings(over: configuration.cost) }
+        if let viewerTokens {
+            guard viewerTokens.allSatisfy({ $0.count >= 16 }) else {
+                throw ConfigurationError("viewerTokens: every token must be at least 16 characters")
+            }
+            configuration.viewerTokens = viewerTokens
+        }
+        if let sessionLifetimeSeconds {
+            guard sessionLifetimeSeconds >= 60, sessionLifetimeSeconds <= 604_800 else {
+                throw ConfigurationError("sessionLifetimeSeconds must be between 60 and 604800 (got \(sessionLifetimeSeconds))")
+            }
+            configuration.sessionLifetime = sessionLifetimeSeconds
+        }
         if let expectedUseFraction {
             guard (0...1).contains(expectedUseFraction) else { throw ConfigurationError("expectedUseFraction must be in [0, 1]") }
             configuration.expectedUseFraction = expectedUseFraction
         }
         return configuration
+    }
+}
+
+extension ConfigurationFile.CostSection {
+    /// `base` with this section's values; names the key at fault.
+    func settings(over base: CostSampler.Settings) throws -> CostSampler.Settings {
+        var settings = base
+        var model = settings.model
+        model.prices = model.prices.merging(prices ?? [])
+        for (pool, costs) in (pools ?? [:]).sorted(by: { $0.key < $1.key }) {
+            for (key, name) in [("hostInstanceType", costs.hostInstanceType), ("evmInstanceType", costs.evmInstanceType)] {
+                guard let name, model.prices.price(name) == nil else { continue }
+                throw ConfigurationError(
+                    "cost.pools.\(pool).\(key): no price for instance type \"\(name)\"; add it under cost.prices")
+            }
+            if let hourly = costs.hostHourly, !(hourly >= 0 && hourly.isFinite) {
+                throw ConfigurationError("cost.pools.\(pool).hostHourly must be a price of 0 or more (got \(hourly))")
+            }
+            model.pools[pool] = costs
+        }
+        for (host, hourly) in (hosts ?? [:]).sorted(by: { $0.key < $1.key }) {
+            guard hourly >= 0, hourly.isFinite else {
+                throw ConfigurationError("cost.hosts.\(host) must be a price of 0 or more (got \(hourly))")
+            }
+            model.hosts[host] = hourly
+        }
+        settings.model = model
+        if let sampleSeconds {
+            guard sampleSeconds >= 10, sampleSeconds <= 3600 else {
+                throw ConfigurationError("cost.sampleSeconds must be between 10 and 3600 (got \(sampleSeconds))")
+            }
+            settings.interval = .milliseconds(Int64(sampleSeconds * 1000))
+        }
+        if let retentionDays {
+            guard retentionDays >= 1, retentionDays <= 3650 else {
+                throw ConfigurationError("cost.retentionDays must be between 1 and 3650 (got \(retentionDays))")
+            }
+            settings.retention = retentionDays * 86_400
+        }
+        return settings
     }
 }
 

@@ -91,6 +91,7 @@ public enum ControlPlane {
     ) -> [any Service] {
         var services: [any Service] = [
             HostHealth(store: store, configuration: configuration, clock: clock, logger: logger),
+            CostSampler(store: store, settings: configuration.cost, clock: clock, logger: Logger(label: "emp-control-plane.cost")),
             SoftStateFlusher(
                 store: store, interval: configuration.softStateFlushInterval, batch: configuration.softStateFlushBatch, clock: clock,
                 logger: logger),
@@ -166,6 +167,7 @@ public enum ControlPlane {
         JoinTokenRoutes<BasicRequestContext>(store: store, now: now, configuration: configuration).register(on: v1)
         SnapshotRoutes<BasicRequestContext>(store: store, now: now, settings: configuration.rebalancer.planner).register(on: v1)
         MigrationRoutes<BasicRequestContext>(store: store, now: now, configuration: configuration).register(on: v1)
+        CostRoutes<BasicRequestContext>(store: store, model: configuration.cost.model, now: now).register(on: v1)
         // The agent API is outside the operator group: joins carry a join token, the rest a host credential.
         let agent = root.recordingGroup("v1/agent")
         let agentHost = agent.recordingGroup("hosts/{id}").add(middleware: AgentAuth(store: store))

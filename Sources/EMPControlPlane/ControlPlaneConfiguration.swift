@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 public import ServerGuard
 
 /// Everything the control plane reads at start; each default is stated where it is declared.
@@ -41,6 +41,12 @@ public struct ControlPlaneConfiguration: Sendable {
     public var autoscaler = Autoscaler.Settings()
     /// Rebalancer loop and planner settings.
     public var rebalancer = RebalancerService.Settings()
+    /// Prices, per-pool and per-host costs, and how often pools are sampled for the savings estimate.
+    public var cost = CostSampler.Settings()
+    /// Read-only tokens: the console and the GET API, nothing that changes state. Default none.
+    public var viewerTokens: [String] = []
+    /// How long a console session lasts after login. Default 12 h.
+    public var sessionLifetime: TimeInterval = 12 * 3600
     /// Idle/handshake/header timeout and connection limit of the HTTP server.
     public var limits = ServerLimits()
 

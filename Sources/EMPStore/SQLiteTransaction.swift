@@ -219,7 +219,11 @@ struct SQLiteTransaction: StoreWriting {
         )
     }
 
-    func deletePool(_ id: String) throws -> Bool { try delete("pool", id) }
+    func deletePool(_ id: String) throws -> Bool {
+        try db.execute(sql: "DELETE FROM poolSample WHERE poolID = ?", arguments: [id])
+        try db.execute(sql: "DELETE FROM poolTotal WHERE poolID = ?", arguments: [id])
+        return try delete("pool", id)
+    }
 
     func save(_ host: EMPModel.Host) throws {
         try db.execute(
@@ -272,6 +276,40 @@ struct SQLiteTransaction: StoreWriting {
     }
 
     func deleteJoinToken(_ id: String) throws -> Bool { try delete("joinToken", id) }
+
+    func poolSamples(pool: String, since: Date) throws -> [PoolSample] {
+        try fetch(
+            PoolSample.self, "SELECT data FROM poolSample WHERE poolID = ? AND at >= ? ORDER BY at",
+            [pool, since.timeIntervalSince1970])
+    }
+
+    func latestPoolSample(pool: String) throws -> (latest: PoolSample, first: Date)? {
+        guard
+            let latest = try fetch(PoolSample.self, "SELECT data FROM poolSample WHERE poolID = ? ORDER BY at DESC LIMIT 1", [pool])
+                .first,
+            let first = try Double.fetchOne(db, sql: "SELECT MIN(since) FROM poolTotal WHERE poolID = ?", arguments: [pool])
+        else { return nil }
+        return (latest, Date(timeIntervalSince1970: first))
+    }
+
+    func save(_ sample: PoolSample) throws {
+        try db.execute(
+            sql: "INSERT OR REPLACE INTO poolSample (poolID, at, data) VALUES (?, ?, ?)",
+            arguments: [sample.poolID, sample.at.timeIntervalSince1970, try encode(sample)])
+        try db.execute(
+            sql: "INSERT OR IGNORE INTO poolTotal (poolID, since) VALUES (?, ?)",
+            arguments: [sample.poolID, sample.at.timeIntervalSince1970])
+    }
+
+    func deletePoolSamples(before cutoff: Date) throws -> Int {
+        try db.execute(
+            sql: """
+                DELETE FROM poolSample WHERE at < ?
+                AND at < (SELECT MAX(at) FROM poolSample AS newest WHERE newest.poolID = poolSample.poolID)
+                """,
+            arguments: [cutoff.timeIntervalSince1970])
+        return db.changesCount
+    }
 
     func save(_ credential: AgentCredential) throws {
         try db.execute(

@@ -80,6 +80,20 @@ enum Schema {
             try db.create(index: "migration_toHost", on: "migration", columns: ["toHost"])
             try db.create(index: "migration_state", on: "migration", columns: ["state"])
         }
+        migrator.registerMigration("v5: pool samples (cost and usage history)") { db in
+            try db.create(table: "poolSample") { t in
+                t.column("poolID", .text).notNull()
+                t.column("at", .double).notNull()
+                t.column("data", .blob).notNull()
+                t.primaryKey(["poolID", "at"])
+            }
+            try db.create(index: "poolSample_at", on: "poolSample", columns: ["at"])
+            // When each pool's running total began: kept when old samples are pruned.
+            try db.create(table: "poolTotal") { t in
+                t.primaryKey("poolID", .text)
+                t.column("since", .double).notNull()
+            }
+        }
         return migrator
     }
 

@@ -60,6 +60,10 @@ public protocol StoreReading {
     func events(_ filter: EventFilter) throws -> [Event]
     /// A counter bumped whenever `scope`'s desired state changes (agents long-poll on their host's).
     func revision(_ scope: String) throws -> Int64
+    /// A pool's samples (one a minute) from `since` on, oldest first.
+    func poolSamples(pool: String, since: Date) throws -> [PoolSample]
+    /// The pool's newest sample (the running total) and the time of its first (when the total began).
+    func latestPoolSample(pool: String) throws -> (latest: PoolSample, first: Date)?
 }
 
 /// What a write transaction can change. `save` inserts or replaces by id.
@@ -80,6 +84,9 @@ public protocol StoreWriting: StoreReading {
     @discardableResult func append(_ event: Event) throws -> Event
     /// Increments `scope`'s revision and returns the new value.
     @discardableResult func bumpRevision(_ scope: String) throws -> Int64
+    func save(_ sample: PoolSample) throws
+    /// Drops every pool's samples older than `cutoff` except each pool's newest (the running total lives on).
+    @discardableResult func deletePoolSamples(before cutoff: Date) throws -> Int
 }
 
 extension StateStore {
