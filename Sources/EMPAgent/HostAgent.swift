@@ -25,6 +25,8 @@ public final class HostAgent: Sendable {
     let interruption = Mutex<Date?>(nil)
     /// Instance names of the domains' runs, for the CPU-time check at the control plane.
     let instances = Mutex(DomainInstances())
+    /// When each EVM created here went through its provisioning steps (reported until its domain is gone).
+    let steps = Mutex<[String: ProvisioningSteps]>([:])
     /// Incoming migrations already reported prepared.
     let prepared = Mutex<Set<String>>([])
     /// Report interval, poll backoff and interruption polling run on this clock.
@@ -147,6 +149,7 @@ public final class HostAgent: Sendable {
             if let registrar {
                 do {
                     try await registrar.ensure(evm)
+                    record(evm.id) { $0.nodeRegisteredAt = $0.nodeRegisteredAt ?? self.clock.date }
                 } catch {
                     logger.error("node registration failed; not booting the EVM yet", metadata: ["evm": "\(evm.id)", "error": "\(error)"])
                     continue
@@ -155,6 +158,7 @@ public final class HostAgent: Sendable {
             await attempt("create", evm.id) {
                 let seed = CloudInitSeed(evm: evm, hostID: hostID, kubelet: kubelet)
                 try await self.seedImage.get().write(try seed.files(), to: self.configuration.seedPath(for: evm.id))
+                self.record(evm.id) { $0.seedWrittenAt = self.clock.date }
                 let spec = self.configuration.domainSpec(for: evm)
                 if !spec.disks.isEmpty {
                     try await DiskOverlay.ensure(
@@ -162,7 +166,9 @@ public final class HostAgent: Sendable {
                         overlay: self.configuration.diskPath(for: evm.id), sizeBytes: evm.shape.diskBytes)
                 }
                 let domain = try await self.connection.defineDomain(xml: spec.xml())
+                self.record(evm.id) { $0.definedAt = self.clock.date }
                 try await domain.start()
+                self.record(evm.id) { $0.bootedAt = self.clock.date }
             }
         }
         for name in plan.start {
@@ -203,6 +209,11 @@ public final class HostAgent: Sendable {
                 try? FileManager.default.removeItem(atPath: "\(directory)/\(file)")
             }
         }
+    }
+
+    /// Notes a provisioning step of `evm` for the next reports.
+    private func record(_ evm: String, _ step: (inout ProvisioningSteps) -> Void) {
+        steps.withLock { step(&$0[evm, default: ProvisioningSteps()]) }
     }
 
     private func attempt(_ action: String, _ name: String, _ body: () async throws -> Void) async {
@@ -250,6 +261,11 @@ public final class HostAgent: Sendable {
         var domains: [DomainReport] = []
         let listing = try await connection.allDomainStats()
         instances.withLock { $0.forget(except: Set(listing.map(\.uuid))) }
+        let present = Set(listing.map(\.name))
+        let provisioning = steps.withLock { steps in
+            steps = steps.filter { present.contains($0.key) || $0.value.definedAt == nil }
+            return steps
+        }
         for stats in listing where ours[stats.name] != nil {
             let steal = stats.vcpus.compactMap(\.delayNanoseconds).reduce(Int64(0), +)
             domains.append(
@@ -259,11 +275,21 @@ public final class HostAgent: Sendable {
                     rssBytes: stats.balloonRSSBytes,
                     cpuTimeNanoseconds: stats.cpuTimeNanoseconds,
                     stealNanoseconds: stats.vcpus.isEmpty ? nil : steal,
-                    instance: instances.withLock { $0.instance(uuid: stats.uuid, id: stats.id, cpuTime: stats.cpuTimeNanoseconds) }
+                    instance: instances.withLock { $0.instance(uuid: stats.uuid, id: stats.id, cpuTime: stats.cpuTimeNanoseconds) },
+                    swap: Self.guestMemory(stats),
+                    provisioning: provisioning[stats.name]
                 )
             )
             used.memoryBytes += stats.balloonRSSBytes ?? 0
         }
         return HostReport(used: used, domains: domains, interruptionDeadline: interruption.withLock { $0 })
+    }
+
+    /// The balloon's guest statistics, when the guest reports any.
+    static func guestMemory(_ stats: DomainStats) -> GuestMemory? {
+        let memory = GuestMemory(
+            swapInBytes: stats.balloonSwapInBytes, swapOutBytes: stats.balloonSwapOutBytes, unusedBytes: stats.balloonUnusedBytes,
+            availableBytes: stats.balloonAvailableBytes)
+        return memory == GuestMemory() ? nil : memory
     }
 }

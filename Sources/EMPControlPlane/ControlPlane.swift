@@ -24,9 +24,13 @@ public enum ControlPlane {
         public let tokenGenerated: Bool
         /// The Kubernetes client the loops share (nil without a kubeconfig); ``service`` shuts it down on exit.
         public let kube: KubeClient?
+        /// Console sessions and what the autoscaler shows it.
+        public let console: ConsoleState
 
         /// The application as a service that also answers waiting long polls at once on graceful shutdown.
-        public var service: ControlPlaneService { ControlPlaneService(application: application, store: store, kube: kube) }
+        public var service: ControlPlaneService {
+            ControlPlaneService(application: application, store: store, kube: kube, console: console)
+        }
 
         /// Runs ``service`` until SIGTERM or SIGINT, then shuts down gracefully.
         public func runService(logger: Logger) async throws {
@@ -58,8 +62,9 @@ public enum ControlPlane {
             tokens = [stored.token]
             generated = stored.created
         }
+        let console = ConsoleState(sessionLifetime: configuration.sessionLifetime, clock: clock)
         let router = makeRouter(
-            store: store, tokens: tokens, registry: registry, configuration: configuration, now: now, logger: logger)
+            store: store, tokens: tokens, registry: registry, configuration: configuration, now: now, console: console, logger: logger)
         var client: KubeClient?
         if let path = configuration.kubeconfigPath {
             do {
@@ -77,17 +82,18 @@ public enum ControlPlane {
                 backlog: configuration.limits.backlog,
                 availableConnectionsDelegate: configuration.limits.connectionsDelegate
             ),
-            services: loops(configuration, store: store, kube: client, clock: clock, logger: logger),
+            services: loops(configuration, store: store, kube: client, pending: console.pending, clock: clock, logger: logger),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
             logger: logger
         )
-        return Built(application: application, store: store, operatorToken: tokens[0], tokenGenerated: generated, kube: client)
+        return Built(
+            application: application, store: store, operatorToken: tokens[0], tokenGenerated: generated, kube: client, console: console)
     }
 
     /// Host health, the rebalancer (unless turned off) and, when a kubeconfig is configured, the autoscaler.
     static func loops(
-        _ configuration: ControlPlaneConfiguration, store: SQLiteStore, kube client: KubeClient?, clock: any EMPClock,
-        logger: Logger
+        _ configuration: ControlPlaneConfiguration, store: SQLiteStore, kube client: KubeClient?, pending: PendingBoard,
+        clock: any EMPClock, logger: Logger
     ) -> [any Service] {
         var services: [any Service] = [
             HostHealth(store: store, configuration: configuration, clock: clock, logger: logger),
@@ -106,8 +112,8 @@ public enum ControlPlane {
             let placement = EVMPlacement(store: store, expectedUseFraction: configuration.expectedUseFraction)
             services.append(
                 Autoscaler(
-                    client: client, store: store, placement: placement, settings: configuration.autoscaler, clock: clock,
-                    logger: Logger(label: "emp-control-plane.autoscaler")))
+                    client: client, store: store, placement: placement, settings: configuration.autoscaler, pending: pending,
+                    clock: clock, logger: Logger(label: "emp-control-plane.autoscaler")))
         }
         return services
     }
@@ -138,6 +144,7 @@ public enum ControlPlane {
         registry: PrometheusCollectorRegistry,
         configuration: ControlPlaneConfiguration,
         now: @escaping @Sendable () -> Date,
+        console: ConsoleState = ConsoleState(),
         logger: Logger = Logger(label: "emp-control-plane")
     ) -> Router<BasicRequestContext> {
         let router = Router()
@@ -150,6 +157,7 @@ public enum ControlPlane {
                     return (.serviceUnavailable, "store_unavailable", error.description)
                 },
                 render: { status, code, message in APIError(status, code: code, message).rendered }))
+        router.add(middleware: RequestMetrics())
         let root = RecordingRoutes(router.group(), prefix: "", table: table)
         root.get("healthz") { _, _ in "ok\n" }
         root.get("readyz") { _, _ -> Response in
@@ -160,7 +168,7 @@ public enum ControlPlane {
             return Response(status: .ok, body: ResponseBody(byteBuffer: ByteBuffer(string: "ok\n")))
         }
         root.get("metrics") { _, _ in registry.emitToString() }
-        let v1 = root.recordingGroup("v1").add(middleware: OperatorAuth(tokens: tokens))
+        let v1 = root.recordingGroup("v1").add(middleware: OperatorAuth(tokens: tokens, viewerTokens: configuration.viewerTokens))
         PoolRoutes<BasicRequestContext>(store: store, now: now, maxBodyBytes: configuration.maxBodyBytes).register(on: v1)
         HostRoutes<BasicRequestContext>(store: store, now: now, configuration: configuration).register(on: v1)
         EVMRoutes<BasicRequestContext>(store: store, now: now, configuration: configuration).register(on: v1)
@@ -168,6 +176,11 @@ public enum ControlPlane {
         SnapshotRoutes<BasicRequestContext>(store: store, now: now, settings: configuration.rebalancer.planner).register(on: v1)
         MigrationRoutes<BasicRequestContext>(store: store, now: now, configuration: configuration).register(on: v1)
         CostRoutes<BasicRequestContext>(store: store, model: configuration.cost.model, now: now).register(on: v1)
+        ConsoleRoutes<BasicRequestContext>(
+            store: store, sessions: console.sessions, pending: console.pending, operatorTokens: tokens,
+            viewerTokens: configuration.viewerTokens, model: configuration.cost.model, planner: configuration.rebalancer.planner,
+            secure: configuration.tlsCertificatePath != nil, now: now
+        ).register(on: root)
         // The agent API is outside the operator group: joins carry a join token, the rest a host credential.
         let agent = root.recordingGroup("v1/agent")
         let agentHost = agent.recordingGroup("hosts/{id}").add(middleware: AgentAuth(store: store))

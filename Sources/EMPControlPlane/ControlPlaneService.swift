@@ -15,6 +15,7 @@ public struct ControlPlaneService: Service, CustomStringConvertible {
     let store: any StateStore
     /// Shut down once the application has stopped (AsyncHTTPClient traps when a client is released running).
     let kube: KubeClient?
+    let console: ConsoleState
     public var description: String { "ControlPlane" }
 
     public func run() async throws {
@@ -23,6 +24,8 @@ public struct ControlPlaneService: Service, CustomStringConvertible {
                 try await application.run()
             } onGracefulShutdown: {
                 store.endWaits(prefix: HostRevision.scope(""))
+                console.close()
+                store.endWaits(prefix: ConsoleRoutes<BasicRequestContext>.updatesScope)
             }
         } catch {
             try? await kube?.shutdown()

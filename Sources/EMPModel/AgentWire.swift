@@ -163,6 +163,11 @@ public struct DomainReport: Sendable, Hashable, Codable {
     /// Which run of the domain the counters belong to (libvirt's domain id, new at every start): CPU time may only
     /// go back when this changes. Nil from agents older than the check.
     public var instance: String?
+    /// The guest's swap traffic and free memory from the virtio balloon's statistics (`swap_in`, `swap_out`,
+    /// `unused`, `available`); nil when the guest reports none.
+    public var swap: GuestMemory?
+    /// When the agent completed each provisioning step of this EVM; nil from agents that do not record them.
+    public var provisioning: ProvisioningSteps?
 
     public init(
         evmID: String,
@@ -171,8 +176,12 @@ public struct DomainReport: Sendable, Hashable, Codable {
         cpuTimeNanoseconds: Int64? = nil,
         stealNanoseconds: Int64? = nil,
         error: String? = nil,
-        instance: String? = nil
+        instance: String? = nil,
+        swap: GuestMemory? = nil,
+        provisioning: ProvisioningSteps? = nil
     ) {
+        self.swap = swap
+        self.provisioning = provisioning
         self.evmID = evmID
         self.running = running
         self.rssBytes = rssBytes
@@ -180,5 +189,46 @@ public struct DomainReport: Sendable, Hashable, Codable {
         self.stealNanoseconds = stealNanoseconds
         self.error = error
         self.instance = instance
+    }
+}
+
+/// What the guest says about its memory through the virtio balloon (cumulative swap traffic since boot, bytes):
+/// swapping guests are the sign that memory overcommit went too far.
+public struct GuestMemory: Sendable, Hashable, Codable {
+    public var swapInBytes: Int64?
+    public var swapOutBytes: Int64?
+    /// Memory the guest leaves unused, and what it could use without swapping.
+    public var unusedBytes: Int64?
+    public var availableBytes: Int64?
+
+    public init(swapInBytes: Int64? = nil, swapOutBytes: Int64? = nil, unusedBytes: Int64? = nil, availableBytes: Int64? = nil) {
+        self.swapInBytes = swapInBytes
+        self.swapOutBytes = swapOutBytes
+        self.unusedBytes = unusedBytes
+        self.availableBytes = availableBytes
+    }
+
+    /// Every figure at least 0.
+    public var isNonNegative: Bool {
+        [swapInBytes, swapOutBytes, unusedBytes, availableBytes].allSatisfy { ($0 ?? 0) >= 0 }
+    }
+}
+
+/// When the agent did each step of bringing up an EVM: the console's "See Details" timeline.
+public struct ProvisioningSteps: Sendable, Hashable, Codable {
+    /// The Kubernetes Node registered (tainted) before boot; nil without Node pre-registration.
+    public var nodeRegisteredAt: Date?
+    /// The cloud-init seed ISO written.
+    public var seedWrittenAt: Date?
+    /// The libvirt domain defined.
+    public var definedAt: Date?
+    /// The domain started.
+    public var bootedAt: Date?
+
+    public init(nodeRegisteredAt: Date? = nil, seedWrittenAt: Date? = nil, definedAt: Date? = nil, bootedAt: Date? = nil) {
+        self.nodeRegisteredAt = nodeRegisteredAt
+        self.seedWrittenAt = seedWrittenAt
+        self.definedAt = definedAt
+        self.bootedAt = bootedAt
     }
 }

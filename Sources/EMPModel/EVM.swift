@@ -30,6 +30,10 @@ public struct EVM: Sendable, Hashable, Codable, Identifiable {
     public var nodeReadyAt: Date?
     /// When a warm EVM was handed to pods.
     public var claimedAt: Date?
+    /// Contention signals from the agent's last report: steal time and the guest's swap.
+    public var contention: Contention?
+    /// The agent's provisioning steps, once reported.
+    public var provisioning: ProvisioningSteps?
 
     /// How the agent holds the domain while it waits: `paused` or `saved` once a warm EVM's kubelet has joined; nil
     /// (run it) otherwise.
@@ -80,17 +84,40 @@ public enum EVMPhase: String, Sendable, Hashable, Codable, CaseIterable {
     case lost
 }
 
+/// How much an EVM waits for its host: the signals EMP documents for overcommit gone too far.
+public struct Contention: Sendable, Hashable, Codable {
+    /// Time the vCPUs were runnable but not running (steal), as millicores over the last report interval.
+    public var stealMillis: Int64?
+    /// The guest's swap traffic and free memory (cumulative since its boot).
+    public var memory: GuestMemory?
+
+    public init(stealMillis: Int64? = nil, memory: GuestMemory? = nil) {
+        self.stealMillis = stealMillis
+        self.memory = memory
+    }
+}
+
 /// A cumulative CPU-time reading and when it was taken.
 public struct CPUSample: Sendable, Hashable, Codable {
     public var cpuTimeNanoseconds: Int64
     public var at: Date
     /// The domain instance the counter belongs to (see ``DomainReport/instance``); a new instance restarts it.
     public var instance: String?
+    /// Cumulative steal time of all vCPUs at the same moment, when reported.
+    public var stealNanoseconds: Int64?
 
-    public init(cpuTimeNanoseconds: Int64, at: Date, instance: String? = nil) {
+    public init(cpuTimeNanoseconds: Int64, at: Date, instance: String? = nil, stealNanoseconds: Int64? = nil) {
         self.cpuTimeNanoseconds = cpuTimeNanoseconds
         self.at = at
         self.instance = instance
+        self.stealNanoseconds = stealNanoseconds
+    }
+
+    /// Steal between `self` and a later `sample` as millicores (nil as for ``millicores(until:limit:)``).
+    public func stealMillicores(until sample: CPUSample) -> Int64? {
+        guard let start = stealNanoseconds, let end = sample.stealNanoseconds else { return nil }
+        return CPUSample(cpuTimeNanoseconds: start, at: at, instance: instance)
+            .millicores(until: CPUSample(cpuTimeNanoseconds: end, at: sample.at, instance: sample.instance))
     }
 
     /// Millicores used between `self` and a later `sample`, at most `limit` (nil when time did not advance, the

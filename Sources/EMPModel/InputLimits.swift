@@ -98,6 +98,8 @@ extension HostReport {
             try Check.require(
                 (domain.stealNanoseconds ?? 0) >= 0, "\(field).stealNanoseconds",
                 "must not be negative (got \(domain.stealNanoseconds ?? 0))")
+            try Check.require(
+                domain.swap?.isNonNegative ?? true, "\(field).swap", "figures must not be negative")
             let rss = domain.rssBytes ?? 0
             try Check.require(rss >= 0, "\(field).rssBytes", "must not be negative (got \(rss))")
             guard let evm = evms[domain.evmID] else { continue }

@@ -25,6 +25,7 @@ final class SoftState: Sendable {
     struct EVMEntry: Equatable {
         var used: Resources?
         var cpuSample: CPUSample?
+        var contention: Contention?
     }
 
     private struct State {
@@ -67,6 +68,7 @@ final class SoftState: Sendable {
                 guard let entry = state.evms[evms[index].id] else { continue }
                 evms[index].used = entry.used
                 evms[index].cpuSample = entry.cpuSample
+                evms[index].contention = entry.contention
             }
         }
     }
@@ -106,7 +108,7 @@ final class SoftState: Sendable {
             let seeded = state.hosts[host.id]?.seededAt
             state.hosts[host.id] = HostEntry(
                 lastHeartbeat: host.lastHeartbeat, used: host.used, state: host.state, seededAt: seeded)
-            for evm in evms { state.evms[evm.id] = EVMEntry(used: evm.used, cpuSample: evm.cpuSample) }
+            for evm in evms { state.evms[evm.id] = EVMEntry(used: evm.used, cpuSample: evm.cpuSample, contention: evm.contention) }
             if persisted {
                 state.dirtyHosts.remove(host.id)
                 for evm in evms { state.dirtyEVMs.remove(evm.id) }
@@ -135,7 +137,9 @@ final class SoftState: Sendable {
     /// A committed save of `evm`: its figures are written when they equal the entry's.
     func committed(_ evm: EVM) {
         state.withLockedValue { state in
-            if state.evms[evm.id] == EVMEntry(used: evm.used, cpuSample: evm.cpuSample) { state.dirtyEVMs.remove(evm.id) }
+            if state.evms[evm.id] == EVMEntry(used: evm.used, cpuSample: evm.cpuSample, contention: evm.contention) {
+                state.dirtyEVMs.remove(evm.id)
+            }
         }
     }
 

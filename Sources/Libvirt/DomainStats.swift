@@ -14,6 +14,13 @@ public struct DomainStats: Sendable, Hashable {
     public var balloonCurrentBytes: Int64?
     /// `balloon.maximum`, bytes.
     public var balloonMaximumBytes: Int64?
+    /// `balloon.swap_in` / `balloon.swap_out`: what the guest swapped since boot, bytes (virtio balloon statistics;
+    /// nil when the guest's driver reports none).
+    public var balloonSwapInBytes: Int64?
+    public var balloonSwapOutBytes: Int64?
+    /// `balloon.unused` / `balloon.available`: memory the guest leaves unused / could use, bytes.
+    public var balloonUnusedBytes: Int64?
+    public var balloonAvailableBytes: Int64?
     /// `cpu.time`: total CPU time, nanoseconds.
     public var cpuTimeNanoseconds: Int64?
     /// `vcpu.current`.
@@ -33,6 +40,10 @@ public struct DomainStats: Sendable, Hashable {
         balloonRSSBytes = fields["balloon.rss"]?.int64.map { $0 * 1024 }
         balloonCurrentBytes = fields["balloon.current"]?.int64.map { $0 * 1024 }
         balloonMaximumBytes = fields["balloon.maximum"]?.int64.map { $0 * 1024 }
+        balloonSwapInBytes = fields["balloon.swap_in"]?.int64.map { $0 * 1024 }
+        balloonSwapOutBytes = fields["balloon.swap_out"]?.int64.map { $0 * 1024 }
+        balloonUnusedBytes = fields["balloon.unused"]?.int64.map { $0 * 1024 }
+        balloonAvailableBytes = fields["balloon.available"]?.int64.map { $0 * 1024 }
         cpuTimeNanoseconds = fields["cpu.time"]?.int64
         vcpuCount = fields["vcpu.current"]?.int64.map { Int($0) }
         let maximum = fields["vcpu.maximum"]?.int64.map { Int($0) } ?? vcpuCount ?? 0

@@ -155,6 +155,10 @@ struct ReportOutcome: Sendable {
         for var evm in stored {
             let domain = observed[evm.id]
             if let domain, evm.phase != .deleting, evm.phase != .lost { AgentReports.recordUsage(domain, into: &evm, at: time) }
+            if let steps = domain?.provisioning, evm.provisioning != steps {
+                evm.provisioning = steps
+                changed = true
+            }
             switch evm.phase {
             case .creating where domain?.running == true:
                 evm.phase = evm.warm != nil ? .warm : .running
@@ -201,11 +205,15 @@ enum AgentReports {
     static func recordUsage(_ domain: DomainReport, into evm: inout EVM, at time: Date) {
         var used = evm.used ?? .zero
         if let rss = domain.rssBytes { used.memoryBytes = rss }
+        var contention = evm.contention ?? Contention()
         if let cpu = domain.cpuTimeNanoseconds {
-            let sample = CPUSample(cpuTimeNanoseconds: cpu, at: time, instance: domain.instance)
+            let sample = CPUSample(cpuTimeNanoseconds: cpu, at: time, instance: domain.instance, stealNanoseconds: domain.stealNanoseconds)
             if let rate = evm.cpuSample?.millicores(until: sample, limit: evm.shape.resources.cpuMillis) { used.cpuMillis = rate }
+            if let steal = evm.cpuSample?.stealMillicores(until: sample) { contention.stealMillis = steal }
             evm.cpuSample = sample
         }
+        contention.memory = domain.swap ?? contention.memory
         evm.used = used
+        if contention != Contention() { evm.contention = contention }
     }
 }

@@ -45,14 +45,17 @@ public struct Autoscaler: Service {
     let placement: EVMPlacement
     let settings: Settings
     let provider: any HostProvider
+    /// Where the pods waiting for an EVM are shown (the console).
+    let pendingBoard: PendingBoard
     /// Ticks, the batch window and the empty-node timer run on this clock; events take their dates from it.
     let clock: any EMPClock
     let logger: Logger
 
     init(
         client: KubeClient, store: any StateStore, placement: EVMPlacement, settings: Settings,
-        provider: any HostProvider = StaticHostProvider(), clock: any EMPClock, logger: Logger
+        provider: any HostProvider = StaticHostProvider(), pending: PendingBoard = PendingBoard(), clock: any EMPClock, logger: Logger
     ) {
+        self.pendingBoard = pending
         self.client = client
         self.store = store
         self.placement = placement
@@ -129,6 +132,10 @@ public struct Autoscaler: Service {
                     readyHosts: readyHosts, now: time, bootTimeout: settings.bootTimeout.timeInterval)
             }
             let pending = Set(views.flatMap { $0.unschedulable.map(\.metadata.uid) }.compactMap { $0 })
+            for view in views {
+                pendingBoard.set(
+                    pool: view.pool.id, pods: view.unschedulable.map { "\($0.metadata.namespace ?? "default")/\($0.metadata.name ?? "?")" })
+            }
             for phase in EVMPhase.allCases {
                 Gauge(label: "emp_evms", dimensions: [("phase", phase.rawValue)]).record(evms.filter { $0.phase == phase }.count)
             }

@@ -117,7 +117,10 @@ struct AgentRoutes<Context: RequestContext>: Sendable {
     func migrationUpdate(_ request: Request, hostID: String, id: String) async throws -> JSONResponse<Migration> {
         let update = try await StrictJSON.decode(MigrationUpdateWire.self, from: request, maxBytes: configuration.maxBodyBytes).update
         let time = now()
-        let migration = try await store.write { try $0.applyMigrationUpdate(update, from: hostID, migration: id, at: time) }
+        let (before, migration) = try await store.write { tx in
+            (try tx.migration(id)?.state, try tx.applyMigrationUpdate(update, from: hostID, migration: id, at: time))
+        }
+        if before != migration.state { FleetMetrics.ended(migration) }
         return JSONResponse(migration)
     }
 
@@ -137,6 +140,7 @@ struct AgentRoutes<Context: RequestContext>: Sendable {
             outcome = try await store.write { try $0.applyReport(report, from: hostID, at: time) }
         }
         store.recordSoftState(host: outcome.host, evms: outcome.evms, persisted: outcome.durable || configuration.persistEveryReport)
+        FleetMetrics.record(outcome)
         return JSONResponse(outcome.host)
     }
 

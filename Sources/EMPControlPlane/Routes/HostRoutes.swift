@@ -23,19 +23,8 @@ struct HostRoutes<Context: RequestContext>: Sendable {
             guard let host = try await store.read({ try $0.host(id) }) else { throw APIError.notFound("host \(id)") }
             return JSONResponse(host)
         }
-        group.post("hosts/{id}/cordon") { _, context in
-            try await update(try context.parameters.require("id"), reason: "Cordoned", message: "no new EVMs will be placed here") {
-                $0.cordoned = true
-            }
-        }
-        group.post("hosts/{id}/uncordon") { _, context in
-            try await update(try context.parameters.require("id"), reason: "Uncordoned", message: "accepting EVMs again") {
-                guard $0.state != .lost else {
-                    throw APIError.conflict("host \($0.id) is lost and its agent has not reported since; uncordon it once it is back")
-                }
-                $0.cordoned = false
-            }
-        }
+        group.post("hosts/{id}/cordon") { _, context in try await apply(.cordon, try context.parameters.require("id")) }
+        group.post("hosts/{id}/uncordon") { _, context in try await apply(.uncordon, try context.parameters.require("id")) }
         group.post("hosts/{id}/rejoin") { _, context in
             let time = now()
             return try await update(
@@ -45,12 +34,7 @@ struct HostRoutes<Context: RequestContext>: Sendable {
         }
         group.post("hosts/{id}/maintenance") { request, context in
             let body = try await StrictJSON.decode(MaintenanceRequest.self, from: request, maxBytes: configuration.maxBodyBytes)
-            let message = body.enabled ? "maintenance on: the host will be evacuated" : "maintenance off"
-            return try await update(
-                try context.parameters.require("id"),
-                reason: body.enabled ? "MaintenanceOn" : "MaintenanceOff",
-                message: message
-            ) { $0.maintenance = body.enabled }
+            return try await apply(.maintenance(body.enabled), try context.parameters.require("id"))
         }
         group.post("hosts/{id}/interrupt") { request, context in
             let body = try await StrictJSON.decode(InterruptRequest.self, from: request, maxBytes: configuration.maxBodyBytes)
@@ -68,6 +52,11 @@ struct HostRoutes<Context: RequestContext>: Sendable {
         }
     }
 
+    private func apply(_ operation: HostOperation, _ id: String) async throws -> JSONResponse<EMPModel.Host> {
+        let time = now()
+        return JSONResponse(try await store.write { try $0.apply(operation, toHost: id, at: time) })
+    }
+
     private func update(
         _ id: String,
         reason: String,
@@ -75,17 +64,6 @@ struct HostRoutes<Context: RequestContext>: Sendable {
         _ change: @escaping @Sendable (inout EMPModel.Host) throws -> Void
     ) async throws -> JSONResponse<EMPModel.Host> {
         let time = now()
-        let host = try await store.write { tx -> EMPModel.Host in
-            guard var host = try tx.host(id) else { throw APIError.notFound("host \(id)") }
-            let before = host
-            try change(&host)
-            guard host != before else { return host }
-            try tx.save(host)
-            try tx.append(Event(time: time, object: ObjectRef(.host, id), reason: reason, message: message))
-            // The rebalancer plans at once when a host must be emptied.
-            try tx.bumpRevision(RebalanceRevision.scope)
-            return host
-        }
-        return JSONResponse(host)
+        return JSONResponse(try await store.write { try $0.changeHost(id, reason: reason, message: message, at: time, change) })
     }
 }

@@ -49,6 +49,8 @@ struct ReportWire: StrictDecodable {
             .object([
                 "evmID": .value, "running": .value, "rssBytes": .value, "cpuTimeNanoseconds": .value, "stealNanoseconds": .value,
                 "error": .value, "instance": .value,
+                "swap": .object(["swapInBytes": .value, "swapOutBytes": .value, "unusedBytes": .value, "availableBytes": .value]),
+                "provisioning": .object(["nodeRegisteredAt": .value, "seedWrittenAt": .value, "definedAt": .value, "bootedAt": .value]),
             ])),
         "interruptionDeadline": .value,
     ])

@@ -51,11 +51,12 @@ public struct CostSampler: Service {
                 var samples: [PoolSample] = []
                 for pool in try tx.pools() {
                     let running = try tx.evmCount(EVMFilter(poolID: pool.id, phases: CostModel.instancePhases))
+                    let hosts = try tx.hosts(pool: pool.id)
                     let sample = model.sample(
-                        pool: pool, hosts: try tx.hosts(pool: pool.id), runningEVMs: running, at: time,
-                        previous: try tx.latestPoolSample(pool: pool.id)?.latest)
+                        pool: pool, hosts: hosts, runningEVMs: running, at: time, previous: try tx.latestPoolSample(pool: pool.id)?.latest)
                     try tx.save(sample)
                     samples.append(sample)
+                    FleetMetrics.record(pool: pool, hosts: hosts)
                 }
                 try tx.deletePoolSamples(before: time.addingTimeInterval(-retention))
                 return samples
