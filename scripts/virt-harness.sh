@@ -47,25 +47,35 @@ install() {
 assets() {
     local dir=$1
     mkdir -p "$dir"
-    if [ ! -s "$dir/vmlinuz" ]; then
+    # The kernel and its virtio balloon modules come from one package: the guest loads the modules so that libvirt
+    # gets the balloon's statistics (swap_in, swap_out, unused, available) from it.
+    if [ ! -s "$dir/vmlinuz" ] || [ ! -s "$dir/initramfs.cpio.gz" ] || [ ! -d "$dir/modules" ]; then
         local pkg work
         pkg=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/{print $2; exit}')
         [ -n "$pkg" ] || die "cannot find Debian's kernel package (apt-cache depends linux-image-amd64)"
         work=$(mktemp -d)
-        (cd "$work" && apt-get download -q "$pkg" >/dev/null && dpkg-deb --fsys-tarfile "${pkg}"_*.deb | tar -x --wildcards './boot/vmlinuz-*')
+        (cd "$work" && apt-get download -q "$pkg" >/dev/null && dpkg-deb --fsys-tarfile "${pkg}"_*.deb \
+            | tar -x --wildcards './boot/vmlinuz-*' './lib/modules/*/kernel/drivers/virtio/*.ko')
+        rm -rf "$dir/modules" && mkdir -p "$dir/modules"
+        cp "$work"/lib/modules/*/kernel/drivers/virtio/*.ko "$dir/modules/"
         cp "$work"/boot/vmlinuz-* "$dir/vmlinuz.tmp" && mv "$dir/vmlinuz.tmp" "$dir/vmlinuz"
+        rm -f "$dir/initramfs.cpio.gz"
         rm -rf "$work"
     fi
     if [ ! -s "$dir/initramfs.cpio.gz" ]; then
         local root
         root=$(mktemp -d)
-        mkdir -p "$root/bin" "$root/proc" "$root/sys" "$root/dev"
+        mkdir -p "$root/bin" "$root/proc" "$root/sys" "$root/dev" "$root/lib/virtio"
         cp "$(command -v busybox)" "$root/bin/busybox"
+        cp "$dir"/modules/*.ko "$root/lib/virtio/"
         cat > "$root/init" <<'INIT'
 #!/bin/busybox sh
 /bin/busybox --install -s /bin
 mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
 mount -t tmpfs -o size=90% tmpfs /tmp
+for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_balloon; do
+    insmod /lib/virtio/$m.ko 2>/dev/null
+done
 echo "EMP-GUEST-READY uptime=$(cut -d' ' -f1 /proc/uptime)"
 dirty=$(sed -n 's/.*emp_dirty=\([0-9]*\).*/\1/p' /proc/cmdline)
 if [ -n "$dirty" ]; then

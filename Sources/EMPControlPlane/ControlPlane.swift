@@ -167,7 +167,7 @@ public enum ControlPlane {
             }
             return Response(status: .ok, body: ResponseBody(byteBuffer: ByteBuffer(string: "ok\n")))
         }
-        root.get("metrics") { _, _ in registry.emitToString() }
+        root.get("metrics") { _, _ in MetricCatalog.annotate(registry.emitToString()) }
         let v1 = root.recordingGroup("v1").add(middleware: OperatorAuth(tokens: tokens, viewerTokens: configuration.viewerTokens))
         PoolRoutes<BasicRequestContext>(store: store, now: now, maxBodyBytes: configuration.maxBodyBytes).register(on: v1)
         HostRoutes<BasicRequestContext>(store: store, now: now, configuration: configuration).register(on: v1)

@@ -88,7 +88,8 @@ public struct PriceTable: Sendable, Hashable {
 
 /// How one pool is priced: what its hosts cost and which instance type its EVMs stand in for.
 public struct PoolCostSettings: Sendable, Hashable, Codable {
-    /// The instance type of the pool's hosts (their price from the table). Default m5.metal.
+    /// The instance type of the pool's hosts (their price from the table). Default: for each host, the cheapest type
+    /// at least its size (m5.metal's price for a 96-core, 384 GiB host).
     public var hostInstanceType: String?
     /// A host's cost per hour, when it is not a list-priced instance (owned hardware: amortised cost, power, rack).
     public var hostHourly: Double?
@@ -185,6 +186,23 @@ public struct PoolSample: Sendable, Hashable, Codable {
     public var savingHourly: Double { evmsHourly - hostsHourly }
 }
 
+/// One minute of one host: its limit, allocation and use, for the host page's chart (kept a day).
+public struct HostSample: Sendable, Hashable, Codable {
+    public var hostID: String
+    public var at: Date
+    public var limit: Resources
+    public var allocated: Resources
+    public var used: Resources
+
+    public init(hostID: String, at: Date, limit: Resources, allocated: Resources, used: Resources) {
+        self.hostID = hostID
+        self.at = at
+        self.limit = limit
+        self.allocated = allocated
+        self.used = used
+    }
+}
+
 /// `GET /v1/cost`: every pool's estimate and their sums.
 public struct CostOverview: Sendable, Hashable, Codable {
     public var pools: [CostEstimate]
@@ -219,23 +237,20 @@ public struct PoolCostReport: Sendable, Hashable, Codable {
     }
 }
 
-/// How dollar figures read in empctl and the console: `$1,234.56`, `-$3.20`, `48.0%`.
+/// How dollar figures read in empctl and the console: `$1,234.56`, `-$3.20`, `48.0%` (Foundation's format styles,
+/// always in US English: the prices are US dollars).
 public enum Money {
+    static let locale = Locale(identifier: "en_US")
+
     public static func format(_ dollars: Double) -> String {
         guard dollars.isFinite else { return "-" }
-        let cents = Int64((abs(dollars) * 100).rounded())
-        var whole = String(cents / 100)
-        var grouped = ""
-        while whole.count > 3 {
-            grouped = "," + whole.suffix(3) + grouped
-            whole.removeLast(3)
-        }
-        let fraction = cents % 100
-        return (dollars < 0 && cents > 0 ? "-$" : "$") + whole + grouped + "." + (fraction < 10 ? "0" : "") + String(fraction)
+        // Rounded first, so a fraction of a cent below zero reads $0.00, not -$0.00.
+        let cents = (dollars * 100).rounded() / 100
+        return (cents == 0 ? 0 : cents).formatted(.currency(code: "USD").locale(locale))
     }
 
     public static func percent(_ value: Double?) -> String {
         guard let value, value.isFinite else { return "-" }
-        return String(format: "%.1f%%", value)
+        return (value / 100).formatted(.percent.precision(.fractionLength(1)).locale(locale))
     }
 }

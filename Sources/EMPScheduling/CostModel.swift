@@ -5,7 +5,7 @@ public import Foundation
 /// instances they stand in for, and the running total of the difference. Pure: the caller brings the records.
 public struct CostModel: Sendable {
     public var prices: PriceTable
-    /// Per pool, by id; a pool not listed uses m5.metal hosts and the nearest instance type by size.
+    /// Per pool, by id; a pool not listed prices hosts and EVMs as the nearest instance type by size.
     public var pools: [String: PoolCostSettings]
     /// A host's cost per hour by host id, over its pool's.
     public var hosts: [String: Double]
@@ -16,15 +16,16 @@ public struct CostModel: Sendable {
         self.hosts = hosts
     }
 
-    /// The host type assumed when a pool names none.
-    public static let defaultHostType = "m5.metal"
-
-    /// What one host of `pool` costs per hour.
-    public func hostHourly(_ hostID: String, pool: Pool) -> Double {
-        if let cost = hosts[hostID] { return cost }
+    /// What one host of `pool` costs per hour: its own configured cost, else its pool's, else the list price of
+    /// the pool's host type, else of the cheapest type at least its size (a 96-core, 384 GiB host: $4.608, the
+    /// price of m5.metal and m5.24xlarge).
+    public func hostHourly(_ host: EMPModel.Host, pool: Pool) -> Double {
+        if let cost = hosts[host.id] { return cost }
         let settings = pools[pool.id]
         if let cost = settings?.hostHourly { return cost }
-        return prices.price(settings?.hostInstanceType ?? CostModel.defaultHostType)?.hourly ?? 0
+        if let name = settings?.hostInstanceType, let price = prices.price(name) { return price.hourly }
+        let cores = Int(host.capacity.cpuMillis.saturatingAdd(999) / 1000)
+        return prices.nearest(vcpus: cores, memoryBytes: host.capacity.memoryBytes)?.hourly ?? 0
     }
 
     /// The instance type one EVM of `pool` stands in for.
@@ -40,7 +41,7 @@ public struct CostModel: Sendable {
     /// counts for the whole gap, as nothing says it changed).
     public func sample(pool: Pool, hosts: [EMPModel.Host], runningEVMs running: Int, at time: Date, previous: PoolSample?) -> PoolSample {
         let priced = hosts.filter { $0.state != .lost }
-        let hostsHourly = priced.reduce(0) { $0 + hostHourly($1.id, pool: pool) }
+        let hostsHourly = priced.reduce(0) { $0 + hostHourly($1, pool: pool) }
         let evmsHourly = Double(running) * (evmInstance(for: pool)?.hourly ?? 0)
         var total = previous?.savedTotal ?? 0
         if let previous, time > previous.at {

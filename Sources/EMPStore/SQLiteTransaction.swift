@@ -292,6 +292,22 @@ struct SQLiteTransaction: StoreWriting {
         return (latest, Date(timeIntervalSince1970: first))
     }
 
+    func hostSamples(host: String, since: Date) throws -> [HostSample] {
+        try fetch(
+            HostSample.self, "SELECT data FROM hostSample WHERE hostID = ? AND at >= ? ORDER BY at", [host, since.timeIntervalSince1970])
+    }
+
+    func save(_ sample: HostSample) throws {
+        try db.execute(
+            sql: "INSERT OR REPLACE INTO hostSample (hostID, at, data) VALUES (?, ?, ?)",
+            arguments: [sample.hostID, sample.at.timeIntervalSince1970, try encode(sample)])
+    }
+
+    func deleteHostSamples(before cutoff: Date) throws -> Int {
+        try db.execute(sql: "DELETE FROM hostSample WHERE at < ?", arguments: [cutoff.timeIntervalSince1970])
+        return db.changesCount
+    }
+
     func save(_ sample: PoolSample) throws {
         try db.execute(
             sql: "INSERT OR REPLACE INTO poolSample (poolID, at, data) VALUES (?, ?, ?)",

@@ -80,7 +80,7 @@ enum Schema {
             try db.create(index: "migration_toHost", on: "migration", columns: ["toHost"])
             try db.create(index: "migration_state", on: "migration", columns: ["state"])
         }
-        migrator.registerMigration("v5: pool samples (cost and usage history)") { db in
+        migrator.registerMigration("v5: pool and host samples (cost and usage history)") { db in
             try db.create(table: "poolSample") { t in
                 t.column("poolID", .text).notNull()
                 t.column("at", .double).notNull()
@@ -88,6 +88,14 @@ enum Schema {
                 t.primaryKey(["poolID", "at"])
             }
             try db.create(index: "poolSample_at", on: "poolSample", columns: ["at"])
+            // Each host's limit, allocation and use a minute, kept a day (the host page's chart).
+            try db.create(table: "hostSample") { t in
+                t.column("hostID", .text).notNull()
+                t.column("at", .double).notNull()
+                t.column("data", .blob).notNull()
+                t.primaryKey(["hostID", "at"])
+            }
+            try db.create(index: "hostSample_at", on: "hostSample", columns: ["at"])
             // When each pool's running total began: kept when old samples are pruned.
             try db.create(table: "poolTotal") { t in
                 t.primaryKey("poolID", .text)

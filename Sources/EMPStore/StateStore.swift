@@ -62,6 +62,8 @@ public protocol StoreReading {
     func revision(_ scope: String) throws -> Int64
     /// A pool's samples (one a minute) from `since` on, oldest first.
     func poolSamples(pool: String, since: Date) throws -> [PoolSample]
+    /// A host's samples from `since` on, oldest first.
+    func hostSamples(host: String, since: Date) throws -> [HostSample]
     /// The pool's newest sample (the running total) and the time of its first (when the total began).
     func latestPoolSample(pool: String) throws -> (latest: PoolSample, first: Date)?
 }
@@ -85,6 +87,9 @@ public protocol StoreWriting: StoreReading {
     /// Increments `scope`'s revision and returns the new value.
     @discardableResult func bumpRevision(_ scope: String) throws -> Int64
     func save(_ sample: PoolSample) throws
+    func save(_ sample: HostSample) throws
+    /// Drops every host sample older than `cutoff`.
+    @discardableResult func deleteHostSamples(before cutoff: Date) throws -> Int
     /// Drops every pool's samples older than `cutoff` except each pool's newest (the running total lives on).
     @discardableResult func deletePoolSamples(before cutoff: Date) throws -> Int
 }

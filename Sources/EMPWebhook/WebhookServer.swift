@@ -94,7 +94,7 @@ public enum WebhookServer {
         routes.get("readyz") { _, _ -> Response in
             state.isReady ? plain(.ok, "ok") : error(.serviceUnavailable, "unavailable", "profile not read yet")
         }
-        routes.get("metrics") { _, _ in registry.emitToString() }
+        routes.get("metrics") { _, _ in MetricHelp.annotate(registry.emitToString(), help: WebhookServer.metricHelp) }
         return router
     }
 
@@ -115,4 +115,14 @@ public enum WebhookServer {
             status: status, headers: [.contentType: "text/plain; charset=utf-8"],
             body: ResponseBody(byteBuffer: ByteBuffer(string: text + "\n")))
     }
+}
+
+extension WebhookServer {
+    /// The `# HELP` text of every metric family the webhook exports.
+    static let metricHelp: [String: String] = [
+        "emp_webhook_admission_reviews_total": "AdmissionReviews answered, by result (mutated, skipped, malformed, …).",
+        "emp_webhook_admission_duration_seconds": "Time to answer one AdmissionReview.",
+        "emp_webhook_profile_errors_total": "Keys of the emp-profile-cm ConfigMap that could not be read, by key.",
+        "emp_webhook_profile_namespaces": "Namespaces opted in by the emp-profile-cm ConfigMap.",
+    ]
 }

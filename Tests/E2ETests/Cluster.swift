@@ -16,6 +16,8 @@ final class Cluster: @unchecked Sendable {
     private(set) var agents: [String: ChildProcess] = [:]
     /// When set, agents pre-register Nodes through this kubeconfig.
     var kubeconfig: String?
+    /// Added to the control plane's command line (a `--config` file, say).
+    var controlPlaneArguments: [String] = []
 
     init() throws {
         dir = try TemporaryDirectory(prefix: "emp-e2e")
@@ -26,6 +28,7 @@ final class Cluster: @unchecked Sendable {
         let process = try ChildProcess(
             try BuiltProducts.executable("emp-control-plane"),
             ["--data-dir", dir.file("cp"), "--listen", "127.0.0.1:0", "--token", token, "--log-level", "warning"]
+                + controlPlaneArguments
         )
         try await process.waitFor(timeout: .seconds(30)) { $0.contains { $0.contains("listening on") } }
         let line = process.output.first { $0.contains("listening on") } ?? ""

@@ -72,6 +72,12 @@ import Testing
 
     @Test(arguments: [
         ("listen: 127.0.0.1:0\ncolour: blue\n", "unknown key \"colour\""),
+        ("viewerTokens: [short]\n", "viewerTokens: every token must be at least 16 characters"),
+        ("sessionLifetimeSeconds: 5\n", "sessionLifetimeSeconds must be between 60 and 604800"),
+        ("cost:\n  sampleSeconds: 1\n", "cost.sampleSeconds must be between 10 and 3600"),
+        ("cost:\n  pools:\n    p: {evmInstanceType: m9.huge}\n", "cost.pools.p.evmInstanceType: no price for instance type \"m9.huge\""),
+        ("cost:\n  hosts:\n    bm-1: -2\n", "cost.hosts.bm-1 must be a price of 0 or more"),
+        ("cost:\n  prices:\n    - {name: x1, vcpus: 0, memory: 1Gi, hourly: 1}\n", "vcpus"),
         ("listen: nowhere\n", "listen must be HOST:PORT"),
         ("tls:\n  certificate: /nope.pem\n", "tls.key is required"),
         ("operatorTokens: 5\n", "operatorTokens"),

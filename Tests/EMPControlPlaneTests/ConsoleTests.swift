@@ -173,6 +173,9 @@ import Testing
             #expect(dashboard.contains(#"data-chart="CPU, last 24 h""#))
             #expect(dashboard.components(separatedBy: "<polyline").count - 1 == 6)  // limit, allocated, used × CPU, memory
             #expect(dashboard.contains("last 4 min, top 384.0 CPU"))
+            let host = try await get(client, "/hosts/metal-0", cookie: signed.cookie).text
+            #expect(host.contains("last 4 min, top 192.0 CPU"))  // one host: 96 cores × 2
+            #expect(host.components(separatedBy: "<polyline").count - 1 == 6)
             let savings = try await get(client, "/savings", cookie: signed.cookie).text
             #expect(savings.contains(#"<tr data-pool="trading">"#))
             #expect(savings.contains("Estimate from on-demand list prices"))

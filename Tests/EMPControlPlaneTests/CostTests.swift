@@ -166,6 +166,33 @@ import Testing
         #expect(total!.first == APIFixture.epoch)
     }
 
+    @Test func aHostIsPricedAsTheCheapestInstanceTypeOfItsSizeUnlessConfigured() {
+        let pool = Pool(id: "p", shape: EVMShape(vcpus: 4, memoryBytes: .gibibytes(16)), createdAt: APIFixture.epoch)
+        let small = Host(id: "small", poolID: "p", capacity: Resources(cpuMillis: 64_000, memoryBytes: .gibibytes(256)))
+        let odd = Host(id: "odd", poolID: "p", capacity: Resources(cpuMillis: 40_000, memoryBytes: .gibibytes(300)))
+        let model = CostModel()
+        #expect(model.hostHourly(small, pool: pool) == 3.072)  // m5.16xlarge
+        #expect(model.hostHourly(odd, pool: pool) == 4.608)  // 300 GiB needs the 384 GiB size
+        #expect(model.evmInstance(for: pool)?.name == "m5.xlarge")
+        let configured = CostModel(pools: ["p": PoolCostSettings(hostInstanceType: "m5.metal")], hosts: ["odd": 1.25])
+        #expect(configured.hostHourly(small, pool: pool) == 4.608)
+        #expect(configured.hostHourly(odd, pool: pool) == 1.25)
+    }
+
+    /// A stored host with absurd figures (an old store, a hand edit) is priced without trapping.
+    @Test func absurdStoredFiguresDoNotStopTheSampler() async throws {
+        try await seed(evms: 1)
+        try await store.write { tx in
+            try tx.save(
+                Host(
+                    id: "absurd", poolID: "trading", capacity: Resources(cpuMillis: .max, memoryBytes: .max),
+                    allocated: Resources(cpuMillis: .max, memoryBytes: .max), used: Resources(cpuMillis: .max, memoryBytes: .max)))
+        }
+        let samples = await sampler().sampleOnce()
+        #expect(samples.count == 1)
+        #expect(samples.first?.limit.cpuMillis == .max)
+    }
+
     @Test func moneyReadsLikeMoney() {
         #expect(Money.format(1234567.891) == "$1,234,567.89")
         #expect(Money.format(-3.2) == "-$3.20")

@@ -45,7 +45,7 @@ func openStore(_ dir: TemporaryDirectory) throws -> SQLiteStore {
         #expect(read.2 == evm)
         #expect(read.3 == migration)
         #expect(read.4 == token)
-        #expect(try store.schemaVersion() == 4)
+        #expect(try store.schemaVersion() == 5)
         let credential = AgentCredential(hostID: "h1", secretHash: "abc123", issuedAt: Date(timeIntervalSince1970: 0))
         try await store.write { try $0.save(credential) }
         #expect(try await store.read { try $0.credential(secretHash: "abc123") } == credential)

@@ -243,6 +243,17 @@ struct RealVMTests {
         }
         let rss = try await cluster.evm(dirty)?.used?.memoryBytes ?? 0
         #expect(grew, "dirtying guest RSS \(rss >> 20) MiB vs idle \(idle >> 20) MiB")
+
+        // 7. Contention signals: steal time (the vCPU threads' run-queue delay) and the guest's own memory figures
+        // from the virtio balloon's statistics (the guest loads the driver; libvirt polls it every 10 s) reach the
+        // control plane for a real guest.
+        let signalled = try await eventually(timeout: .seconds(60)) {
+            let contention = try await cluster.evm(dirty)?.contention
+            return contention?.stealMillis != nil && contention?.memory?.swapInBytes != nil && contention?.memory?.availableBytes != nil
+        }
+        let contention = try await cluster.evm(dirty)?.contention
+        #expect(signalled, "contention reported: \(String(describing: contention))")
+        #expect((contention?.memory?.availableBytes ?? 0) > 0)
     }
 }
 

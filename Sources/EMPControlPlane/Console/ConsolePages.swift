@@ -167,14 +167,9 @@ enum ConsolePages {
         let migrations = try tx.migrations(MigrationFilter(states: [.preparing, .running])).filter { hostIDs.contains($0.from) }
         let plan = Rebalancer(settings: settings).plan(try tx.snapshot(pool: id, at: time, settings: settings))
         let samples = CostModel.downsample(try tx.poolSamples(pool: id, since: time.addingTimeInterval(-86_400)), points: 288)
-        let times = samples.map(\.at.timeIntervalSince1970)
-        func series(_ resource: KeyPath<Resources, Int64>, scale: Double) -> [ConsoleGraphics.Series] {
-            [
-                .init(name: "limit", style: "limit", values: samples.map { Double($0.limit[keyPath: resource]) / scale }),
-                .init(name: "allocated", style: "allocated", values: samples.map { Double($0.allocated[keyPath: resource]) / scale }),
-                .init(name: "used", style: "used", values: samples.map { Double($0.used[keyPath: resource]) / scale }),
-            ]
-        }
+        let (cpuChart, memoryChart) = charts(
+            times: samples.map(\.at.timeIntervalSince1970), limit: samples.map(\.limit), allocated: samples.map(\.allocated),
+            used: samples.map(\.used))
         let policy = pool.policy
         return PoolPage(
             id: id,
@@ -212,10 +207,24 @@ enum ConsolePages {
             },
             freed: plan.freedHosts.isEmpty ? nil : plan.freedHosts.joined(separator: ", "),
             unresolved: plan.unresolved.map { "\($0)" },
-            cpuChart: ConsoleGraphics.chart(
+            cpuChart: cpuChart, memoryChart: memoryChart)
+    }
+
+    /// CPU and memory over the last day: limit, allocated and used.
+    static func charts(times: [Double], limit: [Resources], allocated: [Resources], used: [Resources]) -> (cpu: String, memory: String) {
+        func series(_ resource: KeyPath<Resources, Int64>, scale: Double) -> [ConsoleGraphics.Series] {
+            [
+                .init(name: "limit", style: "limit", values: limit.map { Double($0[keyPath: resource]) / scale }),
+                .init(name: "allocated", style: "allocated", values: allocated.map { Double($0[keyPath: resource]) / scale }),
+                .init(name: "used", style: "used", values: used.map { Double($0[keyPath: resource]) / scale }),
+            ]
+        }
+        return (
+            ConsoleGraphics.chart(
                 title: "CPU, last 24 h", times: times, series: series(\.cpuMillis, scale: 1000), unit: ConsoleGraphics.cores),
-            memoryChart: ConsoleGraphics.chart(
-                title: "Memory, last 24 h", times: times, series: series(\.memoryBytes, scale: 1), unit: ConsoleGraphics.gibibytes))
+            ConsoleGraphics.chart(
+                title: "Memory, last 24 h", times: times, series: series(\.memoryBytes, scale: 1), unit: ConsoleGraphics.gibibytes)
+        )
     }
 
     static func migrationRow(_ migration: Migration) -> MigrationRow {
@@ -341,6 +350,8 @@ enum ConsolePages {
         let heartbeat: String
         let cpuGauge: String
         let memoryGauge: String
+        let cpuChart: String
+        let memoryChart: String
         let canAct: Bool
         let csrf: String
         let maintenanceNext: String
@@ -349,14 +360,19 @@ enum ConsolePages {
         let events: [EventRow]
     }
 
-    static func host(_ tx: any StoreReading, id: String, session: ConsoleSessions.Session) throws -> HostPage? {
+    static func host(_ tx: any StoreReading, id: String, session: ConsoleSessions.Session, at time: Date) throws -> HostPage? {
         guard let host = try tx.host(id) else { return nil }
         let pool = try tx.pool(host.poolID)
         let limit = host.capacity.scaled(cpu: pool?.policy.cpuOvercommit ?? 1, memory: pool?.policy.memoryOvercommit ?? 1)
         let (cpu, memory) = gauges(limit: limit, allocated: host.allocated, used: host.used)
+        let samples = try tx.hostSamples(host: id, since: time.addingTimeInterval(-86_400))
+        let (cpuChart, memoryChart) = charts(
+            times: samples.map(\.at.timeIntervalSince1970), limit: samples.map(\.limit), allocated: samples.map(\.allocated),
+            used: samples.map(\.used))
         return HostPage(
             id: id, pool: host.poolID, state: host.effectiveState.rawValue, capacity: "capacity \(host.capacity)",
-            heartbeat: host.lastHeartbeat.map(timestamp) ?? "never", cpuGauge: cpu, memoryGauge: memory,
+            heartbeat: host.lastHeartbeat.map(timestamp) ?? "never", cpuGauge: cpu, memoryGauge: memory, cpuChart: cpuChart,
+            memoryChart: memoryChart,
             canAct: session.role == .operator, csrf: session.csrf, maintenanceNext: host.maintenance ? "false" : "true",
             maintenanceLabel: host.maintenance ? "End maintenance" : "Start maintenance",
             evms: try tx.evms(EVMFilter(hostID: id)).map { evm in

@@ -83,8 +83,8 @@ struct ConsoleRoutes<Context: RequestContext>: Sendable {
         }
         root.get("hosts/{id}") { request, context in
             let id = try context.parameters.require("id")
-            return try await view(request, "host", title: "Host \(id)") { tx, session, _ in
-                try ConsolePages.host(tx, id: id, session: session)
+            return try await view(request, "host", title: "Host \(id)") { tx, session, time in
+                try ConsolePages.host(tx, id: id, session: session, at: time)
             }
         }
         root.get("events") { request, _ in
@@ -244,19 +244,10 @@ struct ConsoleRoutes<Context: RequestContext>: Sendable {
         return redirect("/hosts/\(id.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? id)?done=\(done)")
     }
 
-    /// An `application/x-www-form-urlencoded` body as fields (the last of repeated ones).
+    /// An `application/x-www-form-urlencoded` body as fields (Hummingbird's decoder); an unreadable one is empty.
     static func form(_ request: Request) async throws -> [String: String] {
         let buffer = try await request.body.collect(upTo: maxFormBytes)
-        let text = String(buffer: buffer)
-        var fields: [String: String] = [:]
-        for pair in text.split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            func decode(_ part: Substring) -> String {
-                String(part).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? ""
-            }
-            fields[decode(parts[0])] = parts.count > 1 ? decode(parts[1]) : ""
-        }
-        return fields
+        return (try? URLEncodedFormDecoder().decode([String: String].self, from: String(buffer: buffer))) ?? [:]
     }
 
     // MARK: Live updates

@@ -100,6 +100,7 @@ enum ConsoleTemplates {
         <section><h2>EVMs</h2><table id="evms"><thead><tr><th>EVM</th><th>Phase</th><th>Allocated</th><th>CPU used</th><th>Memory used</th><th>Steal</th><th>Guest swap in / out</th></tr></thead><tbody>
         {{#evms}}<tr data-evm="{{id}}"><td><a href="/evms/{{id}}">{{id}}</a></td><td>{{phase}}</td><td>{{allocated}}</td><td>{{cpu}}</td><td>{{memory}}</td><td>{{steal}}</td><td>{{swap}}</td></tr>{{/evms}}
         </tbody></table></section>
+        <section><h2>Allocated and used, last 24 hours</h2>{{{cpuChart}}}{{{memoryChart}}}</section>
         <section><h2>State changes</h2><table>{{#events}}<tr><td>{{time}}</td><td>{{reason}}</td><td>{{message}}</td></tr>{{/events}}</table></section>
         """
 
@@ -151,9 +152,13 @@ enum ConsoleTemplates {
         (function () {
           if (!window.EventSource) return;
           var busy = false;
+          var last = null;
           var source = new EventSource('/console/updates');
-          source.onmessage = function () {
-            if (busy) return;
+          source.onmessage = function (message) {
+            // The first message is the state this page was drawn from; later ones say something changed.
+            var first = last === null;
+            last = message.data;
+            if (first || busy) return;
             busy = true;
             fetch(location.href, {credentials: 'same-origin'}).then(function (r) {
               return r.ok && !r.redirected ? r.text() : null;

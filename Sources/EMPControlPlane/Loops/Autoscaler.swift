@@ -136,9 +136,6 @@ public struct Autoscaler: Service {
                 pendingBoard.set(
                     pool: view.pool.id, pods: view.unschedulable.map { "\($0.metadata.namespace ?? "default")/\($0.metadata.name ?? "?")" })
             }
-            for phase in EVMPhase.allCases {
-                Gauge(label: "emp_evms", dimensions: [("phase", phase.rawValue)]).record(evms.filter { $0.phase == phase }.count)
-            }
             Gauge(label: "emp_autoscaler_pending_candidates").record(pending.count)
             let uptime = clock.uptime
             if pending.isEmpty {

@@ -6,8 +6,8 @@ public import Logging
 import Metrics
 public import ServiceLifecycle
 
-/// Records each pool's cost and usage once a minute: the running total of the saving lives in these samples, and
-/// the console's charts read them. Samples older than the retention are pruned (each pool's newest is kept).
+/// Records each pool's cost and usage, and each host's limit, allocation and use, once a minute: the running total
+/// of the saving lives in these samples, and the console's charts read them. Samples older than the retention are pruned (each pool's newest is kept).
 public struct CostSampler: Service {
     /// How often pools are sampled, and how long samples are kept.
     public struct Settings: Sendable {
@@ -15,6 +15,8 @@ public struct CostSampler: Service {
         public var interval: Duration = .seconds(60)
         /// Default 30 days.
         public var retention: TimeInterval = 30 * 86_400
+        /// How long each host's samples are kept (they are many: one per host a minute). Default 1 day.
+        public var hostRetention: TimeInterval = 86_400
         public var model = CostModel()
         public init() {}
     }
@@ -46,6 +48,7 @@ public struct CostSampler: Service {
         let time = clock.date
         let model = settings.model
         let retention = settings.retention
+        let hostRetention = settings.hostRetention
         do {
             let samples = try await store.write { tx -> [PoolSample] in
                 var samples: [PoolSample] = []
@@ -57,8 +60,20 @@ public struct CostSampler: Service {
                     try tx.save(sample)
                     samples.append(sample)
                     FleetMetrics.record(pool: pool, hosts: hosts)
+                    for host in hosts {
+                        try tx.save(
+                            HostSample(
+                                hostID: host.id, at: time,
+                                limit: host.capacity.scaled(cpu: pool.policy.cpuOvercommit, memory: pool.policy.memoryOvercommit),
+                                allocated: host.allocated, used: host.used))
+                    }
+                    for phase in EVMPhase.allCases {
+                        Gauge(label: "emp_evms", dimensions: [("pool", pool.id), ("phase", phase.rawValue)])
+                            .record(try tx.evmCount(EVMFilter(poolID: pool.id, phases: [phase])))
+                    }
                 }
                 try tx.deletePoolSamples(before: time.addingTimeInterval(-retention))
+                try tx.deleteHostSamples(before: time.addingTimeInterval(-hostRetention))
                 return samples
             }
             for sample in samples {
