@@ -34,4 +34,5 @@ if wants("rebalance") { rebalanceBenchmark() }
 if wants("vm") { try await vmBenchmark() }
 if wants("warm") { try await warmBenchmark() }
 if wants("hostile") { await hostileInputBenchmark() }
+if wants("console") { try await consoleBenchmark() }
 if wants("fleet") { try await fleetBenchmark(try FleetOptions(["--hosts", "1000,10000", "--evms-per-host", "10"])) }

@@ -310,22 +310,25 @@ import Testing
         let app = application()
         try await app.test(.live) { client in
             let signed = try await login(client)
-            let socket = try RawSocket(port: try #require(client.port), readTimeout: .milliseconds(500))
+            let socket = try RawSocket(port: try #require(client.port), readTimeout: .milliseconds(200))
             try socket.send("GET /console/updates HTTP/1.1\r\nHost: x\r\nCookie: \(signed.cookie)\r\n\r\n")
-            let first = socket.readAll().text
-            #expect(first.contains("text/event-stream"))
             let newest = try await store.read { try $0.events(EventFilter(limit: 1)).first!.id }
-            #expect(first.contains("data: \(newest)"))
-            _ = try await store.write { tx in
-                try tx.append(Event(time: APIFixture.epoch, object: ObjectRef(.host, "metal-1"), reason: "Cordoned", message: "x"))
-            }
-            try await clock.step(by: .seconds(2))
             var seen = ""
             #expect(
                 try await eventually {
                     seen += socket.readAll().text
-                    return seen.contains("data: \(newest + 1)")
-                })
+                    return seen.contains("data: \(newest)\n")
+                }, "stream so far: \(seen)")
+            #expect(seen.contains("text/event-stream"))
+            _ = try await store.write { tx in
+                try tx.append(Event(time: APIFixture.epoch, object: ObjectRef(.host, "metal-1"), reason: "Cordoned", message: "x"))
+            }
+            try await clock.step(by: .seconds(2))
+            #expect(
+                try await eventually {
+                    seen += socket.readAll().text
+                    return seen.contains("data: \(newest + 1)\n")
+                }, "stream so far: \(seen)")
             console.close()
             store.endWaits(prefix: "console/")
         }

@@ -1,12 +1,26 @@
 import EMPModel
 import Foundation
 import Metrics
+import Synchronization
 
 /// The fleet's figures at `/metrics`, in base units (cores, bytes, seconds, dollars): per host from each minute's
 /// pool sample, per EVM from each agent report, migrations as they end. Names follow Prometheus conventions.
 enum FleetMetrics {
+    /// When each host's EVM figures were last recorded: at most every ``evmInterval`` per host, so a thousand
+    /// reports a second do not each look up fifty series (scrapes come every 15–60 s anyway).
+    private static let lastRecorded = Mutex<[String: ContinuousClock.Instant]>([:])
+    static let evmInterval: Duration = .seconds(10)
+
     /// Usage and contention of the EVMs one report covers; the series of EVMs that are gone are removed.
     static func record(_ outcome: ReportOutcome) {
+        for evm in outcome.deleted + outcome.forgotten { forget(evm) }
+        let now = ContinuousClock.now
+        let due = lastRecorded.withLock { last -> Bool in
+            if let previous = last[outcome.host.id], now - previous < evmInterval, outcome.deleted.isEmpty { return false }
+            last[outcome.host.id] = now
+            return true
+        }
+        guard due else { return }
         for evm in outcome.evms {
             let labels = [("pool", evm.poolID), ("evm", evm.id)]
             if let used = evm.used {
@@ -22,7 +36,6 @@ enum FleetMetrics {
                 }
             }
         }
-        for evm in outcome.deleted + outcome.forgotten { forget(evm) }
     }
 
     static let evmGauges = [
