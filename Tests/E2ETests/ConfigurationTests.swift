@@ -52,6 +52,15 @@ import Testing
         var wrong = HTTPClientRequest(url: url + "/v1/pools")
         wrong.headers.add(name: "Authorization", value: "Bearer something-else")
         #expect(try await client.execute(wrong, timeout: .seconds(10)).status == .unauthorized)
+        // The console on the same listener: its session cookie is Secure over TLS.
+        var login = HTTPClientRequest(url: url + "/login")
+        login.method = .POST
+        login.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+        login.body = .bytes(ByteBuffer(string: "token=from-the-file"))
+        let session = try await client.execute(login, timeout: .seconds(10))
+        #expect(session.status == .seeOther)
+        let cookie = session.headers.first(name: "set-cookie") ?? ""
+        #expect(cookie.contains("Secure") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "\(cookie)")
         // Plain HTTP to the TLS port fails.
         let plain = HTTPClientRequest(url: url.replacingOccurrences(of: "https://", with: "http://") + "/healthz")
         await #expect(throws: (any Error).self) {

@@ -69,6 +69,11 @@ import Testing
                 )
             }
             try tx.append(Event(time: APIFixture.epoch, object: ObjectRef(.host, "metal-0"), reason: "HostReady", message: "<b>bold</b>"))
+            var moving = Migration(
+                id: "mig-1", evmID: "trading-0", from: "metal-0", to: "metal-1", reason: .relieve, bytes: .gibibytes(8), state: .running,
+                createdAt: APIFixture.epoch)
+            moving.progress = MigrationProgress(dataTotalBytes: .gibibytes(8), dataProcessedBytes: .gibibytes(2))
+            try tx.save(moving)
         }
     }
 
@@ -129,12 +134,14 @@ import Testing
 
     @Test func poolsAndDashboardShowLimitAllocatedAndUsed() async throws {
         try await seed()
+        console.pending.set(pool: "trading", pods: ["emp-test/web-7f9c", "emp-test/<img src=x>"])
         await CostSampler(store: store, settings: .init(), clock: clock, logger: Logger(label: "test")).sampleOnce()
         try await application().test(.router) { client in
             let signed = try await login(client)
             let pools = try await get(client, "/", cookie: signed.cookie).text
             #expect(pools.contains(#"<span data-field="hosts">2</span> hosts"#))
             #expect(pools.contains(#"<span data-field="evms">10</span> EVMs"#))
+            #expect(pools.contains(#"<span data-field="pending">2</span> pending pods"#))
             #expect(pools.contains(#"data-phase="running">10 running"#))
             let cpu = try #require(Self.gauge("CPU", in: pools))
             #expect(cpu.limit == 384 && cpu.allocated == 160 && cpu.used == 10)
@@ -152,6 +159,9 @@ import Testing
             #expect(
                 dashboard.text.contains(#"<tr data-host="metal-1"><td><a href="/hosts/metal-1">metal-1</a></td><td>ready</td><td>5</td>"#))
             #expect(dashboard.text.contains("2 ready"))
+            #expect(dashboard.text.contains("<li>emp-test/web-7f9c</li>"))
+            #expect(dashboard.text.contains("<tr><td>trading-0</td><td>metal-0 → metal-1</td><td>running</td><td>25% of 8.0 GiB</td>"))
+            #expect(dashboard.text.contains("<li>emp-test/&lt;img src=x&gt;</li>"))
             #expect(dashboard.text.contains("Hosts <span data-field=\"hostsHourly\">$9.22</span>/h"))
             #expect(dashboard.text.contains("Nothing to move") || dashboard.text.contains("<table id=\"plan\"><tr>"))
             #expect(dashboard.text.contains("No history yet"))  // one sample is no line
@@ -198,6 +208,8 @@ import Testing
             #expect(page.contains("steal 0.12 CPU"))
             #expect(page.contains("guest swap 0.0 GiB / 1.0 GiB"))
             #expect(page.contains("Never migrated."))
+            let moved = try await get(client, "/evms/trading-0", cookie: signed.cookie).text
+            #expect(moved.contains("<tr><td>metal-0 → metal-1</td><td>running</td><td>relieve</td>"))
         }
     }
 

@@ -505,6 +505,7 @@ public final class PendingBoard: Sendable {
 
     public init() {}
 
-    func set(pool: String, pods: [String]) { pending.withLock { $0[pool] = pods } }
-    func pods(pool: String) -> [String] { pending.withLock { $0[pool] ?? [] } }
+    /// The autoscaler's latest view of `pool`: `namespace/name` of each pod waiting for an EVM.
+    public func set(pool: String, pods: [String]) { pending.withLock { $0[pool] = pods } }
+    public func pods(pool: String) -> [String] { pending.withLock { $0[pool] ?? [] } }
 }

@@ -100,16 +100,16 @@ struct ConsoleRoutes<Context: RequestContext>: Sendable {
         for (action, operation) in [("cordon", HostOperation.cordon), ("uncordon", .uncordon)] {
             root.post("hosts/{id}/\(action)") { request, context in
                 let id = try context.parameters.require("id")
-                return try await act(request) { _, _ in try await hostAction(id, operation) }
+                return try await act(request) { session, _ in try await hostAction(id, operation, session: session) }
             }
         }
         root.post("hosts/{id}/maintenance") { request, context in
             let id = try context.parameters.require("id")
-            return try await act(request) { _, form in
+            return try await act(request) { session, form in
                 guard let enabled = form["enabled"], enabled == "true" || enabled == "false" else {
-                    return message(.badRequest, "The form's field \"enabled\" must be true or false.")
+                    return message(.badRequest, "The form's field \"enabled\" must be true or false.", session: session)
                 }
-                return try await hostAction(id, .maintenance(enabled == "true"))
+                return try await hostAction(id, .maintenance(enabled == "true"), session: session)
             }
         }
         root.get("console/updates") { request, _ in updates(request) }
@@ -118,6 +118,13 @@ struct ConsoleRoutes<Context: RequestContext>: Sendable {
     // MARK: Pages
 
     struct LoginView: Sendable { let error: String? }
+
+    struct MessageView: Sendable {
+        let heading: String
+        let text: String
+        let back: String
+        let backLabel: String
+    }
 
     /// A page for a signed-in session; without one, the login page (303).
     private func view<Page: Sendable>(
@@ -185,8 +192,13 @@ struct ConsoleRoutes<Context: RequestContext>: Sendable {
         return Response(status: .seeOther, headers: headers)
     }
 
-    private func message(_ status: HTTPResponse.Status, _ text: String) -> Response {
-        page("login", title: "Refused", session: nil, LoginView(error: text), status: status)
+    /// A refusal: without a session the login form with the reason (sign in again); with one, the reason and a way back.
+    private func message(_ status: HTTPResponse.Status, _ text: String, session: ConsoleSessions.Session? = nil) -> Response {
+        guard let session else { return page("login", title: "Sign in", session: nil, LoginView(error: text), status: status) }
+        return page(
+            "message", title: "Refused", session: session,
+            MessageView(heading: status == .notFound ? "Not found" : "Refused", text: text, back: "/", backLabel: "Back to the pools"),
+            status: status)
     }
 
     // MARK: Sessions
@@ -225,20 +237,22 @@ struct ConsoleRoutes<Context: RequestContext>: Sendable {
         }
         let form = try await Self.form(request)
         guard let presented = form["csrf"], Secrets.constantTimeEqual(presented, session.csrf) else {
-            return message(.forbidden, "The form's CSRF token is missing or wrong: reload the page and try again. Nothing was changed.")
+            return message(
+                .forbidden, "The form's CSRF token is missing or wrong: reload the page and try again. Nothing was changed.",
+                session: session)
         }
         guard session.role == .operator || request.uri.path == "/logout" else {
-            return message(.forbidden, "Viewers can look but not change anything. Nothing was changed.")
+            return message(.forbidden, "Viewers can look but not change anything. Nothing was changed.", session: session)
         }
         return try await body(session, form)
     }
 
-    private func hostAction(_ id: String, _ operation: HostOperation) async throws -> Response {
+    private func hostAction(_ id: String, _ operation: HostOperation, session: ConsoleSessions.Session) async throws -> Response {
         let time = now()
         do {
             _ = try await store.write { try $0.apply(operation, toHost: id, at: time) }
         } catch let error as DomainError {
-            return message(error.code == .notFound ? .notFound : .conflict, error.message)
+            return message(error.code == .notFound ? .notFound : .conflict, error.message, session: session)
         }
         let done = operation.reason.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
         return redirect("/hosts/\(id.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? id)?done=\(done)")

@@ -59,7 +59,7 @@ final class ConsoleSessions: Sendable {
 /// The console's state in memory, shared by its routes, the autoscaler (pending pods) and shutdown (ends streams).
 public struct ConsoleState: Sendable {
     let sessions: ConsoleSessions
-    let pending: PendingBoard
+    public let pending: PendingBoard
 
     public init(sessionLifetime: TimeInterval = 12 * 3600, clock: any EMPClock = SystemClock()) {
         sessions = ConsoleSessions(lifetime: sessionLifetime, clock: clock)

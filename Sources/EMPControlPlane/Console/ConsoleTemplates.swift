@@ -3,8 +3,14 @@
 enum ConsoleTemplates {
     static let all: [String: String] = [
         "layout": layout, "login": login, "pools": pools, "pool": pool, "evm": evm, "host": host, "events": events,
-        "savings": savings,
+        "savings": savings, "message": message,
     ]
+
+    static let message = """
+        <h1>{{heading}}</h1>
+        <p class="error" role="alert">{{text}}</p>
+        <p><a href="{{back}}">{{backLabel}}</a></p>
+        """
 
     static let layout = """
         <!doctype html>
