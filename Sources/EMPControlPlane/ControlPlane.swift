@@ -82,7 +82,7 @@ public enum ControlPlane {
                 backlog: configuration.limits.backlog,
                 availableConnectionsDelegate: configuration.limits.connectionsDelegate
             ),
-            services: loops(configuration, store: store, kube: client, pending: console.pending, clock: clock, logger: logger),
+            services: loops(configuration, store: store, kube: client, console: console, clock: clock, logger: logger),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
             logger: logger
         )
@@ -92,7 +92,7 @@ public enum ControlPlane {
 
     /// Host health, the rebalancer (unless turned off) and, when a kubeconfig is configured, the autoscaler.
     static func loops(
-        _ configuration: ControlPlaneConfiguration, store: SQLiteStore, kube client: KubeClient?, pending: PendingBoard,
+        _ configuration: ControlPlaneConfiguration, store: SQLiteStore, kube client: KubeClient?, console: ConsoleState,
         clock: any EMPClock, logger: Logger
     ) -> [any Service] {
         var services: [any Service] = [
@@ -105,14 +105,14 @@ public enum ControlPlane {
         if configuration.rebalancer.enabled {
             services.append(
                 RebalancerService(
-                    store: store, settings: configuration.rebalancer, kube: client, clock: clock,
+                    store: store, settings: configuration.rebalancer, kube: client, plans: console.plans, clock: clock,
                     logger: Logger(label: "emp-control-plane.rebalancer")))
         }
         if let client {
             let placement = EVMPlacement(store: store, expectedUseFraction: configuration.expectedUseFraction)
             services.append(
                 Autoscaler(
-                    client: client, store: store, placement: placement, settings: configuration.autoscaler, pending: pending,
+                    client: client, store: store, placement: placement, settings: configuration.autoscaler, pending: console.pending,
                     clock: clock, logger: Logger(label: "emp-control-plane.autoscaler")))
         }
         return services
@@ -177,7 +177,7 @@ public enum ControlPlane {
         MigrationRoutes<BasicRequestContext>(store: store, now: now, configuration: configuration).register(on: v1)
         CostRoutes<BasicRequestContext>(store: store, model: configuration.cost.model, now: now).register(on: v1)
         ConsoleRoutes<BasicRequestContext>(
-            store: store, sessions: console.sessions, pending: console.pending, operatorTokens: tokens,
+            store: store, sessions: console.sessions, pending: console.pending, plans: console.plans, operatorTokens: tokens,
             viewerTokens: configuration.viewerTokens, model: configuration.cost.model, planner: configuration.rebalancer.planner,
             secure: configuration.tlsCertificatePath != nil, now: now
         ).register(on: root)

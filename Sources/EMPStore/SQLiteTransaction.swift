@@ -277,6 +277,16 @@ struct SQLiteTransaction: StoreWriting {
 
     func deleteJoinToken(_ id: String) throws -> Bool { try delete("joinToken", id) }
 
+    func evmCountsByHost(pool: String) throws -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for row in try Row.fetchAll(
+            db, sql: "SELECT hostID, COUNT(*) AS count FROM evm WHERE poolID = ? AND hostID IS NOT NULL GROUP BY hostID", arguments: [pool])
+        {
+            counts[row["hostID"]] = row["count"]
+        }
+        return counts
+    }
+
     func poolSamples(pool: String, since: Date) throws -> [PoolSample] {
         try fetch(
             PoolSample.self, "SELECT data FROM poolSample WHERE poolID = ? AND at >= ? ORDER BY at",

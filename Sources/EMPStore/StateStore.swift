@@ -48,6 +48,8 @@ public protocol StoreReading {
     func hosts(pool: String?, after: String?, limit: Int) throws -> [EMPModel.Host]
     /// How many EVMs match, without reading them.
     func evmCount(_ filter: EVMFilter) throws -> Int
+    /// How many EVMs each host of `pool` holds (hosts with none left out), in one query.
+    func evmCountsByHost(pool: String) throws -> [String: Int]
     /// Whether an EVM with this id exists, without reading it.
     func evmExists(_ id: String) throws -> Bool
     func migration(_ id: String) throws -> Migration?

@@ -2,7 +2,6 @@ import EMPModel
 import EMPScheduling
 import EMPStore
 import Foundation
-import Synchronization
 
 /// What each console page shows, read from the store in one transaction and turned into display strings. The
 /// templates only lay these out.
@@ -136,36 +135,51 @@ enum ConsolePages {
         let savedTotal: String
         let hostStates: [StateCount]
         let hosts: [HostRow]
+        let moreHosts: String?
         let phases: [PhaseCount]
         let evms: [EVMRow]
         let moreEVMs: String?
         let pending: [String]
         let migrations: [MigrationRow]
         let moves: [MoveRow]
+        let moreMoves: String?
+        let planned: String
         let freed: String?
         let unresolved: [String]
         let cpuChart: String
         let memoryChart: String
     }
 
-    /// EVMs listed on a dashboard at most; the rest are counted.
-    static let evmRows = 200
+    /// Hosts and EVMs listed on a dashboard at most; the rest are counted.
+    static let rows = 200
 
     static func pool(
-        _ tx: any StoreReading, id: String, model: CostModel, pending: PendingBoard, settings: RebalanceSettings, at time: Date
+        _ tx: any StoreReading, id: String, model: CostModel, pending: PendingBoard, plans: PlanBoard, settings: RebalanceSettings,
+        at time: Date
     ) throws -> PoolPage? {
         guard let pool = try tx.pool(id) else { return nil }
         let hosts = try tx.hosts(pool: id)
         let (cpu, memory) = gauges(pool: pool, hosts: hosts)
         let estimate = try estimate(tx, pool: pool, hosts: hosts, model: model, at: time)
-        let evms = try tx.evms(EVMFilter(poolID: id), after: nil, limit: evmRows + 1)
+        let evms = try tx.evms(EVMFilter(poolID: id), after: nil, limit: rows + 1)
         let phases = try phases(tx, pool: id)
         let total = phases.reduce(0) { $0 + $1.count }
-        var evmsPerHost: [String: Int] = [:]
-        for host in hosts { evmsPerHost[host.id] = try tx.evmCount(EVMFilter(hostID: host.id)) }
+        let evmsPerHost = try tx.evmCountsByHost(pool: id)
         let hostIDs = Set(hosts.map(\.id))
         let migrations = try tx.migrations(MigrationFilter(states: [.preparing, .running])).filter { hostIDs.contains($0.from) }
-        let plan = Rebalancer(settings: settings).plan(try tx.snapshot(pool: id, at: time, settings: settings))
+        // The rebalancer's own latest plan (every pool's) when it runs; a dry run of this pool otherwise.
+        let plan: RebalancePlan
+        let planned: String
+        if let latest = plans.plan {
+            let inPool = { (host: String) in hostIDs.contains(host) }
+            plan = RebalancePlan(
+                moves: latest.plan.moves.filter { inPool($0.from) }, unresolved: latest.plan.unresolved.filter { inPool($0.hostID) },
+                freedHosts: latest.plan.freedHosts.filter(inPool))
+            planned = "the rebalancer's plan of \(timestamp(latest.at))"
+        } else {
+            plan = Rebalancer(settings: settings).plan(try tx.snapshot(pool: id, at: time, settings: settings))
+            planned = "a dry run now (the rebalancer has not planned yet, or is off)"
+        }
         let samples = CostModel.downsample(try tx.poolSamples(pool: id, since: time.addingTimeInterval(-86_400)), points: 288)
         let (cpuChart, memoryChart) = charts(
             times: samples.map(\.at.timeIntervalSince1970), limit: samples.map(\.limit), allocated: samples.map(\.allocated),
@@ -185,28 +199,30 @@ enum ConsolePages {
                 let count = hosts.filter { $0.effectiveState == state }.count
                 return count > 0 ? StateCount(state: state.rawValue, count: count) : nil
             },
-            hosts: hosts.map { host in
+            hosts: hosts.prefix(rows).map { host in
                 let limit = host.capacity.scaled(cpu: policy.cpuOvercommit, memory: policy.memoryOvercommit)
                 return HostRow(
                     id: host.id, state: host.effectiveState.rawValue, evms: evmsPerHost[host.id] ?? 0,
                     cpu: "\(cores(host.allocated.cpuMillis)) / \(cores(host.used.cpuMillis)) / \(cores(limit.cpuMillis))",
                     memory: "\(bytes(host.allocated.memoryBytes)) / \(bytes(host.used.memoryBytes)) / \(bytes(limit.memoryBytes))")
             },
+            moreHosts: hosts.count > rows ? "\(hosts.count - rows) more: empctl host list --pool \(id)" : nil,
             phases: phases,
-            evms: evms.prefix(evmRows).map { evm in
+            evms: evms.prefix(rows).map { evm in
                 EVMRow(
                     id: evm.id, phase: evm.phase.rawValue, host: evm.hostID ?? "-", node: evm.nodeName,
                     cpu: evm.used.map { cores($0.cpuMillis) } ?? "-", memory: evm.used.map { bytes($0.memoryBytes) } ?? "-",
                     steal: evm.contention?.stealMillis.map(cores) ?? "-")
             },
-            moreEVMs: total > evmRows ? "\(total - evmRows) more: empctl evm list --pool \(id)" : nil,
+            moreEVMs: total > rows ? "\(total - rows) more: empctl evm list --pool \(id)" : nil,
             pending: pending.pods(pool: id),
             migrations: migrations.map(migrationRow),
-            moves: plan.moves.map { move in
+            moves: plan.moves.prefix(rows).map { move in
                 MoveRow(evm: move.evmID, from: move.from, to: move.to, reason: move.reason.rawValue, bytes: bytes(move.bytes))
             },
-            freed: plan.freedHosts.isEmpty ? nil : plan.freedHosts.joined(separator: ", "),
-            unresolved: plan.unresolved.map { "\($0)" },
+            moreMoves: plan.moves.count > rows ? "\(plan.moves.count - rows) more moves: empctl plan --pool \(id)" : nil,
+            planned: planned, freed: plan.freedHosts.isEmpty ? nil : plan.freedHosts.joined(separator: ", "),
+            unresolved: plan.unresolved.prefix(rows).map { "\($0)" },
             cpuChart: cpuChart, memoryChart: memoryChart)
     }
 
@@ -497,15 +513,4 @@ enum ConsolePages {
         guard let memory, memory.swapInBytes != nil || memory.swapOutBytes != nil else { return "not reported" }
         return "\(bytes(memory.swapInBytes ?? 0)) / \(bytes(memory.swapOutBytes ?? 0))"
     }
-}
-
-/// The pods each pool's autoscaler currently sees Pending for want of an EVM, for the console.
-public final class PendingBoard: Sendable {
-    private let pending = Mutex<[String: [String]]>([:])
-
-    public init() {}
-
-    /// The autoscaler's latest view of `pool`: `namespace/name` of each pod waiting for an EVM.
-    public func set(pool: String, pods: [String]) { pending.withLock { $0[pool] = pods } }
-    public func pods(pool: String) -> [String] { pending.withLock { $0[pool] ?? [] } }
 }

@@ -16,6 +16,7 @@ struct ConsoleRoutes<Context: RequestContext>: Sendable {
     let store: any StateStore
     let sessions: ConsoleSessions
     let pending: PendingBoard
+    let plans: PlanBoard
     let operatorTokens: [String]
     let viewerTokens: [String]
     let model: CostModel
@@ -32,12 +33,14 @@ struct ConsoleRoutes<Context: RequestContext>: Sendable {
     static var maxFormBytes: Int { 8 << 10 }
 
     init(
-        store: any StateStore, sessions: ConsoleSessions, pending: PendingBoard, operatorTokens: [String], viewerTokens: [String],
+        store: any StateStore, sessions: ConsoleSessions, pending: PendingBoard, plans: PlanBoard, operatorTokens: [String],
+        viewerTokens: [String],
         model: CostModel, planner: RebalanceSettings, secure: Bool, now: @escaping @Sendable () -> Date
     ) {
         self.store = store
         self.sessions = sessions
         self.pending = pending
+        self.plans = plans
         self.operatorTokens = operatorTokens
         self.viewerTokens = viewerTokens
         self.model = model
@@ -74,7 +77,7 @@ struct ConsoleRoutes<Context: RequestContext>: Sendable {
         root.get("pools/{id}") { request, context in
             let id = try context.parameters.require("id")
             return try await view(request, "pool", title: "Pool \(id)") { [planner] tx, _, time in
-                try ConsolePages.pool(tx, id: id, model: model, pending: pending, settings: planner, at: time)
+                try ConsolePages.pool(tx, id: id, model: model, pending: pending, plans: plans, settings: planner, at: time)
             }
         }
         root.get("evms/{id}") { request, context in

@@ -60,10 +60,12 @@ final class ConsoleSessions: Sendable {
 public struct ConsoleState: Sendable {
     let sessions: ConsoleSessions
     public let pending: PendingBoard
+    public let plans: PlanBoard
 
     public init(sessionLifetime: TimeInterval = 12 * 3600, clock: any EMPClock = SystemClock()) {
         sessions = ConsoleSessions(lifetime: sessionLifetime, clock: clock)
         pending = PendingBoard()
+        plans = PlanBoard()
     }
 
     /// Ends the live-update streams (graceful shutdown; the store's waits on ``ConsoleRoutes/updatesScope`` must end

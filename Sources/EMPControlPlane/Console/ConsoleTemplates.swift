@@ -65,7 +65,7 @@ enum ConsoleTemplates {
         <section><h2>Hosts</h2><p>{{#hostStates}}<span class="state {{state}}">{{count}} {{state}}</span> {{/hostStates}}</p>
         <table id="hosts"><thead><tr><th>Host</th><th>State</th><th>EVMs</th><th>CPU allocated / used / limit</th><th>Memory allocated / used / limit</th></tr></thead><tbody>
         {{#hosts}}<tr data-host="{{id}}"><td><a href="/hosts/{{id}}">{{id}}</a></td><td>{{state}}</td><td>{{evms}}</td><td>{{cpu}}</td><td>{{memory}}</td></tr>{{/hosts}}
-        </tbody></table></section>
+        </tbody></table>{{#moreHosts}}<p>{{moreHosts}}</p>{{/moreHosts}}</section>
         <section><h2>EVMs</h2><p>{{#phases}}<span class="phase {{phase}}" data-phase="{{phase}}">{{count}} {{phase}}</span> {{/phases}}</p>
         <table id="evms"><thead><tr><th>EVM</th><th>Phase</th><th>Host</th><th>Node</th><th>CPU used</th><th>Memory used</th><th>Steal</th></tr></thead><tbody>
         {{#evms}}<tr data-evm="{{id}}"><td><a href="/evms/{{id}}">{{id}}</a></td><td>{{phase}}</td><td>{{host}}</td><td>{{node}}</td><td>{{cpu}}</td><td>{{memory}}</td><td>{{steal}}</td></tr>{{/evms}}
@@ -74,8 +74,8 @@ enum ConsoleTemplates {
         <ul id="pending">{{#pending}}<li>{{.}}</li>{{/pending}}</ul></section>
         <section><h2>Migrations in flight</h2>{{^migrations}}<p class="empty">None.</p>{{/migrations}}
         <table id="migrations">{{#migrations}}<tr><td>{{evm}}</td><td>{{from}} → {{to}}</td><td>{{state}}</td><td>{{progress}}</td><td>{{reason}}</td></tr>{{/migrations}}</table></section>
-        <section><h2>Rebalancer plan (dry run)</h2>{{^moves}}<p class="empty">Nothing to move: no host runs hot and no host can be freed.</p>{{/moves}}
-        <table id="plan">{{#moves}}<tr><td>{{evm}}</td><td>{{from}} → {{to}}</td><td>{{reason}}</td><td>{{bytes}}</td></tr>{{/moves}}</table>
+        <section><h2>Rebalancer plan (dry run)</h2><p class="hint">{{planned}}</p>{{^moves}}<p class="empty">Nothing to move: no host runs hot and no host can be freed.</p>{{/moves}}
+        <table id="plan">{{#moves}}<tr><td>{{evm}}</td><td>{{from}} → {{to}}</td><td>{{reason}}</td><td>{{bytes}}</td></tr>{{/moves}}</table>{{#moreMoves}}<p>{{moreMoves}}</p>{{/moreMoves}}
         {{#freed}}<p>Frees: {{freed}}</p>{{/freed}}{{#unresolved}}<p class="warning">{{.}}</p>{{/unresolved}}</section>
         <section><h2>Last 24 hours</h2>{{{cpuChart}}}{{{memoryChart}}}</section>
         """

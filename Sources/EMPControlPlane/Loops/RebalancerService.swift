@@ -37,7 +37,14 @@ public struct RebalancerService: Service {
     private let drained = DrainedSet()
     private let reported = DrainedSet()
 
-    public init(store: any StateStore, settings: Settings, kube: KubeClient?, clock: any EMPClock = SystemClock(), logger: Logger) {
+    /// Where the latest plan is shown (the console's pool dashboard).
+    let plans: PlanBoard
+
+    public init(
+        store: any StateStore, settings: Settings, kube: KubeClient?, plans: PlanBoard = PlanBoard(), clock: any EMPClock = SystemClock(),
+        logger: Logger
+    ) {
+        self.plans = plans
         self.store = store
         self.settings = settings
         self.kube = kube
@@ -92,6 +99,7 @@ public struct RebalancerService: Service {
         }
         try await reportSkipped(skipped, at: time)
         let plan = Rebalancer(settings: planner).plan(snapshot)
+        plans.publish(plan, at: time)
         Gauge(label: "emp_rebalancer_planned_moves").record(plan.moves.count)
         var started: [Migration] = []
         for move in plan.startable where !recentFailures.contains(move.evmID) {
