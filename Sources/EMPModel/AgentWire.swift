@@ -231,4 +231,34 @@ public struct ProvisioningSteps: Sendable, Hashable, Codable {
         self.definedAt = definedAt
         self.bootedAt = bootedAt
     }
+
+    private enum CodingKeys: String, CodingKey { case nodeRegisteredAt, seedWrittenAt, definedAt, bootedAt }
+
+    // The steps are a second or less apart: they travel as ISO 8601 with milliseconds, where the wire's other dates
+    // are whole seconds (a timeline in whole seconds would put the seed before the request). Whole seconds are read too.
+    private static let precise = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+    private static let whole = Date.ISO8601FormatStyle()
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func date(_ key: CodingKeys) throws -> Date? {
+            guard let text = try c.decodeIfPresent(String.self, forKey: key) else { return nil }
+            if let date = try? Self.precise.parse(text) { return date }
+            if let date = try? Self.whole.parse(text) { return date }
+            throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: "not an ISO 8601 time (got \"\(text)\")")
+        }
+        self.init(
+            nodeRegisteredAt: try date(.nodeRegisteredAt), seedWrittenAt: try date(.seedWrittenAt), definedAt: try date(.definedAt),
+            bootedAt: try date(.bootedAt))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        for (key, date) in [
+            (CodingKeys.nodeRegisteredAt, nodeRegisteredAt), (.seedWrittenAt, seedWrittenAt), (.definedAt, definedAt),
+            (.bootedAt, bootedAt),
+        ] {
+            if let date { try c.encode(date.formatted(Self.precise), forKey: key) }
+        }
+    }
 }

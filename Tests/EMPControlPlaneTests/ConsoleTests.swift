@@ -213,6 +213,20 @@ import Testing
         }
     }
 
+    /// Steps a fraction of a second apart keep their order on the wire (its other dates are whole seconds).
+    @Test func provisioningStepsTravelWithMilliseconds() throws {
+        let steps = ProvisioningSteps(seedWrittenAt: APIFixture.epoch + 0.25, bootedAt: APIFixture.epoch + 0.75)
+        let data = try WireJSON.encoder().encode(steps)
+        let decoded = try WireJSON.decoder().decode(ProvisioningSteps.self, from: data)
+        #expect(decoded == steps)
+        #expect(String(decoding: data, as: UTF8.self).contains(".250Z"))
+        let whole = try WireJSON.decoder().decode(ProvisioningSteps.self, from: Data(#"{"definedAt":"2023-11-14T22:13:20Z"}"#.utf8))
+        #expect(whole.definedAt == APIFixture.epoch)
+        #expect(throws: DecodingError.self) {
+            try WireJSON.decoder().decode(ProvisioningSteps.self, from: Data(#"{"bootedAt":"yesterday"}"#.utf8))
+        }
+    }
+
     @Test func markupInNamesAndMessagesIsShownAsText() async throws {
         try await seed()
         try await application().test(.router) { client in
