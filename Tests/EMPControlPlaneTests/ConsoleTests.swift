@@ -299,6 +299,8 @@ import Testing
             let page = try await get(client, "/hosts/metal-0?done=Cordoned", cookie: signed.cookie).text
             #expect(page.contains(#"<strong data-field="state">cordoned</strong>"#))
             #expect(page.contains("Done: Cordoned."))
+            let crafted = try await get(client, "/hosts/metal-0?done=Send+your+token+to+evil.example", cookie: signed.cookie).text
+            #expect(!crafted.contains("evil.example"))
             let maintenance = try await post(
                 client, "/hosts/metal-1/maintenance", cookie: signed.cookie, form: "csrf=\(signed.csrf)&enabled=true")
             #expect(maintenance.status == .seeOther)

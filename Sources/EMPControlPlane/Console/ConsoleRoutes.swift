@@ -31,6 +31,8 @@ struct ConsoleRoutes<Context: RequestContext>: Sendable {
     static var updatesScope: String { "console/updates" }
     /// Largest form accepted (a token or a CSRF field).
     static var maxFormBytes: Int { 8 << 10 }
+    /// What a form's redirect may announce (`?done=`).
+    static var outcomes: Set<String> { ["Cordoned", "Uncordoned", "MaintenanceOn", "MaintenanceOff"] }
 
     init(
         store: any StateStore, sessions: ConsoleSessions, pending: PendingBoard, plans: PlanBoard, operatorTokens: [String],
@@ -140,7 +142,8 @@ struct ConsoleRoutes<Context: RequestContext>: Sendable {
             return page(
                 "login", title: "Not found", session: session, LoginView(error: nil), status: .notFound, flash: "\(title): not found")
         }
-        let flash = request.uri.queryParameters.get("done").map { "Done: \($0)." }
+        // Only the console's own outcomes: a crafted link cannot make the page say something else.
+        let flash = request.uri.queryParameters.get("done").flatMap { Self.outcomes.contains($0) ? "Done: \($0)." : nil }
         return page(template, title: title, session: session, data, flash: flash)
     }
 
