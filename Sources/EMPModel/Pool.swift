@@ -27,6 +27,11 @@ public struct Pool: Sendable, Hashable, Codable, Identifiable {
     }
 
     /// The pool as the operator API shows it: the bootstrap token's secret hidden.
+    /// What may be allocated on a host of this pool: its capacity × the pool's overcommit ratios.
+    public func limit(of capacity: Resources) -> Resources {
+        capacity.scaled(cpu: policy.cpuOvercommit, memory: policy.memoryOvercommit)
+    }
+
     public var redacted: Pool {
         var copy = self
         copy.kubelet = kubelet?.redacted

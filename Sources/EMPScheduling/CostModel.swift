@@ -47,12 +47,17 @@ public struct CostModel: Sendable {
         if let previous, time > previous.at {
             total += previous.savingHourly * time.timeIntervalSince(previous.at) / 3600
         }
-        let limit = priced.reduce(Resources.zero) {
-            $0 + $1.capacity.scaled(cpu: pool.policy.cpuOvercommit, memory: pool.policy.memoryOvercommit)
-        }
+        let totals = CostModel.totals(pool: pool, hosts: hosts)
         return PoolSample(
-            poolID: pool.id, at: time, hostsHourly: hostsHourly, evmsHourly: evmsHourly, savedTotal: total, limit: limit,
-            allocated: priced.reduce(.zero) { $0 + $1.allocated }, used: priced.reduce(.zero) { $0 + $1.used }, runningEVMs: running)
+            poolID: pool.id, at: time, hostsHourly: hostsHourly, evmsHourly: evmsHourly, savedTotal: total, limit: totals.limit,
+            allocated: totals.allocated, used: totals.used, runningEVMs: running)
+    }
+
+    /// The limit (capacity × overcommit), allocation and use summed over the pool's hosts that count (not lost).
+    public static func totals(pool: Pool, hosts: [EMPModel.Host]) -> (limit: Resources, allocated: Resources, used: Resources) {
+        hosts.filter { $0.state != .lost }.reduce((Resources.zero, Resources.zero, Resources.zero)) { sums, host in
+            (sums.0 + pool.limit(of: host.capacity), sums.1 + host.allocated, sums.2 + host.used)
+        }
     }
 
     /// The estimate `GET /v1/pools/{id}/cost` answers: the current figures, the running total as of `latest` (the

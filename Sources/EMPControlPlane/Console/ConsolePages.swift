@@ -26,13 +26,8 @@ enum ConsolePages {
 
     /// The pool's CPU and memory gauges: limit (capacity × overcommit of the hosts that count), allocated, used.
     static func gauges(pool: Pool, hosts: [EMPModel.Host]) -> (cpu: String, memory: String) {
-        let counted = hosts.filter { $0.state != .lost }
-        let limit = counted.reduce(Resources.zero) {
-            $0 + $1.capacity.scaled(cpu: pool.policy.cpuOvercommit, memory: pool.policy.memoryOvercommit)
-        }
-        let allocated = counted.reduce(Resources.zero) { $0 + $1.allocated }
-        let used = counted.reduce(Resources.zero) { $0 + $1.used }
-        return gauges(limit: limit, allocated: allocated, used: used)
+        let totals = CostModel.totals(pool: pool, hosts: hosts)
+        return gauges(limit: totals.limit, allocated: totals.allocated, used: totals.used)
     }
 
     static func gauges(limit: Resources, allocated: Resources, used: Resources) -> (cpu: String, memory: String) {
@@ -68,20 +63,12 @@ enum ConsolePages {
                 let hosts = try tx.hosts(pool: pool.id)
                 let phases = try phases(tx, pool: pool.id)
                 let (cpu, memory) = gauges(pool: pool, hosts: hosts)
-                let estimate = try estimate(tx, pool: pool, hosts: hosts, model: model, at: time)
+                let estimate = try tx.costEstimate(pool, hosts: hosts, model: model, at: time)
                 return PoolCard(
                     id: pool.id, hosts: hosts.count, evms: phases.reduce(0) { $0 + $1.count }, phases: phases,
                     pending: pending.pods(pool: pool.id).count, cpuGauge: cpu, memoryGauge: memory,
                     savingMonthly: Money.format(estimate.savingMonthly), savingPercent: Money.percent(estimate.savingPercent))
             })
-    }
-
-    static func estimate(_ tx: any StoreReading, pool: Pool, hosts: [EMPModel.Host], model: CostModel, at time: Date) throws -> CostEstimate
-    {
-        let total = try tx.latestPoolSample(pool: pool.id)
-        return model.estimate(
-            pool: pool, hosts: hosts, runningEVMs: try tx.evmCount(EVMFilter(poolID: pool.id, phases: CostModel.instancePhases)),
-            at: time, latest: total?.latest, first: total?.first)
     }
 
     // MARK: Pool dashboard
@@ -160,7 +147,7 @@ enum ConsolePages {
         guard let pool = try tx.pool(id) else { return nil }
         let hosts = try tx.hosts(pool: id)
         let (cpu, memory) = gauges(pool: pool, hosts: hosts)
-        let estimate = try estimate(tx, pool: pool, hosts: hosts, model: model, at: time)
+        let estimate = try tx.costEstimate(pool, hosts: hosts, model: model, at: time)
         let evms = try tx.evms(EVMFilter(poolID: id), after: nil, limit: rows + 1)
         let phases = try phases(tx, pool: id)
         let total = phases.reduce(0) { $0 + $1.count }
@@ -200,7 +187,7 @@ enum ConsolePages {
                 return count > 0 ? StateCount(state: state.rawValue, count: count) : nil
             },
             hosts: hosts.prefix(rows).map { host in
-                let limit = host.capacity.scaled(cpu: policy.cpuOvercommit, memory: policy.memoryOvercommit)
+                let limit = pool.limit(of: host.capacity)
                 return HostRow(
                     id: host.id, state: host.effectiveState.rawValue, evms: evmsPerHost[host.id] ?? 0,
                     cpu: "\(cores(host.allocated.cpuMillis)) / \(cores(host.used.cpuMillis)) / \(cores(limit.cpuMillis))",
@@ -379,7 +366,7 @@ enum ConsolePages {
     static func host(_ tx: any StoreReading, id: String, session: ConsoleSessions.Session, at time: Date) throws -> HostPage? {
         guard let host = try tx.host(id) else { return nil }
         let pool = try tx.pool(host.poolID)
-        let limit = host.capacity.scaled(cpu: pool?.policy.cpuOvercommit ?? 1, memory: pool?.policy.memoryOvercommit ?? 1)
+        let limit = pool?.limit(of: host.capacity) ?? host.capacity
         let (cpu, memory) = gauges(limit: limit, allocated: host.allocated, used: host.used)
         let samples = try tx.hostSamples(host: id, since: time.addingTimeInterval(-86_400))
         let (cpuChart, memoryChart) = charts(
@@ -472,7 +459,7 @@ enum ConsolePages {
         var estimates: [CostEstimate] = []
         var charts: [String] = []
         for pool in try tx.pools() {
-            estimates.append(try estimate(tx, pool: pool, hosts: try tx.hosts(pool: pool.id), model: model, at: time))
+            estimates.append(try tx.costEstimate(pool, hosts: try tx.hosts(pool: pool.id), model: model, at: time))
             let samples = CostModel.downsample(try tx.poolSamples(pool: pool.id, since: time.addingTimeInterval(-30 * 86_400)), points: 300)
             let times = samples.map(\.at.timeIntervalSince1970)
             charts.append(

@@ -34,7 +34,7 @@ extension StoreWriting {
                 "host \(target.id) does not receive EVMs (\(target.effectiveState.rawValue)\(target.deadline == nil ? "" : ", going away"))"
             )
         }
-        let limit = target.capacity.scaled(cpu: pool.policy.cpuOvercommit, memory: pool.policy.memoryOvercommit)
+        let limit = pool.limit(of: target.capacity)
         let reserved = target.allocated + (try incomingAllocations()[target.id] ?? .zero)
         guard (reserved + evm.shape.resources).fits(in: limit) else {
             throw DomainError.conflict(

@@ -38,13 +38,7 @@ struct CostRoutes<Context: RequestContext>: Sendable {
         let model = model
         return try await store.read { tx in
             let pools = try only.map { id in try tx.pool(id).map { [$0] } ?? [] } ?? tx.pools()
-            return try pools.map { pool in
-                let total = try tx.latestPoolSample(pool: pool.id)
-                return model.estimate(
-                    pool: pool, hosts: try tx.hosts(pool: pool.id),
-                    runningEVMs: try tx.evmCount(EVMFilter(poolID: pool.id, phases: CostModel.instancePhases)), at: time,
-                    latest: total?.latest, first: total?.first)
-            }
+            return try pools.map { pool in try tx.costEstimate(pool, hosts: try tx.hosts(pool: pool.id), model: model, at: time) }
         }
     }
 

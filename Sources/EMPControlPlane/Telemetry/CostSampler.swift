@@ -53,7 +53,7 @@ public struct CostSampler: Service {
             let samples = try await store.write { tx -> [PoolSample] in
                 var samples: [PoolSample] = []
                 for pool in try tx.pools() {
-                    let running = try tx.evmCount(EVMFilter(poolID: pool.id, phases: CostModel.instancePhases))
+                    let running = try tx.instanceEVMCount(pool: pool.id)
                     let hosts = try tx.hosts(pool: pool.id)
                     let sample = model.sample(
                         pool: pool, hosts: hosts, runningEVMs: running, at: time, previous: try tx.latestPoolSample(pool: pool.id)?.latest)
@@ -64,7 +64,7 @@ public struct CostSampler: Service {
                         try tx.save(
                             HostSample(
                                 hostID: host.id, at: time,
-                                limit: host.capacity.scaled(cpu: pool.policy.cpuOvercommit, memory: pool.policy.memoryOvercommit),
+                                limit: pool.limit(of: host.capacity),
                                 allocated: host.allocated, used: host.used))
                     }
                     for phase in EVMPhase.allCases {

@@ -58,7 +58,7 @@ enum FleetMetrics {
     static func record(pool: Pool, hosts: [EMPModel.Host]) {
         for host in hosts {
             let labels = [("pool", pool.id), ("host", host.id)]
-            let limit = host.capacity.scaled(cpu: pool.policy.cpuOvercommit, memory: pool.policy.memoryOvercommit)
+            let limit = pool.limit(of: host.capacity)
             for (kind, figures) in [("limit", limit), ("allocated", host.allocated), ("used", host.used)] {
                 Gauge(label: "emp_host_cpu_\(kind)_cores", dimensions: labels).record(Double(figures.cpuMillis) / 1000)
                 Gauge(label: "emp_host_memory_\(kind)_bytes", dimensions: labels).record(figures.memoryBytes)
