@@ -51,8 +51,18 @@ ok "KubeSim up after $(( $(now_ms) - t0 )) ms"
 export KUBECONFIG="$WORK/kubeconfig"
 kubectl get namespaces | show
 
-say "Start emp-control-plane (SQLite in $WORK/cp; autoscaler on KubeSim; heartbeat timeout 5 s, empty EVMs go after 10 s for the demo)"
+STORE_YAML=""
+STORE_NAME="SQLite in $WORK/cp"
+if [ "${EMP_STORE:-sqlite}" = postgres ]; then
+    # make demo EMP_STORE=postgres runs this under scripts/with-postgres.sh: a throwaway PostgreSQL on loopback.
+    [ -n "${EMP_TEST_POSTGRES_URL:-}" ] || { fail "EMP_STORE=postgres needs scripts/with-postgres.sh (make demo does it)"; exit 1; }
+    psql -q "$EMP_TEST_POSTGRES_URL" -c "CREATE DATABASE emp_demo"
+    STORE_YAML=$(printf 'store: {type: postgres, url: "%s"}\nha: {replicaID: demo-cp}' "${EMP_TEST_POSTGRES_URL%/*}/emp_demo")
+    STORE_NAME="PostgreSQL at ${EMP_TEST_POSTGRES_URL%/*}/emp_demo, leading as replica demo-cp"
+fi
+say "Start emp-control-plane ($STORE_NAME; autoscaler on KubeSim; heartbeat timeout 5 s, empty EVMs go after 10 s for the demo)"
 cat > "$WORK/control-plane.yaml" <<YAML
+$STORE_YAML
 listen: 127.0.0.1:0
 dataDir: $WORK/cp
 operatorTokens: [$TOKEN]
@@ -72,6 +82,10 @@ for _ in $(seq 1 300); do grep -q 'listening on' "$WORK/cp.out" 2>/dev/null && b
 URL=$(grep -o 'http://[0-9.]*:[0-9]*' "$WORK/cp.out" | head -1 || true)
 [ -n "$URL" ] || { fail "control plane did not start"; cat "$WORK/cp.log"; exit 1; }
 ok "listening at $URL after $(( $(now_ms) - t0 )) ms"
+if [ -n "$STORE_YAML" ]; then
+    wait_for 30 "it leads (the lease row in PostgreSQL names it)" sh -c "curl -sf $URL/leaderz"
+    curl -s "$URL/readyz" | show
+fi
 mkdir -p "$HOME/.config/emp"
 printf 'server: %s\ntoken: %s\n' "$URL" "$TOKEN" > "$HOME/.config/emp/config.yaml"
 
@@ -312,6 +326,87 @@ failed_move() { empctl migrations --state failed | grep -q "$mover"; }
 wait_for 20 "the migration of $mover failed with libvirt's message" failed_move
 empctl migrations | show
 check "$mover is still on $from" sh -c "$BIN/empctl evm show $mover | grep -q '\"hostID\" : \"$from\"'"
+
+say "Bare metal that comes and goes: pool 'metal' on EC2 (moto's EC2 server on loopback stands in for AWS)"
+if python3 -c "import moto.server" 2>/dev/null; then
+    python3 scripts/moto-server.py >"$WORK/moto.out" 2>"$WORK/moto.log" &
+    PIDS+=($!)
+    for _ in $(seq 1 300); do grep -q '^listening' "$WORK/moto.out" 2>/dev/null && break; sleep 0.1; done
+    MOTO="http://127.0.0.1:$(awk '/^listening/ {print $2}' "$WORK/moto.out")"
+    export AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo-secret AWS_DEFAULT_REGION=us-east-1
+    # A VPC with a subnet in each of two zones, and an AMI: what an operator has in their account.
+    read -r SUBNET_A SUBNET_B AMI < <(python3 - "$MOTO" <<'PY'
+import sys, boto3
+ec2 = boto3.client("ec2", endpoint_url=sys.argv[1])
+vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=zone)["Subnet"]["SubnetId"]
+           for i, zone in ((1, "us-east-1a"), (2, "us-east-1b"))]
+print(*subnets, ec2.describe_images()["Images"][0]["ImageId"])
+PY
+)
+    ec2_instances() {
+        python3 - "$MOTO" <<'PY'
+import sys, boto3
+ec2 = boto3.client("ec2", endpoint_url=sys.argv[1])
+for r in ec2.describe_instances(Filters=[{"Name": "tag:emp.pf9.io/pool", "Values": ["metal"]}])["Reservations"]:
+    for i in r["Instances"]:
+        print(i["InstanceId"], i["InstanceType"], i["Placement"]["AvailabilityZone"], i["State"]["Name"])
+PY
+    }
+    PORT2=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    URL2="http://127.0.0.1:$PORT2"
+    empctl2() { EMP_SERVER="$URL2" EMP_TOKEN="$TOKEN" "$BIN/empctl" "$@"; }
+    cat > "$WORK/control-plane-metal.yaml" <<YAML
+listen: 127.0.0.1:$PORT2
+dataDir: $WORK/cp-metal
+operatorTokens: [$TOKEN]
+hostProviderIntervalSeconds: 5
+hostProviders:
+  metal:
+    type: ec2
+    controlPlaneURL: $URL2
+    endpoint: $MOTO
+    region: us-east-1
+    ami: $AMI
+    subnets: [$SUBNET_A, $SUBNET_B]
+    tags: {team: platform}
+    emptyHostAfterSeconds: 10
+YAML
+    "$BIN/emp-control-plane" --config "$WORK/control-plane-metal.yaml" --log-level warning >"$WORK/cp-metal.out" 2>"$WORK/cp-metal.log" &
+    PIDS+=($!)
+    for _ in $(seq 1 300); do grep -q 'listening on' "$WORK/cp-metal.out" 2>/dev/null && break; sleep 0.1; done
+    echo "    a second control plane at $URL2 manages pool 'metal' with hostProviders.metal (type ec2, m5.metal, two zones)"
+    empctl2 pool create metal --vcpus 4 --memory 16Gi --min-hosts 1 --max-hosts 3 --cluster demo-cluster >/dev/null
+    launched() { [ "$(ec2_instances | grep -c ' running$')" = 1 ]; }
+    wait_for 30 "below minHosts 1: one m5.metal instance launched in EC2" launched
+    ec2_instances | show
+    empctl2 events --object pool/metal | show
+    INSTANCE=$(ec2_instances | awk '{print $1}')
+    # What the instance boots with: cloud-init user data carrying a one-time join token. The machine's agent joins
+    # with it (here an emp-agent on a test-driver host stands in for the instance's).
+    JOIN=$(python3 - "$MOTO" "$INSTANCE" <<'PY'
+import sys, base64, boto3
+ec2 = boto3.client("ec2", endpoint_url=sys.argv[1])
+data = base64.b64decode(ec2.describe_instance_attribute(InstanceId=sys.argv[2], Attribute="userData")["UserData"]["Value"]).decode()
+print(next(line.split('"')[1] for line in data.splitlines() if "joinToken:" in line))
+PY
+)
+    cp "$WORK/bm-1.xml" "$WORK/metal-1.xml"
+    "$BIN/emp-agent" --control-plane "$URL2" --join-token "$JOIN" --host-id metal-1 --libvirt-uri "test://$WORK/metal-1.xml" \
+        --domain-type test --state-dir "$WORK/agent-metal" --report-interval 1 --poll-wait 5 --log-level warning 2>"$WORK/agent-metal.log" &
+    PIDS+=($!)
+    metal_joined() { EMP_SERVER="$URL2" EMP_TOKEN="$TOKEN" "$BIN/empctl" host list | grep -q "^metal-1 .*$INSTANCE"; }
+    wait_for 30 "the instance's agent joined with the token from its user data (HostJoined)" metal_joined
+    empctl2 host list | show
+    echo "    The pool no longer needs a host (min 0); empty for 10 s, the launched host is cordoned and terminated:"
+    empctl2 pool update metal --min-hosts 0 >/dev/null
+    terminated() { ec2_instances | grep -q "$INSTANCE .* terminated$" && ! EMP_SERVER="$URL2" EMP_TOKEN="$TOKEN" "$BIN/empctl" host list | grep -q '^metal-1 '; }
+    wait_for 60 "the empty host released: instance terminated in EC2, host record removed" terminated
+    ec2_instances | show
+    empctl2 events --object pool/metal | tail -n 3 | show
+else
+    echo "    skipped: moto (PyPI moto[server]) is not installed; make deps installs it (scripts/ensure-python.sh)"
+fi
 
 echo
 if [ "$failures" -ne 0 ]; then echo "demo: $failures step(s) FAILED"; exit 1; fi

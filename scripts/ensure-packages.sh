@@ -6,6 +6,8 @@ set -euo pipefail
 packages=(libvirt-dev pkg-config libsqlite3-dev libxml2-dev curl openssl xorriso qemu-utils)
 # The console's browser test (headless Chromium driven through WebDriver) and promtool for `/metrics`.
 packages+=(chromium chromium-driver python3-selenium fonts-dejavu-core prometheus)
+# PostgreSQL: the store tests run against SQLite and a throwaway server (scripts/with-postgres.sh).
+packages+=(postgresql)
 
 # kubectl (tests and the demo use it as the reference client): Debian's package when none is on PATH.
 command -v kubectl >/dev/null 2>&1 || packages+=(kubernetes-client)

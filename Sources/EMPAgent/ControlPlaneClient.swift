@@ -5,15 +5,20 @@ import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
 
-/// The agent's side of the agent API (HTTP/JSON): join, long-poll desired state, report.
+/// The agent's side of the agent API (HTTP/JSON): join, long-poll desired state, report. Given several
+/// control-plane URLs (comma-separated), it moves to the next when one cannot be reached and to the leader when a
+/// follower refuses a write.
 public struct ControlPlaneClient: Sendable {
     let http: HTTPClient
-    let baseURL: String
+    let endpoints: ControlPlaneEndpoints
 
     public init(http: HTTPClient, baseURL: String) {
         self.http = http
-        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.endpoints = ControlPlaneEndpoints(baseURL)
     }
+
+    /// The URL in use now.
+    public var baseURL: String { endpoints.current }
 
     /// Trades a join token for a credential.
     public func join(_ request: JoinRequest) async throws -> JoinResponse {
@@ -53,18 +58,26 @@ public struct ControlPlaneClient: Sendable {
         bearer: String?,
         timeout: TimeAmount
     ) async throws -> Reply {
-        var request = HTTPClientRequest(url: baseURL + path)
-        request.method = method
-        request.headers.add(name: "Content-Type", value: "application/json")
-        if let bearer { request.headers.add(name: "Authorization", value: "Bearer \(bearer)") }
-        if let body { request.body = .bytes(ByteBuffer(data: try WireJSON.encoder().encode(body))) }
-        let response = try await http.execute(request, timeout: timeout)
-        let bytes = try await response.body.collect(upTo: 16 << 20)
+        let payload = try body.map { ByteBuffer(data: try WireJSON.encoder().encode($0)) }
+        let answer = try await endpoints.withFailover { base in
+            var request = HTTPClientRequest(url: base + path)
+            request.method = method
+            request.headers.add(name: "Content-Type", value: "application/json")
+            if let bearer { request.headers.add(name: "Authorization", value: "Bearer \(bearer)") }
+            if let payload { request.body = .bytes(payload) }
+            let response = try await http.execute(request, timeout: timeout)
+            let bytes = try await response.body.collect(upTo: 16 << 20)
+            return .init(status: Int(response.status.code), body: Data(buffer: bytes), reply: response)
+        }
+        return try Self.decode(answer.reply, answer.body)
+    }
+
+    private static func decode<Reply: Decodable>(_ response: HTTPClientResponse, _ body: Data) throws -> Reply {
         guard (200..<300).contains(response.status.code) else {
-            let message = (try? WireJSON.decoder().decode(APIErrorBody.self, from: Data(buffer: bytes)))?.message ?? String(buffer: bytes)
+            let message = (try? WireJSON.decoder().decode(APIErrorBody.self, from: body))?.message ?? String(decoding: body, as: UTF8.self)
             throw ControlPlaneError(status: Int(response.status.code), message: message)
         }
-        return try WireJSON.decoder().decode(Reply.self, from: Data(buffer: bytes))
+        return try WireJSON.decoder().decode(Reply.self, from: body)
     }
 }
 

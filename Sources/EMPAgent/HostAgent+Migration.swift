@@ -65,6 +65,9 @@ public enum InterruptionNotice {
     public static func fetch(_ url: String, http: HTTPClient = .shared) async throws -> Date? {
         var request = HTTPClientRequest(url: url)
         request.method = .GET
+        if let token = await sessionToken(for: url, http: http) {
+            request.headers.add(name: "X-aws-ec2-metadata-token", value: token)
+        }
         let response = try await http.execute(request, timeout: .seconds(2))
         let body = try await response.body.collect(upTo: 64 << 10)
         if response.status == .notFound { return nil }
@@ -74,5 +77,20 @@ public enum InterruptionNotice {
         } catch {
             throw AgentError("interruption notice \(url): not an instance-action document (\(error))")
         }
+    }
+
+    /// An IMDSv2 session token when `url` is an instance-metadata path (`/latest/meta-data/…`) and the service
+    /// hands one out (`PUT /latest/api/token`); nil otherwise, and the read goes without (IMDSv1, other providers).
+    /// Instances that require IMDSv2 refuse reads without it.
+    static func sessionToken(for url: String, http: HTTPClient) async -> String? {
+        guard let parsed = URL(string: url), parsed.path.hasPrefix("/latest/meta-data/"), let host = parsed.host else { return nil }
+        var request = HTTPClientRequest(url: "\(parsed.scheme ?? "http")://\(host)\(parsed.port.map { ":\($0)" } ?? "")/latest/api/token")
+        request.method = .PUT
+        request.headers.add(name: "X-aws-ec2-metadata-token-ttl-seconds", value: "300")
+        guard let response = try? await http.execute(request, timeout: .seconds(2)), response.status == .ok,
+            let body = try? await response.body.collect(upTo: 4096)
+        else { return nil }
+        let token = String(buffer: body).trimmingCharacters(in: .whitespacesAndNewlines)
+        return token.isEmpty ? nil : token
     }
 }

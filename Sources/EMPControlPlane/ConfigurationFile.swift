@@ -1,5 +1,6 @@
 public import EMPModel
 public import EMPScheduling
+import EMPStore
 import Foundation
 import ServerGuard
 import Yams
@@ -28,6 +29,67 @@ public struct ConfigurationFile: Decodable, Sendable {
     public var viewerTokens: [String]?
     /// Console session lifetime (60–604800 s). Default 43200.
     public var sessionLifetimeSeconds: Double?
+    /// Per pool id: where its hosts come from (EC2, the operator's commands); pools not listed keep a static fleet.
+    public var hostProviders: [String: HostProviderSection]?
+    /// How often host providers' launches and machines are looked at (5–3600 s). Default 15.
+    public var hostProviderIntervalSeconds: Double?
+    /// Where the state lives: the embedded SQLite file (default) or a shared PostgreSQL.
+    public var store: StoreSection?
+    /// Replicas on a shared PostgreSQL: this one's id and address, the lease's length.
+    public var ha: HASection?
+
+    /// `ha:` section (PostgreSQL only).
+    public struct HASection: Decodable, Sendable {
+        /// Unique among the replicas. Default: the host name.
+        public var replicaID: String?
+        /// `https://cp-1.example:8443`: where followers send writers while this replica leads.
+        public var advertiseURL: String?
+        /// The lease's length (3–60 s), renewed every fifth of it. Default 10.
+        public var leaseSeconds: Double?
+    }
+
+    /// `store:` section. The password comes from `passwordFile` (mode 0600) or `EMP_STORE_PASSWORD`, never the YAML.
+    public struct StoreSection: Decodable, Sendable {
+        /// `sqlite` (default) or `postgres`.
+        public var type: String?
+        /// `postgres://user@host[:port]/database[?sslmode=verify-full&sslrootcert=CA.pem]`.
+        public var url: String?
+        public var passwordFile: String?
+        /// Pooled connections (1–200). Default 10.
+        public var maxConnections: Int?
+
+        /// The PostgreSQL settings, or nil for SQLite; names the key at fault.
+        func postgres(environment: [String: String]) throws -> PostgresStore.Configuration? {
+            switch type ?? "sqlite" {
+            case "sqlite":
+                guard url == nil, passwordFile == nil else { throw ConfigurationError("store: url and passwordFile are for type postgres") }
+                return nil
+            case "postgres":
+                guard let url else { throw ConfigurationError("store.url: required for type postgres") }
+                let password: String?
+                do {
+                    password = try PostgresStore.Configuration.password(file: passwordFile, environment: environment)
+                } catch {
+                    throw ConfigurationError("store.passwordFile: \(error)")
+                }
+                var configuration: PostgresStore.Configuration
+                do {
+                    configuration = try PostgresStore.Configuration.parse(url: url, password: password)
+                } catch {
+                    throw ConfigurationError("\(error)")
+                }
+                if let maxConnections {
+                    guard (1...200).contains(maxConnections) else {
+                        throw ConfigurationError("store.maxConnections must be between 1 and 200 (got \(maxConnections))")
+                    }
+                    configuration.maxConnections = maxConnections
+                }
+                return configuration
+            case let other:
+                throw ConfigurationError("store.type: \"\(other)\" is not sqlite or postgres")
+            }
+        }
+    }
 
     /// `cost:` section: list prices over the shipped ones, what each pool's and host's hardware costs.
     public struct CostSection: Decodable, Sendable {
@@ -87,6 +149,7 @@ public struct ConfigurationFile: Decodable, Sendable {
         "persistEveryReport",
         "expectedUseFraction", "kubeconfig", "autoscaler",
         "rebalancer", "server", "cost", "viewerTokens", "sessionLifetimeSeconds",
+        "hostProviders", "hostProviderIntervalSeconds", "store", "ha",
     ]
 
     /// Reads and checks `path`; errors name the file and the key at fault.
@@ -98,6 +161,14 @@ public struct ConfigurationFile: Decodable, Sendable {
             if let mapping = try Yams.load(yaml: text) as? [String: Any] {
                 if let unknown = Set(mapping.keys).subtracting(keys).sorted().first {
                     throw ConfigurationError("\(path): unknown key \"\(unknown)\"")
+                }
+                for (pool, section) in (mapping["hostProviders"] as? [String: Any] ?? [:]) {
+                    guard let section = section as? [String: Any] else { continue }
+                    do {
+                        try HostProviderSection.checkKeys(section, pool: pool)
+                    } catch let error as ConfigurationError {
+                        throw ConfigurationError("\(path): \(error)")
+                    }
                 }
             }
             return try YAMLDecoder().decode(ConfigurationFile.self, from: text)
@@ -224,6 +295,45 @@ public struct ConfigurationFile: Decodable, Sendable {
                 throw ConfigurationError("sessionLifetimeSeconds must be between 60 and 604800 (got \(sessionLifetimeSeconds))")
             }
             configuration.sessionLifetime = sessionLifetimeSeconds
+        }
+        for (pool, section) in (hostProviders ?? [:]).sorted(by: { $0.key < $1.key }) {
+            do {
+                try HostName.validate(pool)
+            } catch {
+                throw ConfigurationError("hostProviders.\(pool): not a pool id: \(error)")
+            }
+            configuration.hostProviders[pool] = try section.configuration(pool: pool)
+        }
+        if let seconds = hostProviderIntervalSeconds {
+            guard (5...3600).contains(seconds) else {
+                throw ConfigurationError("hostProviderIntervalSeconds must be between 5 and 3600 (got \(seconds))")
+            }
+            configuration.hostProviderInterval = .milliseconds(Int64(seconds * 1000))
+        }
+        if let store {
+            configuration.postgres = try store.postgres(environment: ProcessInfo.processInfo.environment)
+        }
+        if let ha {
+            guard configuration.postgres != nil else { throw ConfigurationError("ha: needs store.type postgres (replicas share it)") }
+            if let id = ha.replicaID {
+                guard !id.isEmpty, id.count <= 63, id.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." }) else {
+                    throw ConfigurationError("ha.replicaID: \"\(id)\" must be 1–63 letters, digits, dots or dashes")
+                }
+                configuration.replicaID = id
+            }
+            if let url = ha.advertiseURL {
+                guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil else {
+                    throw ConfigurationError("ha.advertiseURL: \"\(url)\" is not an http(s) URL")
+                }
+                configuration.advertiseURL = url.hasSuffix("/") ? String(url.dropLast()) : url
+            }
+            if let seconds = ha.leaseSeconds {
+                guard (3...60).contains(seconds) else {
+                    throw ConfigurationError("ha.leaseSeconds must be between 3 and 60 (got \(seconds))")
+                }
+                configuration.leaseDuration = .milliseconds(Int64(seconds * 1000))
+                configuration.leaseRenewInterval = .milliseconds(Int64(seconds * 200))
+            }
         }
         if let expectedUseFraction {
             guard (0...1).contains(expectedUseFraction) else { throw ConfigurationError("expectedUseFraction must be in [0, 1]") }

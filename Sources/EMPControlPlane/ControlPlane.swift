@@ -18,7 +18,7 @@ public enum ControlPlane {
     /// What ``build(configuration:logger:registry:now:)`` returns: the app, its store and the token to use.
     public struct Built: Sendable {
         public let application: Application<RouterResponder<BasicRequestContext>>
-        public let store: SQLiteStore
+        public let store: any StateStore
         public let operatorToken: String
         /// True when the token was generated now and should be shown to the operator once.
         public let tokenGenerated: Bool
@@ -26,6 +26,8 @@ public enum ControlPlane {
         public let kube: KubeClient?
         /// Console sessions and what the autoscaler shows it.
         public let console: ConsoleState
+        /// This replica's role among replicas on a shared PostgreSQL (nil on SQLite: one replica, always leading).
+        public var leadership: Leadership? = nil
 
         /// The application as a service that also answers waiting long polls at once on graceful shutdown.
         public var service: ControlPlaneService {
@@ -53,7 +55,22 @@ public enum ControlPlane {
         onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
     ) throws -> Built {
         DescriptorLimit.raiseToHardLimit()
-        let store = try SQLiteStore(directory: configuration.dataDirectory, configuration: .init(clock: clock))
+        let store: any StateStore
+        var leadership: Leadership?
+        var election: LeaderElection?
+        if var postgres = configuration.postgres {
+            postgres.clock = clock
+            let shared = try PostgresStore(configuration: postgres, logger: Logger(label: "emp-control-plane.store"))
+            let replica = Leadership(
+                replicaID: configuration.replicaID ?? ProcessInfo.processInfo.hostName, address: configuration.advertiseURL ?? "")
+            election = LeaderElection(
+                store: shared, leadership: replica, ttl: configuration.leaseDuration, renewEvery: configuration.leaseRenewInterval,
+                clock: clock, logger: Logger(label: "emp-control-plane.election"))
+            store = shared
+            leadership = replica
+        } else {
+            store = try SQLiteStore(directory: configuration.dataDirectory, configuration: .init(clock: clock))
+        }
         let now: @Sendable () -> Date = { clock.date }
         var tokens = configuration.operatorTokens
         var generated = false
@@ -64,7 +81,8 @@ public enum ControlPlane {
         }
         let console = ConsoleState(sessionLifetime: configuration.sessionLifetime, clock: clock)
         let router = makeRouter(
-            store: store, tokens: tokens, registry: registry, configuration: configuration, now: now, console: console, logger: logger)
+            store: store, tokens: tokens, registry: registry, configuration: configuration, now: now, console: console,
+            leadership: leadership, logger: logger)
         var client: KubeClient?
         if let path = configuration.kubeconfigPath {
             do {
@@ -73,6 +91,7 @@ public enum ControlPlane {
                 throw ConfigurationError("kubeconfig \(path): \(error)")
             }
         }
+        let fleet = try HostFleet.build(configuration, store: store, clock: clock)
         let application = Application(
             router: router,
             server: try serverBuilder(configuration),
@@ -82,18 +101,22 @@ public enum ControlPlane {
                 backlog: configuration.limits.backlog,
                 availableConnectionsDelegate: configuration.limits.connectionsDelegate
             ),
-            services: loops(configuration, store: store, kube: client, console: console, clock: clock, logger: logger),
+            services: (election.map { [$0] } ?? [])
+                + loops(configuration, store: store, kube: client, console: console, fleet: fleet, clock: clock, logger: logger).map {
+                    loop -> any Service in leadership.map { LeaderOnly(loop, leadership: $0) } ?? loop
+                },
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
             logger: logger
         )
         return Built(
-            application: application, store: store, operatorToken: tokens[0], tokenGenerated: generated, kube: client, console: console)
+            application: application, store: store, operatorToken: tokens[0], tokenGenerated: generated, kube: client, console: console,
+            leadership: leadership)
     }
 
     /// Host health, the rebalancer (unless turned off) and, when a kubeconfig is configured, the autoscaler.
     static func loops(
-        _ configuration: ControlPlaneConfiguration, store: SQLiteStore, kube client: KubeClient?, console: ConsoleState,
-        clock: any EMPClock, logger: Logger
+        _ configuration: ControlPlaneConfiguration, store: any StateStore, kube client: KubeClient?, console: ConsoleState,
+        fleet: HostFleet?, clock: any EMPClock, logger: Logger
     ) -> [any Service] {
         var services: [any Service] = [
             HostHealth(store: store, configuration: configuration, clock: clock, logger: logger),
@@ -105,15 +128,20 @@ public enum ControlPlane {
         if configuration.rebalancer.enabled {
             services.append(
                 RebalancerService(
-                    store: store, settings: configuration.rebalancer, kube: client, plans: console.plans, clock: clock,
+                    store: store, settings: configuration.rebalancer, kube: client, plans: console.plans, provider: fleet, clock: clock,
                     logger: Logger(label: "emp-control-plane.rebalancer")))
+        }
+        var provider: any HostProvider = StaticHostProvider()
+        if let fleet {
+            services.append(fleet)
+            provider = fleet
         }
         if let client {
             let placement = EVMPlacement(store: store, expectedUseFraction: configuration.expectedUseFraction)
             services.append(
                 Autoscaler(
-                    client: client, store: store, placement: placement, settings: configuration.autoscaler, pending: console.pending,
-                    clock: clock, logger: Logger(label: "emp-control-plane.autoscaler")))
+                    client: client, store: store, placement: placement, settings: configuration.autoscaler, provider: provider,
+                    pending: console.pending, clock: clock, logger: Logger(label: "emp-control-plane.autoscaler")))
         }
         return services
     }
@@ -145,6 +173,7 @@ public enum ControlPlane {
         configuration: ControlPlaneConfiguration,
         now: @escaping @Sendable () -> Date,
         console: ConsoleState = ConsoleState(),
+        leadership: Leadership? = nil,
         logger: Logger = Logger(label: "emp-control-plane")
     ) -> Router<BasicRequestContext> {
         let router = Router()
@@ -153,11 +182,13 @@ public enum ControlPlane {
             middleware: ErrorBodyMiddleware(
                 routes: table, logger: logger,
                 classify: { error in
+                    if let error = error as? NotLeader { return (.serviceUnavailable, "not_leader", error.description) }
                     guard let error = error as? StoreUnavailable else { return nil }
                     return (.serviceUnavailable, "store_unavailable", error.description)
                 },
                 render: { status, code, message in APIError(status, code: code, message).rendered }))
         router.add(middleware: RequestMetrics())
+        if let leadership { router.add(middleware: FollowerRefusal(leadership: leadership)) }
         let root = RecordingRoutes(router.group(), prefix: "", table: table)
         root.get("healthz") { _, _ in "ok\n" }
         root.get("readyz") { _, _ -> Response in
@@ -165,7 +196,17 @@ public enum ControlPlane {
             if let failure = await store.writeFailure() {
                 return APIError(.serviceUnavailable, code: "store_unavailable", "the store cannot write: \(failure)").rendered
             }
-            return Response(status: .ok, body: ResponseBody(byteBuffer: ByteBuffer(string: "ok\n")))
+            guard let leadership else { return Response(status: .ok, body: ResponseBody(byteBuffer: ByteBuffer(string: "ok\n"))) }
+            // A follower is ready: it answers reads and long polls, and sends writers to the leader.
+            let role = leadership.isLeader ? "leader" : "follower of \(leadership.leaderAddress ?? "no leader yet")"
+            return Response(status: .ok, body: ResponseBody(byteBuffer: ByteBuffer(string: "ok\nrole: \(role)\n")))
+        }
+        // For a load balancer that sends everything to the leader: 200 there, 503 on followers.
+        root.get("leaderz") { _, _ -> Response in
+            guard let leadership, !leadership.isLeader else {
+                return Response(status: .ok, body: ResponseBody(byteBuffer: ByteBuffer(string: "leader\n")))
+            }
+            return FollowerRefusal<BasicRequestContext>.refusal(NotLeader(leader: leadership.leaderAddress))
         }
         root.get("metrics") { _, _ in MetricCatalog.annotate(registry.emitToString()) }
         let v1 = root.recordingGroup("v1").add(middleware: OperatorAuth(tokens: tokens, viewerTokens: configuration.viewerTokens))
@@ -190,7 +231,8 @@ public enum ControlPlane {
             var object: ObjectRef?
             if let kind = query.get("kind") {
                 guard let parsed = ObjectKind(rawValue: kind) else {
-                    throw APIError.invalid("unknown kind \"\(kind)\"; one of pool, host, evm, migration", field: "kind")
+                    throw APIError.invalid(
+                        "unknown kind \"\(kind)\"; one of \(ObjectKind.allCases.map(\.rawValue).joined(separator: ", "))", field: "kind")
                 }
                 guard let id = query.get("id") else { throw APIError.invalid("is required with kind", field: "id") }
                 object = ObjectRef(parsed, id)

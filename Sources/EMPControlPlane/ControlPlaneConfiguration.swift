@@ -1,3 +1,4 @@
+public import EMPStore
 public import Foundation
 public import ServerGuard
 
@@ -35,6 +36,21 @@ public struct ControlPlaneConfiguration: Sendable {
     public var persistEveryReport = false
     /// Hosts or EVMs written per flush transaction, so a flush never holds the writer for long. Default 500.
     public var softStateFlushBatch = 500
+    /// Per pool id, where its hosts come from; pools not listed keep a static fleet (`HostsRequested` events).
+    public var hostProviders: [String: HostProviderConfiguration] = [:]
+    /// The shared PostgreSQL store (`store: {type: postgres, …}`); nil keeps the embedded SQLite file in
+    /// ``dataDirectory``.
+    public var postgres: PostgresStore.Configuration?
+    /// With PostgreSQL: this replica's id in the leader election (default: the host name).
+    public var replicaID: String?
+    /// With PostgreSQL: the URL clients reach this replica at, handed to them by followers when it leads.
+    public var advertiseURL: String?
+    /// How long a leader's lease lasts without renewal (the longest takeover after its death). Default 10 s.
+    public var leaseDuration: Duration = .seconds(10)
+    /// How often the lease is renewed or, on a follower, tried. Default 2 s.
+    public var leaseRenewInterval: Duration = .seconds(2)
+    /// How often host providers' launches and machines are looked at. Default 15 s.
+    public var hostProviderInterval: Duration = .seconds(15)
     /// kubeconfig of the cluster the pools serve; nil turns the autoscaler off.
     public var kubeconfigPath: String?
     /// Autoscaler timings and reserved resources.

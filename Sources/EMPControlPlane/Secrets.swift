@@ -11,11 +11,20 @@ enum Secrets {
     }
 
     /// SHA-256 of `secret`, hex: what the store keeps.
-    static func hash(_ secret: String) -> String {
+    static func hash(_ secret: String) -> String { hex(SHA256.hash(data: Data(secret.utf8))) }
+
+    /// HMAC-SHA256 of `label` under `key`, hex: a secret that can be made again from the label (a launch's join
+    /// token) without being stored.
+    static func derived(key: SymmetricKey, from label: String) -> String {
+        hex(HMAC<SHA256>.authenticationCode(for: Data(label.utf8), using: key))
+    }
+
+    /// Lowercase hex of `bytes`.
+    static func hex(_ bytes: some Sequence<UInt8>) -> String {
         let digits = Array("0123456789abcdef".utf8)
         var hex: [UInt8] = []
         hex.reserveCapacity(64)
-        for byte in SHA256.hash(data: Data(secret.utf8)) {
+        for byte in bytes {
             hex.append(digits[Int(byte >> 4)])
             hex.append(digits[Int(byte & 0x0F)])
         }

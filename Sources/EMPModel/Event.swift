@@ -40,6 +40,8 @@ public enum ObjectKind: String, Sendable, Hashable, Codable, CaseIterable {
     case host
     case evm
     case migration
+    /// A control-plane replica (leadership changes).
+    case controlPlane = "control-plane"
 }
 
 /// Kubernetes-style event severity.

@@ -22,6 +22,8 @@ public struct Host: Sendable, Hashable, Codable, Identifiable {
     /// Set by an operator (`empctl host rejoin`): the next join with this host's `hostUUID` may take the host over
     /// and revoke its current credential. Cleared by that join.
     public var rejoinApprovedAt: Date?
+    /// Set when a host provider launched the machine: what it is and where, for operators and the cost view.
+    public var provider: HostProviderInfo?
 
     public init(
         id: String,
@@ -59,6 +61,33 @@ public struct Host: Sendable, Hashable, Codable, Identifiable {
 
     /// True when new EVMs may be placed here.
     public var acceptsPlacements: Bool { effectiveState == .ready && deadline == nil }
+}
+
+/// The provider's side of a host it launched (`empctl host list`, the console, the cost view).
+public struct HostProviderInfo: Sendable, Hashable, Codable {
+    /// `ec2` or `command`.
+    public var provider: String
+    public var launchID: String
+    /// The provider's machine id (`i-0abc…`).
+    public var machineID: String?
+    /// The provider's word for its state (`running`, `shutting-down`, `terminated`).
+    public var machineState: String?
+    public var instanceType: String?
+    public var lifecycle: HostLifecycle
+    public var zone: String?
+
+    public init(
+        provider: String, launchID: String, machineID: String?, machineState: String?, instanceType: String?, lifecycle: HostLifecycle,
+        zone: String?
+    ) {
+        self.provider = provider
+        self.launchID = launchID
+        self.machineID = machineID
+        self.machineState = machineState
+        self.instanceType = instanceType
+        self.lifecycle = lifecycle
+        self.zone = zone
+    }
 }
 
 /// Where a host stands, as shown to operators.

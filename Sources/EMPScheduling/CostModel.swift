@@ -23,6 +23,8 @@ public struct CostModel: Sendable {
         if let cost = hosts[host.id] { return cost }
         let settings = pools[pool.id]
         if let cost = settings?.hostHourly { return cost }
+        // What the host provider launched (its on-demand list price; spot is priced the same, an upper bound).
+        if let name = host.provider?.instanceType, let price = prices.price(name) { return price.hourly }
         if let name = settings?.hostInstanceType, let price = prices.price(name) { return price.hourly }
         let cores = Int(host.capacity.cpuMillis.saturatingAdd(999) / 1000)
         return prices.nearest(vcpus: cores, memoryBytes: host.capacity.memoryBytes)?.hourly ?? 0

@@ -56,6 +56,17 @@ public final class RevisionNotifier: Sendable {
         for continuation in waiting { continuation.resume() }
     }
 
+    /// Wakes every waiter on every scope, to read its revision again (a shared store's notification channel was
+    /// lost for a while: changes in that time may have gone unannounced).
+    public func notifyAll() {
+        let waiting = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
+            for scope in Set(state.generations.keys).union(state.waiters.keys) { state.generations[scope, default: 0] &+= 1 }
+            defer { state.waiters = [:] }
+            return state.waiters.values.flatMap(\.values)
+        }
+        for continuation in waiting { continuation.resume() }
+    }
+
     /// Returns when `scope` moves past `generation`, after `timeout`, or on cancellation, whichever is first.
     public func wait(_ scope: String, since generation: UInt64, timeout: Duration, clock: any EMPClock = SystemClock()) async {
         let id = UUID()

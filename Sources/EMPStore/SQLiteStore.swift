@@ -24,23 +24,15 @@ public final class SQLiteStore: StateStore {
         }
     }
 
-    private let pool: DatabasePool
-    /// Wakes long polls after commits that bump a revision.
-    let notifier = RevisionNotifier()
-    /// Long-poll timeouts run on this clock.
-    private let clock: any EMPClock
+    let pool: DatabasePool
     /// The database file.
     public let path: String
-    /// Heartbeats and usage between flushes.
-    let soft = SoftState()
-    /// Decoded hosts and EVMs by their stored bytes.
-    let documents = DecodedDocuments()
-    /// The cause of the last failed write, until a write succeeds again.
-    private let lastWriteFailure = NIOLockedValueBox<String?>(nil)
+    let core: StoreCore
+    var soft: SoftState { core.soft }
 
     /// Opens (creating if needed) the database at `path` and applies pending schema migrations.
     public init(path: String, configuration: Configuration = Configuration()) throws {
-        clock = configuration.clock
+        core = StoreCore(clock: configuration.clock)
         var config = GRDB.Configuration()
         config.busyMode = .timeout(configuration.busyTimeout)
         let synchronous = configuration.synchronousFull ? "FULL" : "NORMAL"
@@ -56,10 +48,11 @@ public final class SQLiteStore: StateStore {
         }
         self.path = path
         // The memory is empty yet, so this reads the stored figures (and fills the memo of decoded hosts).
-        let hosts = try pool.read { [soft, documents] db in
-            try SQLiteTransaction(db: db, notifier: nil, soft: soft, commits: nil, documents: documents).hosts(pool: nil)
+        let hosts = try pool.read { [core] db in
+            try SQLTransaction(db: SQLiteConnection(db), notifier: nil, soft: core.soft, commits: nil, documents: core.documents)
+                .hosts(pool: nil)
         }
-        soft.seed(hosts, at: clock.date)
+        core.soft.seed(hosts, at: core.clock.date)
     }
 
     /// Opens `emp.sqlite` inside `directory`, creating the directory (mode 0700) when missing.
@@ -86,8 +79,8 @@ public final class SQLiteStore: StateStore {
 
     public func read<T: Sendable>(_ body: @escaping @Sendable (any StoreReading) throws -> T) async throws -> T {
         do {
-            return try await pool.read { [soft, documents] db in
-                try body(SQLiteTransaction(db: db, notifier: nil, soft: soft, commits: nil, documents: documents))
+            return try await pool.read { [core] db in
+                try body(SQLTransaction(db: SQLiteConnection(db), notifier: nil, soft: core.soft, commits: nil, documents: core.documents))
             }
         } catch let error as DatabaseError {
             throw Self.unavailable(error) ?? error
@@ -95,18 +88,19 @@ public final class SQLiteStore: StateStore {
     }
 
     public func write<T: Sendable>(_ body: @escaping @Sendable (any StoreWriting) throws -> T) async throws -> T {
-        let notifier = self.notifier
         let commits = CommitLog()
         do {
-            let result = try await pool.write { [soft, documents] db in
-                try body(SQLiteTransaction(db: db, notifier: notifier, soft: soft, commits: commits, documents: documents))
+            let result = try await pool.write { [core] db in
+                try body(
+                    SQLTransaction(
+                        db: SQLiteConnection(db), notifier: core.notifier, soft: core.soft, commits: commits, documents: core.documents))
             }
-            commits.apply(to: soft)
-            lastWriteFailure.withLockedValue { $0 = nil }
+            commits.apply(to: core.soft)
+            core.writeSucceeded()
             return result
         } catch let error as DatabaseError {
             guard let unavailable = Self.unavailable(error) else { throw error }
-            lastWriteFailure.withLockedValue { $0 = unavailable.cause }
+            core.writeFailed(unavailable.cause)
             throw unavailable
         }
     }
@@ -124,21 +118,14 @@ public final class SQLiteStore: StateStore {
     }
 
     public func writeFailure() async -> String? {
-        guard let failure = lastWriteFailure.withLockedValue({ $0 }) else { return nil }
+        guard let failure = core.lastWriteFailure else { return nil }
         // A small probe can succeed in WAL pages already allocated while real writes still fail for want of space:
         // below 1 MiB free the store stays unready.
         let directory = (path as NSString).deletingLastPathComponent
         if let free = Self.freeBytes(directory), free < 1 << 20 {
             return "\(failure); \(free) bytes free in \(directory)"
         }
-        do {
-            _ = try await write { try $0.bumpRevision("readiness-probe") }
-            return nil
-        } catch let error as StoreUnavailable {
-            return error.cause
-        } catch {
-            return "\(error)"
-        }
+        return await core.probe(write: { try await self.write($0) })
     }
 
     /// Bytes available to this process on the file system holding `directory`.
@@ -148,7 +135,7 @@ public final class SQLiteStore: StateStore {
         return Int64(stats.f_bavail) * Int64(stats.f_frsize)
     }
 
-    public func endWaits(prefix: String) { notifier.endAll(prefix: prefix) }
+    public func endWaits(prefix: String) { core.notifier.endAll(prefix: prefix) }
 
     // MARK: Soft state
 
@@ -160,52 +147,18 @@ public final class SQLiteStore: StateStore {
         soft.silentHosts(heartbeatAtOrBefore: cutoff, in: state)
     }
 
-    public func flushSoftState(batch: Int, evms includeEVMs: Bool) async throws -> Int {
-        let (hosts, evms) = soft.dirty()
-        // Each object is read through the overlay and written back: the stored document gets the latest figures.
-        var written = try await rewrite(hosts, batch: batch) { tx, id in
-            guard let host = try tx.host(id) else { return false }
-            try tx.save(host)
-            return true
-        }
-        guard includeEVMs else { return written }
-        written += try await rewrite(evms, batch: batch) { tx, id in
-            guard let evm = try tx.evm(id) else { return false }
-            try tx.save(evm)
-            return true
-        }
-        return written
-    }
-
-    /// Runs `one` for each id, `batch` per write transaction (short ones: a flush never holds the writer long
-    /// enough to delay a placement or a report); returns how many it wrote.
-    private func rewrite(
-        _ ids: [String], batch: Int, _ one: @escaping @Sendable (any StoreWriting, String) throws -> Bool
-    ) async throws -> Int {
-        let size = max(1, batch)
-        var written = 0
-        for start in stride(from: 0, to: ids.count, by: size) {
-            let chunk = ids[start..<min(start + size, ids.count)]
-            written += try await write { tx in try chunk.reduce(0) { count, id in try one(tx, id) ? count + 1 : count } }
-        }
-        return written
+    public func flushSoftState(batch: Int, evms: Bool) async throws -> Int {
+        try await core.flushSoftState(batch: batch, evms: evms, write: { try await self.write($0) })
     }
 
     /// Hosts and EVMs whose figures are in memory only (not yet flushed).
     public var unflushedSoftState: (hosts: Int, evms: Int) { soft.unflushed }
 
     /// Long polls waiting now.
-    public var waiterCount: Int { notifier.waiterCount }
+    public var waiterCount: Int { core.notifier.waiterCount }
 
     public func waitForRevision(_ scope: String, differentFrom known: Int64, timeout: Duration) async throws -> Int64 {
-        let deadline = clock.uptime + timeout
-        while true {
-            let generation = notifier.generation(scope)
-            let revision = try await read { try $0.revision(scope) }
-            let remaining = deadline - clock.uptime
-            if revision != known || remaining <= .zero || Task.isCancelled || notifier.isEnded(scope) { return revision }
-            await notifier.wait(scope, since: generation, timeout: remaining, clock: clock)
-        }
+        try await core.waitForRevision(scope, differentFrom: known, timeout: timeout, read: { try await self.read($0) })
     }
 
     /// The schema version the database is at (the number of applied migrations).
@@ -221,5 +174,53 @@ public final class SQLiteStore: StateStore {
     /// Runs SQLite's own consistency check; returns its findings (`["ok"]` when sound).
     public func integrityCheck() throws -> [String] {
         try pool.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }
+    }
+}
+
+/// ``SQLConnection`` over one GRDB `Database` inside a transaction.
+struct SQLiteConnection: SQLConnection {
+    let db: Database
+    init(_ db: Database) { self.db = db }
+
+    var insertionOrder: String { "rowid" }
+
+    /// One process per SQLite store: the in-process notifier is all there is to tell.
+    func announce(_ scope: String) {}
+
+    func rows(_ sql: String, _ arguments: [SQLValue]) throws -> [SQLRow] {
+        try Row.fetchAll(db, sql: sql, arguments: Self.arguments(arguments)).map { row in
+            SQLRow(
+                row.map { column, value in
+                    switch value.storage {
+                    case .null: (column, .null)
+                    case .int64(let value): (column, .integer(value))
+                    case .double(let value): (column, .real(value))
+                    case .string(let value): (column, .text(value))
+                    case .blob(let value): (column, .blob(value))
+                    }
+                })
+        }
+    }
+
+    @discardableResult func execute(_ sql: String, _ arguments: [SQLValue]) throws -> Int {
+        try db.execute(sql: sql, arguments: Self.arguments(arguments))
+        return db.changesCount
+    }
+
+    func afterCommit(_ action: @escaping @Sendable () -> Void) {
+        db.afterNextTransaction(onCommit: { _ in action() })
+    }
+
+    static func arguments(_ values: [SQLValue]) -> StatementArguments {
+        StatementArguments(
+            values.map { value -> (any DatabaseValueConvertible)? in
+                switch value {
+                case .text(let text): text
+                case .blob(let data): data
+                case .integer(let integer): integer
+                case .real(let real): real
+                case .null: nil
+                }
+            })
     }
 }

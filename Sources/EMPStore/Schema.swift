@@ -102,6 +102,15 @@ enum Schema {
                 t.column("since", .double).notNull()
             }
         }
+        migrator.registerMigration("v6: host launches (host providers' bookkeeping)") { db in
+            try db.create(table: "hostLaunch") { t in
+                t.primaryKey("id", .text)
+                t.column("poolID", .text).notNull()
+                t.column("joinTokenID", .text).notNull()
+                t.column("data", .blob).notNull()
+            }
+            try db.create(index: "hostLaunch_joinToken", on: "hostLaunch", columns: ["joinTokenID"])
+        }
         return migrator
     }
 

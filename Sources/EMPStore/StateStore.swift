@@ -17,6 +17,8 @@ public protocol StateStore: Sendable {
     /// Returns `scope`'s revision as soon as it differs from `known`, or after `timeout` (the long poll behind
     /// the agents' desired-state watch).
     func waitForRevision(_ scope: String, differentFrom known: Int64, timeout: Duration) async throws -> Int64
+    /// Long polls waiting now (tests use it to know one is waiting).
+    var waiterCount: Int { get }
     /// Why writes fail right now (disk full, I/O error, read-only file), or nil when they work: tries a small write
     /// when the last one failed, so it clears by itself once the cause is gone.
     func writeFailure() async -> String?
@@ -56,6 +58,11 @@ public protocol StoreReading {
     func migrations(_ filter: MigrationFilter) throws -> [Migration]
     func joinToken(_ id: String) throws -> JoinToken?
     func joinTokens(pool: String?) throws -> [JoinToken]
+    /// Host providers' launches, by id.
+    func hostLaunches(pool: String?) throws -> [HostLaunch]
+    func hostLaunch(_ id: String) throws -> HostLaunch?
+    /// The launch whose join token is `joinToken` (the join route marks it joined).
+    func hostLaunch(joinToken: String) throws -> HostLaunch?
     func credential(host: String) throws -> AgentCredential?
     /// The credential whose secret hashes to `secretHash` (one indexed lookup, whoever presents it).
     func credential(secretHash: String) throws -> AgentCredential?
@@ -82,6 +89,8 @@ public protocol StoreWriting: StoreReading {
     func save(_ migration: Migration) throws
     func save(_ token: JoinToken) throws
     @discardableResult func deleteJoinToken(_ id: String) throws -> Bool
+    func save(_ launch: HostLaunch) throws
+    @discardableResult func deleteHostLaunch(_ id: String) throws -> Bool
     /// Replaces the host's credential (a host has at most one).
     func save(_ credential: AgentCredential) throws
     /// Appends an event and returns it with its assigned id.

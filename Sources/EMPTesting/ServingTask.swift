@@ -21,3 +21,19 @@ public final class ServingTask: Sendable {
         _ = await task.result
     }
 }
+
+extension ServingTask {
+    /// Starts the server `make` builds — it is handed the callback to report the port it bound (Hummingbird's
+    /// `onServerRunning`) — and waits until it listens. For test doubles on `127.0.0.1:0`.
+    public static func start<S: Service>(_ make: (_ bound: @escaping @Sendable (Int) -> Void) -> S) async -> (task: ServingTask, port: Int)
+    {
+        let (ready, signal) = AsyncStream<Int>.makeStream()
+        let task = ServingTask(make { signal.yield($0) })
+        var port = 0
+        for await bound in ready {
+            port = bound
+            break
+        }
+        return (task, port)
+    }
+}

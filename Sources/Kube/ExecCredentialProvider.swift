@@ -53,30 +53,34 @@ public actor ExecCredentialProvider {
     private func run() async throws -> Credential {
         runs += 1
         let apiVersion = config.apiVersion ?? "client.authentication.k8s.io/v1"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: config.command.hasPrefix("/") ? config.command : "/usr/bin/env")
-        process.arguments = (config.command.hasPrefix("/") ? [] : [config.command]) + (config.args ?? [])
-        var environment = ProcessInfo.processInfo.environment
-        for variable in config.env ?? [] { environment[variable.name] = variable.value }
-        environment["KUBERNETES_EXEC_INFO"] =
-            #"{"apiVersion":"\#(apiVersion)","kind":"ExecCredential","spec":{"interactive":false}}"#
-        process.environment = environment
-        let stdout = Pipe()
-        let stderr = Pipe()
-        process.standardOutput = stdout
-        process.standardError = stderr
-        process.standardInput = FileHandle.nullDevice
         let command = ([config.command] + (config.args ?? [])).joined(separator: " ")
-        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
-            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-            do {
-                try process.run()
-            } catch {
-                process.terminationHandler = nil
-                let hint = config.installHint.map { " (\($0))" } ?? ""
-                continuation.resume(throwing: KubeCredentialError("cannot run credential plugin \(config.command): \(error)\(hint)"))
+        let exited = AsyncStream<Int32>.makeStream()
+        let (stdout, stderr) = (Pipe(), Pipe())
+        do {
+            _ = try await ProcessLaunch.run {
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: config.command.hasPrefix("/") ? config.command : "/usr/bin/env")
+                process.arguments = (config.command.hasPrefix("/") ? [] : [config.command]) + (config.args ?? [])
+                var environment = ProcessInfo.processInfo.environment
+                for variable in config.env ?? [] { environment[variable.name] = variable.value }
+                environment["KUBERNETES_EXEC_INFO"] =
+                    #"{"apiVersion":"\#(apiVersion)","kind":"ExecCredential","spec":{"interactive":false}}"#
+                process.environment = environment
+                process.standardOutput = stdout
+                process.standardError = stderr
+                process.standardInput = FileHandle.nullDevice
+                process.terminationHandler = {
+                    exited.continuation.yield($0.terminationStatus)
+                    exited.continuation.finish()
+                }
+                return process
             }
+        } catch {
+            let hint = config.installHint.map { " (\($0))" } ?? ""
+            throw KubeCredentialError("cannot run credential plugin \(config.command): \(error)\(hint)")
         }
+        var status: Int32 = -1
+        for await code in exited.stream { status = code }
         let output = stdout.fileHandleForReading.readDataToEndOfFile()
         let errors = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         guard status == 0 else {

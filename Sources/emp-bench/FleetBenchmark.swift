@@ -13,8 +13,10 @@ struct FleetOptions {
     var evmsPerHost = 10
     var window: Duration = .seconds(60)
     var baseline = true
+    /// `sqlite`, or `postgres` (a database on the server `EMP_TEST_POSTGRES_URL` names: `make bench` starts one).
+    var store = "sqlite"
 
-    /// `--hosts 1000,10000 --evms-per-host 10 --window 60 --no-baseline`.
+    /// `--hosts 1000,10000 --evms-per-host 10 --window 60 --no-baseline --store postgres`.
     init(_ arguments: [String]) throws {
         var rest = arguments[...]
         while let flag = rest.popFirst() {
@@ -37,22 +39,30 @@ struct FleetOptions {
                 window = .seconds(n)
             case "--no-baseline":
                 baseline = false
+            case "--store":
+                store = try value()
+                guard ["sqlite", "postgres"].contains(store) else { throw BenchError("--store must be sqlite or postgres") }
             default:
-                throw BenchError("unknown option \(flag); fleet takes --hosts N[,N…] --evms-per-host M --window SECONDS --no-baseline")
+                throw BenchError(
+                    "unknown option \(flag); fleet takes --hosts N[,N…] --evms-per-host M --window SECONDS --no-baseline --store sqlite|postgres"
+                )
             }
         }
     }
 }
 
 func fleetBenchmark(_ options: FleetOptions) async throws {
-    print("fleet: simulated agents (join, long poll, report every 10 s) against a release emp-control-plane on SQLite")
+    print(
+        "fleet: simulated agents (join, long poll, report every 10 s) against a release emp-control-plane on "
+            + (options.store == "postgres" ? "PostgreSQL (loopback, fsync on)" : "SQLite"))
     for hosts in options.hosts {
         for writeThrough in options.baseline ? [true, false] : [false] {
             let name =
                 "\(hosts) hosts / \(hosts * options.evmsPerHost) EVMs, " + (writeThrough ? "every report written (baseline)" : "ours")
             do {
                 try await fleetRun(
-                    hosts: hosts, evmsPerHost: options.evmsPerHost, window: options.window, writeThrough: writeThrough, name: name)
+                    hosts: hosts, evmsPerHost: options.evmsPerHost, window: options.window, writeThrough: writeThrough,
+                    postgres: options.store == "postgres", name: name)
             } catch {
                 print("  \(name): failed: \(error)")
             }
@@ -82,7 +92,7 @@ struct ProcessSample {
     }
 }
 
-func fleetRun(hosts: Int, evmsPerHost: Int, window: Duration, writeThrough: Bool, name: String) async throws {
+func fleetRun(hosts: Int, evmsPerHost: Int, window: Duration, writeThrough: Bool, postgres: Bool, name: String) async throws {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("emp-fleet-\(UUID().uuidString)").path
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -94,6 +104,7 @@ func fleetRun(hosts: Int, evmsPerHost: Int, window: Duration, writeThrough: Bool
     operatorTokens: [\(token)]
     persistEveryReport: \(writeThrough)
     server: {maxConnections: 100000, idleTimeoutSeconds: 120}
+    \(postgres ? "store: {type: postgres, url: \"\(try TestPostgres.freshDatabase())\", maxConnections: 20}\nha: {replicaID: bench}" : "")
     """.write(toFile: "\(dir)/config.yaml", atomically: true, encoding: .utf8)
     let process = try ChildProcess(
         try BuiltProducts.executable("emp-control-plane"), ["--config", "\(dir)/config.yaml", "--log-level", "error"])
@@ -103,9 +114,9 @@ func fleetRun(hosts: Int, evmsPerHost: Int, window: Duration, writeThrough: Bool
     settings.pollWait = 30
     let simulator = FleetSimulator(settings: settings, baseURL: url, operatorToken: token)
     defer { Task { try? await simulator.shutdown() } }
-    // Up: the API answers.
+    // Up: the API answers, and (PostgreSQL) this replica leads.
     for attempt in 0... {
-        if (try? await simulator.call(.GET, "/healthz"))?.status == 200 { break }
+        if (try? await simulator.call(.GET, "/leaderz"))?.status == 200 { break }
         guard attempt < 200, process.isRunning else {
             throw BenchError("emp-control-plane did not start: \(process.errorOutput.suffix(5))")
         }

@@ -1,5 +1,6 @@
 import EMPModel
 import EMPStore
+import EMPTesting
 import Foundation
 import Libvirt
 
@@ -30,22 +31,35 @@ func libvirtBenchmark() async throws {
     report("16 concurrent callers sharing one connection", Double(calls) / seconds(ContinuousClock.now - start), "calls/s")
 }
 
-/// Store: placement-shaped write transactions (EVM row + host allocation + revision + event) with
-/// `synchronous=FULL` (our default: survives power loss) beside `NORMAL` (survives process crashes only).
+/// Store: placement-shaped write transactions (EVM row + host allocation + revision + event) on SQLite with
+/// `synchronous=FULL` (our default: survives power loss) and `NORMAL` (survives process crashes only), and on
+/// PostgreSQL (loopback, fsync on; `make bench` starts it): one caller, then 16 concurrent callers on one host row
+/// (every transaction conflicts: SQLite queues them, PostgreSQL re-runs the losers), with the p99 latency.
 func storeBenchmark() async throws {
-    print("SQLite store: placement transactions (EVM + host allocation + revision + event)")
+    print("store: placement transactions (EVM + host allocation + revision + event)")
+    var stores: [(String, any StateStore)] = []
     for full in [true, false] {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("emp-bench-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let store = try SQLiteStore(directory: dir, configuration: SQLiteStore.Configuration(synchronousFull: full))
-        let shape = EVMShape(vcpus: 2, memoryBytes: .gibibytes(4))
-        let epoch = Date(timeIntervalSince1970: 0)
+        stores.append(
+            (
+                "SQLite synchronous=\(full ? "FULL (default)" : "NORMAL")",
+                try SQLiteStore(directory: dir, configuration: .init(synchronousFull: full))
+            ))
+    }
+    if ProcessInfo.processInfo.environment["EMP_TEST_POSTGRES_URL"] != nil {
+        let postgres = try PostgresStore(configuration: try PostgresStore.Configuration.parse(url: try TestPostgres.freshDatabase()))
+        stores.append(("PostgreSQL (loopback, fsync on)", postgres))
+    } else {
+        print("  (PostgreSQL left out: run under scripts/with-postgres.sh, as make bench does)")
+    }
+    let shape = EVMShape(vcpus: 2, memoryBytes: .gibibytes(4))
+    let epoch = Date(timeIntervalSince1970: 0)
+    for (name, store) in stores {
         try await store.write { tx in
             try tx.save(Host(id: "h", poolID: "p", capacity: Resources(cpuMillis: .max / 4, memoryBytes: .max / 4)))
         }
         let counter = Counter()
-        let result = try await measure(2_000) {
-            let index = counter.next()
+        @Sendable func place(_ index: Int) async throws {
             try await store.write { tx in
                 guard var host = try tx.host("h") else { return }
                 host.allocated += shape.resources
@@ -55,7 +69,26 @@ func storeBenchmark() async throws {
                 try tx.append(Event(time: epoch, object: ObjectRef(.evm, "e\(index)"), reason: "Placed", message: "h"))
             }
         }
-        report("synchronous=\(full ? "FULL (default)" : "NORMAL")", result.perSecond, "tx/s")
+        let result = try await measure(2_000) { try await place(counter.next()) }
+        report("\(name), 1 caller", result.perSecond, "tx/s")
+        let start = ContinuousClock.now
+        let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
+            for caller in 0..<16 {
+                group.addTask {
+                    var latencies: [Double] = []
+                    for index in 0..<125 {
+                        let began = ContinuousClock.now
+                        try await place(100_000 + caller * 1000 + index)
+                        latencies.append(seconds(ContinuousClock.now - began))
+                    }
+                    return latencies
+                }
+            }
+            return try await group.reduce(into: [Double]()) { $0 += $1 }
+        }.sorted()
+        report("\(name), 16 callers", Double(latencies.count) / seconds(ContinuousClock.now - start), "tx/s")
+        report("\(name), 16 callers, p99 latency", latencies[latencies.count * 99 / 100] * 1000, "ms", decimals: 2)
+        if let postgres = store as? PostgresStore { await postgres.shutdown() }
     }
 }
 

@@ -35,4 +35,8 @@ if wants("vm") { try await vmBenchmark() }
 if wants("warm") { try await warmBenchmark() }
 if wants("hostile") { await hostileInputBenchmark() }
 if wants("console") { try await consoleBenchmark() }
-if wants("fleet") { try await fleetBenchmark(try FleetOptions(["--hosts", "1000,10000", "--evms-per-host", "10"])) }
+if wants("fleet") {
+    try await fleetBenchmark(try FleetOptions(["--hosts", "1000,10000", "--evms-per-host", "10"]))
+    // The same 1,000 hosts with the store on PostgreSQL (issue 19): the control plane's CPU on each store.
+    try await fleetBenchmark(try FleetOptions(["--hosts", "1000", "--evms-per-host", "10", "--no-baseline", "--store", "postgres"]))
+}

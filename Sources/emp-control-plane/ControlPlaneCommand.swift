@@ -10,7 +10,8 @@ import Prometheus
 struct ControlPlaneCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "emp-control-plane",
-        abstract: "Run the EMP control plane (HTTP API, store, host health)."
+        abstract: "Run the EMP control plane (HTTP API, store, host health).",
+        subcommands: [StoreCommand.self]
     )
 
     @Option(

@@ -1,5 +1,5 @@
 // Child-process helper for tests that kill a writer mid-flight (SIGKILL) and check what survived.
-// Usage: emp-test-helper store-writer DB_PATH COUNT
+// Usage: emp-test-helper store-writer DB_PATH|POSTGRES_URL COUNT
 import EMPModel
 import EMPStore
 import Foundation
@@ -9,10 +9,12 @@ func emit(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").u
 
 let arguments = CommandLine.arguments
 guard arguments.count == 4, arguments[1] == "store-writer", let count = Int(arguments[3]) else {
-    FileHandle.standardError.write(Data("usage: emp-test-helper store-writer DB_PATH COUNT\n".utf8))
+    FileHandle.standardError.write(Data("usage: emp-test-helper store-writer DB_PATH|POSTGRES_URL COUNT\n".utf8))
     exit(2)
 }
-let store = try SQLiteStore(path: arguments[2])
+let store: any StateStore =
+    arguments[2].hasPrefix("postgres://")
+    ? try PostgresStore(configuration: try PostgresStore.Configuration.parse(url: arguments[2])) : try SQLiteStore(path: arguments[2])
 let shape = EVMShape(vcpus: 2, memoryBytes: .gibibytes(4))
 let epoch = Date(timeIntervalSince1970: 1_700_000_000)
 try await store.write { tx in

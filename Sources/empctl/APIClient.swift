@@ -10,7 +10,9 @@ import Yams
 /// Where empctl finds the control plane: flags, then `EMP_SERVER` / `EMP_TOKEN`, then `~/.config/emp/config.yaml`
 /// (`server:`, `token:`).
 struct ServerOptions: ParsableArguments {
-    @Option(name: .long, help: "Control plane URL (default: EMP_SERVER or ~/.config/emp/config.yaml).")
+    @Option(
+        name: .long,
+        help: "Control plane URL, or several replicas' separated by commas (default: EMP_SERVER or ~/.config/emp/config.yaml).")
     var server: String?
 
     @Option(name: .long, help: "Operator token (default: EMP_TOKEN or ~/.config/emp/config.yaml).")
@@ -48,9 +50,18 @@ struct ServerOptions: ParsableArguments {
 }
 
 /// The operator API over HTTP; control-plane errors become ``APIFailure`` with the server's message and field.
+/// Given several replicas' URLs it fails over between them and follows a follower's `not_leader` to the leader.
 struct APIClient: Sendable {
-    let server: String
+    let endpoints: ControlPlaneEndpoints
     let token: String
+
+    init(server: String, token: String) {
+        endpoints = ControlPlaneEndpoints(server)
+        self.token = token
+    }
+
+    /// The replica in use.
+    var server: String { endpoints.current }
 
     func get<T: Decodable>(_ path: String, as type: T.Type = T.self) async throws -> T {
         try await send(.GET, path, body: nil)
@@ -98,18 +109,22 @@ struct APIClient: Sendable {
 
     /// The response body and headers of a successful call.
     func exchange(_ method: HTTPMethod, _ path: String, body: String?) async throws -> (Data, HTTPHeaders) {
-        var request = HTTPClientRequest(url: server + path)
-        request.method = method
-        request.headers.add(name: "Authorization", value: "Bearer \(token)")
-        request.headers.add(name: "Content-Type", value: "application/json")
-        if let body { request.body = .bytes(ByteBuffer(string: body)) }
-        let response: HTTPClientResponse
+        let answer: ControlPlaneEndpoints.Attempt<HTTPClientResponse>
         do {
-            response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
+            answer = try await endpoints.withFailover { base in
+                var request = HTTPClientRequest(url: base + path)
+                request.method = method
+                request.headers.add(name: "Authorization", value: "Bearer \(token)")
+                request.headers.add(name: "Content-Type", value: "application/json")
+                if let body { request.body = .bytes(ByteBuffer(string: body)) }
+                let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
+                let data = Data(buffer: try await response.body.collect(upTo: 64 << 20))
+                return .init(status: Int(response.status.code), body: data, reply: response)
+            }
         } catch {
-            throw APIFailure(message: "cannot reach the control plane at \(server): \(error)", field: nil)
+            throw APIFailure(message: "cannot reach the control plane at \(endpoints.current): \(error)", field: nil)
         }
-        let data = Data(buffer: try await response.body.collect(upTo: 64 << 20))
+        let (response, data) = (answer.reply, answer.body)
         guard (200..<300).contains(response.status.code) else {
             struct Body: Decodable {
                 let message: String

@@ -77,7 +77,9 @@ struct EventsCommand: AsyncParsableCommand {
         if let object {
             let parts = object.split(separator: "/", maxSplits: 1).map(String.init)
             guard parts.count == 2, ObjectKind(rawValue: parts[0]) != nil else {
-                throw ValidationError("--object must be KIND/NAME with KIND one of pool, host, evm, migration (got \"\(object)\")")
+                throw ValidationError(
+                    "--object must be KIND/NAME with KIND one of \(ObjectKind.allCases.map(\.rawValue).joined(separator: ", ")) (got \"\(object)\")"
+                )
             }
             query += ["kind=\(parts[0])", "id=\(parts[1])"]
         }

@@ -34,11 +34,17 @@ struct HostCommand: AsyncParsableCommand {
         func run() async throws {
             let hosts: [EMPModel.Host] = try await server.client().list("/v1/hosts" + (pool.map { "?pool=\($0)" } ?? ""))
             if server.output == .json { return try printJSON(hosts) }
-            var rows = [["NAME", "POOL", "STATE", "CAPACITY", "ALLOCATED", "USED", "LAST HEARTBEAT"]]
+            var rows = [["NAME", "POOL", "STATE", "CAPACITY", "ALLOCATED", "USED", "LAST HEARTBEAT", "INSTANCE", "INSTANCE STATE"]]
             for host in hosts {
+                let provider = host.provider
                 rows.append([
                     host.id, host.poolID, host.effectiveState.rawValue, host.capacity.description, host.allocated.description,
                     host.used.description, host.lastHeartbeat.map { ISO8601DateFormatter().string(from: $0) } ?? "never",
+                    provider.map {
+                        [$0.machineID ?? $0.launchID, $0.instanceType, $0.lifecycle == .spot ? "spot" : nil].compactMap { $0 }.joined(
+                            separator: " ")
+                    } ?? "-",
+                    provider?.machineState ?? "-",
                 ])
             }
             print(Table.render(rows))

@@ -351,6 +351,8 @@ import Testing
             _ = try await store.write { tx in
                 try tx.append(Event(time: APIFixture.epoch, object: ObjectRef(.host, "metal-1"), reason: "Cordoned", message: "x"))
             }
+            // The stream writes, then waits on the clock: advance only once it waits, or the step passes it by.
+            try await clock.waitForSleepers(1)
             try await clock.step(by: .seconds(2))
             #expect(
                 try await eventually {

@@ -177,6 +177,13 @@ import Testing
         let configured = CostModel(pools: ["p": PoolCostSettings(hostInstanceType: "m5.metal")], hosts: ["odd": 1.25])
         #expect(configured.hostHourly(small, pool: pool) == 4.608)
         #expect(configured.hostHourly(odd, pool: pool) == 1.25)
+        // A host a provider launched is priced as what it launched, over the nearest size.
+        var launched = small
+        launched.provider = HostProviderInfo(
+            provider: "ec2", launchID: "l-1", machineID: "i-1", machineState: "running", instanceType: "m5.24xlarge", lifecycle: .spot,
+            zone: "us-east-1a")
+        #expect(model.hostHourly(launched, pool: pool) == 4.608)
+        #expect(CostModel(hosts: ["small": 2.0]).hostHourly(launched, pool: pool) == 2.0)
     }
 
     /// A stored host with absurd figures (an old store, a hand edit) is priced without trapping.

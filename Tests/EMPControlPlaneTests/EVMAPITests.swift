@@ -25,7 +25,7 @@ func seedPool(_ fixture: APIFixture, hostCount: Int, maxEVMs: Int = 1000) async 
 }
 
 /// Every host's allocation equals the sum of its EVMs and stays within capacity × ratio.
-func checkAllocations(_ store: SQLiteStore) async throws {
+func checkAllocations(_ store: any StateStore) async throws {
     let (hosts, evms) = try await store.read { tx in (try tx.hosts(), try tx.evms(.all)) }
     for host in hosts {
         let sum = evms.filter { $0.hostID == host.id }.reduce(Resources.zero) { $0 + $1.shape.resources }
@@ -56,11 +56,16 @@ func checkAllocations(_ store: SQLiteStore) async throws {
         #expect(try await fixture.built.store.read { try $0.revision("host/h0") } == 1)
     }
 
-    /// 100 concurrent create requests for one EVM each; two hosts have room for 48.
+    /// 100 concurrent create requests for one EVM each; two hosts have room for 48. (On PostgreSQL: HATests.)
     @Test func concurrentCreatesNeverPushAHostPastItsRatio() async throws {
-        let fixture = try APIFixture()
+        try await Self.concurrentCreates(on: .sqlite)
+    }
+
+    static func concurrentCreates(on store: APIFixture.Store) async throws {
+        let fixture = try APIFixture(store: store)
         try await seedPool(fixture, hostCount: 2)
         try await fixture.built.application.test(.live) { client in
+            try await fixture.leading()
             let statuses = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
                 for _ in 0..<100 {
                     group.addTask {

@@ -76,7 +76,7 @@ import Testing
 
             // The flush writes what was in memory: a second store opened on the same file reads the 100 s heartbeats.
             #expect(try await built.store.flushSoftState(batch: 500, evms: true) >= n - 1)
-            let reopened = try SQLiteStore(path: built.store.path)
+            let reopened = try SQLiteStore(path: try #require(built.store as? SQLiteStore).path)
             let stored = try await reopened.read { try $0.hosts() }
             #expect(stored.filter { $0.id != "sim-7" }.allSatisfy { $0.lastHeartbeat == Self.start + 100 })
             #expect(stored.first { $0.id == "sim-7" }?.state == .notReady)

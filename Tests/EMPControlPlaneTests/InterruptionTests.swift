@@ -3,6 +3,7 @@ import EMPModel
 import EMPStore
 import EMPTesting
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
 import Synchronization
@@ -28,17 +29,11 @@ final class MetadataServer: Sendable {
             guard let body = notices.byHost.withLock({ $0[host] }) else { return Response(status: .notFound) }
             return Response(status: .ok, body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
         }
-        let (ready, signal) = AsyncStream<Int>.makeStream()
-        let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { signal.yield($0.localAddress?.port ?? 0) }, logger: Logger(label: "metadata"))
-        task = ServingTask(app)
-        var bound = 0
-        for await port in ready {
-            bound = port
-            break
+        (task, port) = await ServingTask.start { bound in
+            Application(
+                router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                onServerRunning: { bound($0.localAddress?.port ?? 0) }, logger: Logger(label: "metadata"))
         }
-        port = bound
     }
 
     var base: String { "http://127.0.0.1:\(port)" }
@@ -62,6 +57,33 @@ final class MetadataServer: Sendable {
         } throws: { error in
             "\(error)".contains("\(server.base)/h") && "\(error)".contains("not an instance-action document")
         }
+    }
+
+    /// An instance that requires IMDSv2 answers the notice only with a session token: the agent fetches one first.
+    @Test func theNoticeIsReadWithAnIMDSv2SessionToken() async throws {
+        let router = Router()
+        router.put("latest/api/token") { request, _ -> Response in
+            guard request.headers[HTTPField.Name("X-aws-ec2-metadata-token-ttl-seconds")!] != nil else {
+                return Response(status: .badRequest)
+            }
+            return Response(status: .ok, body: ResponseBody(byteBuffer: ByteBuffer(string: "session-1")))
+        }
+        router.get("latest/meta-data/spot/instance-action") { request, _ -> Response in
+            guard request.headers[HTTPField.Name("X-aws-ec2-metadata-token")!] == "session-1" else {
+                return Response(status: .unauthorized)
+            }
+            return Response(
+                status: .ok, body: ResponseBody(byteBuffer: ByteBuffer(string: #"{"action": "terminate", "time": "2030-01-01T00:00:00Z"}"#))
+            )
+        }
+        let (task, port) = await ServingTask.start { bound in
+            Application(
+                router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                onServerRunning: { bound($0.localAddress?.port ?? 0) }, logger: Logger(label: "imdsv2"))
+        }
+        defer { Task { await task.stop() } }
+        let deadline = try await InterruptionNotice.fetch("http://127.0.0.1:\(port)/latest/meta-data/spot/instance-action")
+        #expect(deadline == Date(timeIntervalSince1970: 1_893_456_000))
     }
 
     /// A 60 s notice on the EVM's host: the agent reports it, the rebalancer evacuates, and the EVM is on the other

@@ -18,10 +18,24 @@ struct APIFixture {
     static let token = "op-secret"
     static let epoch = Date(timeIntervalSince1970: 1_700_000_000)
 
-    init() throws {
+    /// Where a fixture's control plane keeps its state.
+    enum Store: String, CaseIterable, Sendable {
+        case sqlite, postgres
+
+        /// Whether this run covers PostgreSQL (`EMP_TEST_STORES`, as for the store tests).
+        static var postgresSelected: Bool {
+            ProcessInfo.processInfo.environment["EMP_TEST_STORES"].map { $0.contains("postgres") } ?? true
+        }
+    }
+
+    init(store: Store = .sqlite) throws {
         dir = try TemporaryDirectory()
+        var configuration = ControlPlaneConfiguration(dataDirectory: dir.file("data"), operatorTokens: [Self.token])
+        if store == .postgres {
+            configuration.postgres = try PostgresStore.Configuration.parse(url: try TestPostgres.freshDatabase())
+        }
         built = try ControlPlane.build(
-            configuration: ControlPlaneConfiguration(dataDirectory: dir.file("data"), operatorTokens: [Self.token]),
+            configuration: configuration,
             logger: Logger(label: "test"),
             clock: clock
         )
@@ -32,6 +46,13 @@ struct APIFixture {
     func body(_ json: String) -> ByteBuffer { ByteBuffer(string: json) }
 
     func poolCount() async throws -> Int { try await built.store.read { try $0.pools().count } }
+
+    /// Returns once this control plane leads (at once on SQLite; on PostgreSQL after its first election round).
+    func leading() async throws {
+        guard try await eventually(timeout: .seconds(60), { built.leadership?.isLeader ?? true }) else {
+            throw TestSupportError("never became leader")
+        }
+    }
 }
 
 struct ErrorBody: Decodable, Equatable {
@@ -47,10 +68,14 @@ func decode<T: Decodable>(_ type: T.Type, _ response: TestResponse) throws -> T 
 @Suite struct PoolAPITests {
     let validPool = #"{"id":"pool-a","shape":{"vcpus":4,"memory":"16Gi"},"policy":{"memoryOvercommit":1.5}}"#
 
-    @Test(arguments: [TestingSetup.router, .live])
-    func createGetListDelete(setup: TestingSetup) async throws {
-        let fixture = try APIFixture()
+    /// On PostgreSQL only live: the router setup runs no services, so no leader is elected to take the writes.
+    @Test(
+        arguments: [(TestingSetup.router, APIFixture.Store.sqlite), (.live, .sqlite)]
+            + (APIFixture.Store.postgresSelected ? [(.live, .postgres)] : []))
+    func createGetListDelete(setup: TestingSetup, store: APIFixture.Store) async throws {
+        let fixture = try APIFixture(store: store)
         try await fixture.built.application.test(setup) { client in
+            try await fixture.leading()
             try await client.execute(uri: "/v1/pools", method: .post, headers: fixture.auth, body: fixture.body(validPool)) {
                 (response: TestResponse) async throws in
                 #expect(response.status == .created)

@@ -142,7 +142,7 @@ import Testing
         // Space returns: ready again, writes work, no restart.
         try FileManager.default.removeItem(atPath: filler)
         #expect(try await get(running.port, "/readyz").status == 200)
-        let integrity = try running.built.store.integrityCheck()
+        let integrity = try #require(running.built.store as? SQLiteStore).integrityCheck()
         #expect(integrity == ["ok"])
     }
 }

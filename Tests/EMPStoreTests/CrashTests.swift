@@ -8,9 +8,10 @@ import Testing
     /// A writer is SIGKILLed in the middle of 20,000 transactions (more than it can finish while a busy test
     /// machine notices its 200th commit); reopening shows every committed write
     /// and nothing half-written (each EVM's allocation, revision and event are all there, or none is).
-    @Test func killedWriterLosesNothingCommittedAndLeavesNothingHalfDone() async throws {
-        let dir = try TemporaryDirectory()
-        let path = dir.file("crash.sqlite")
+    @Test(arguments: StoreKind.selected) func killedWriterLosesNothingCommittedAndLeavesNothingHalfDone(_ kind: StoreKind) async throws {
+        let harness = try StoreHarness(kind)
+        let path = harness.postgresURL ?? harness.dir.file("data/emp.sqlite")
+        try FileManager.default.createDirectory(atPath: harness.dir.file("data"), withIntermediateDirectories: true)
         let writer = try ChildProcess(try BuiltProducts.executable("emp-test-helper"), ["store-writer", path, "20000"])
         try await writer.waitFor { lines in lines.filter { $0.hasPrefix("committed") }.count >= 200 }
         writer.kill()
@@ -20,8 +21,8 @@ import Testing
         let lastReported = try #require(printed.max())
         #expect(!writer.output.contains("done"), "the writer finished before it was killed")
 
-        let store = try SQLiteStore(path: path)
-        #expect(try store.integrityCheck() == ["ok"])
+        let store = try await harness.open()
+        if let sqlite = store as? SQLiteStore { #expect(try sqlite.integrityCheck() == ["ok"]) }
         let (host, evms, revision, events) = try await store.read { tx in
             (
                 try tx.host("h1"), try tx.evms(EVMFilter(poolID: "crash")), try tx.revision("host/h1"),

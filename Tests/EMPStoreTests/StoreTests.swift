@@ -11,9 +11,11 @@ func openStore(_ dir: TemporaryDirectory) throws -> SQLiteStore {
     try SQLiteStore(directory: dir.file("data"))
 }
 
+let storeKinds = StoreKind.selected
+
 @Suite struct StoreTests {
-    @Test func objectsRoundTripAndPersistAcrossReopen() async throws {
-        let dir = try TemporaryDirectory()
+    @Test(arguments: storeKinds) func objectsRoundTripAndPersistAcrossReopen(_ kind: StoreKind) async throws {
+        let harness = try StoreHarness(kind)
         let pool = Pool(id: "pool-a", shape: shape, policy: PoolPolicy(memoryOvercommit: 1.5), cluster: "eks-1", createdAt: epoch)
         let host = Host(
             id: "h1", poolID: "pool-a", capacity: Resources(cpuMillis: 64_000, memoryBytes: .gibibytes(256)),
@@ -27,7 +29,7 @@ func openStore(_ dir: TemporaryDirectory) throws -> SQLiteStore {
         let migration = Migration(id: "m1", evmID: "evm-1", from: "h1", to: "h2", reason: .relieve, bytes: 1 << 30, createdAt: epoch)
         let token = JoinToken(id: "t1", poolID: "pool-a", secretHash: "abc", expiresAt: epoch + 3600, createdAt: epoch)
         do {
-            let store = try openStore(dir)
+            let store = try await harness.open()
             try await store.write { tx in
                 try tx.save(pool)
                 try tx.save(host)
@@ -36,7 +38,7 @@ func openStore(_ dir: TemporaryDirectory) throws -> SQLiteStore {
                 try tx.save(token)
             }
         }
-        let store = try openStore(dir)
+        let store = try await harness.open()
         let read = try await store.read { tx in
             (try tx.pool("pool-a"), try tx.host("h1"), try tx.evm("evm-1"), try tx.migration("m1"), try tx.joinToken("t1"))
         }
@@ -45,18 +47,32 @@ func openStore(_ dir: TemporaryDirectory) throws -> SQLiteStore {
         #expect(read.2 == evm)
         #expect(read.3 == migration)
         #expect(read.4 == token)
-        #expect(try store.schemaVersion() == 5)
+        #expect(try await harness.schemaVersion(store) == 6)
+        // v6: host launches, found by id, pool and join token.
+        var launch = HostLaunch(
+            id: "l-1", poolID: "pool-a", provider: "ec2", joinTokenID: "t1", requestedAt: epoch, instanceType: "m5.metal")
+        launch.machineID = "i-1"
+        try await store.write { [launch] in try $0.save(launch) }
+        let launches = try await store.read { tx in
+            (
+                try tx.hostLaunch("l-1"), try tx.hostLaunches(pool: "pool-a"), try tx.hostLaunches(pool: "other"),
+                try tx.hostLaunch(joinToken: "t1")
+            )
+        }
+        #expect(launches.0 == launch && launches.1 == [launch] && launches.2.isEmpty && launches.3 == launch)
         let credential = AgentCredential(hostID: "h1", secretHash: "abc123", issuedAt: Date(timeIntervalSince1970: 0))
         try await store.write { try $0.save(credential) }
         #expect(try await store.read { try $0.credential(secretHash: "abc123") } == credential)
         #expect(try await store.read { try $0.credential(secretHash: "other") } == nil)
-        #expect(try store.integrityCheck() == ["ok"])
-        #expect(try store.journalMode() == "wal")
+        if let sqlite = store as? SQLiteStore {
+            #expect(try sqlite.integrityCheck() == ["ok"])
+            #expect(try sqlite.journalMode() == "wal")
+        }
     }
 
-    @Test func filtersSelectTheRightEVMsAndMigrations() async throws {
-        let dir = try TemporaryDirectory()
-        let store = try openStore(dir)
+    @Test(arguments: storeKinds) func filtersSelectTheRightEVMsAndMigrations(_ kind: StoreKind) async throws {
+        let harness = try StoreHarness(kind)
+        let store = try await harness.open()
         try await store.write { tx in
             for index in 0..<6 {
                 let phase: EVMPhase = index % 2 == 0 ? .running : .creating
@@ -92,9 +108,9 @@ func openStore(_ dir: TemporaryDirectory) throws -> SQLiteStore {
         #expect(running == ["m2"])
     }
 
-    @Test func deletesReportWhetherSomethingWasThere() async throws {
-        let dir = try TemporaryDirectory()
-        let store = try openStore(dir)
+    @Test(arguments: storeKinds) func deletesReportWhetherSomethingWasThere(_ kind: StoreKind) async throws {
+        let harness = try StoreHarness(kind)
+        let store = try await harness.open()
         let results = try await store.write { tx in
             try tx.save(Pool(id: "p", shape: shape, createdAt: epoch))
             return (try tx.deletePool("p"), try tx.deletePool("p"), try tx.deleteEVM("nope"))
@@ -103,9 +119,9 @@ func openStore(_ dir: TemporaryDirectory) throws -> SQLiteStore {
         #expect(try await store.read { try $0.pools() }.isEmpty)
     }
 
-    @Test func aThrowingTransactionLeavesNothingBehind() async throws {
-        let dir = try TemporaryDirectory()
-        let store = try openStore(dir)
+    @Test(arguments: storeKinds) func aThrowingTransactionLeavesNothingBehind(_ kind: StoreKind) async throws {
+        let harness = try StoreHarness(kind)
+        let store = try await harness.open()
         struct Boom: Error {}
         await #expect(throws: Boom.self) {
             try await store.write { tx in
@@ -123,9 +139,9 @@ func openStore(_ dir: TemporaryDirectory) throws -> SQLiteStore {
         #expect(revision == 0)
     }
 
-    @Test func eventsAreOrderedFilteredAndLimited() async throws {
-        let dir = try TemporaryDirectory()
-        let store = try openStore(dir)
+    @Test(arguments: storeKinds) func eventsAreOrderedFilteredAndLimited(_ kind: StoreKind) async throws {
+        let harness = try StoreHarness(kind)
+        let store = try await harness.open()
         try await store.write { tx in
             for index in 0..<10 {
                 let object = ObjectRef(index % 2 == 0 ? .host : .evm, "x\(index % 2)")
@@ -147,9 +163,9 @@ func openStore(_ dir: TemporaryDirectory) throws -> SQLiteStore {
         #expect(after.map(\.reason) == ["R8", "R9"])
     }
 
-    @Test func revisionsCountChanges() async throws {
-        let dir = try TemporaryDirectory()
-        let store = try openStore(dir)
+    @Test(arguments: storeKinds) func revisionsCountChanges(_ kind: StoreKind) async throws {
+        let harness = try StoreHarness(kind)
+        let store = try await harness.open()
         let values = try await store.write { tx in
             [try tx.bumpRevision("host/a"), try tx.bumpRevision("host/a"), try tx.bumpRevision("host/b")]
         }
@@ -158,9 +174,9 @@ func openStore(_ dir: TemporaryDirectory) throws -> SQLiteStore {
     }
 
     /// Check-and-allocate inside one transaction: 100 concurrent writers never push a host past its limit.
-    @Test func concurrentAllocationsNeverExceedTheLimit() async throws {
-        let dir = try TemporaryDirectory()
-        let store = try openStore(dir)
+    @Test(arguments: storeKinds) func concurrentAllocationsNeverExceedTheLimit(_ kind: StoreKind) async throws {
+        let harness = try StoreHarness(kind)
+        let store = try await harness.open()
         let limit = Resources(cpuMillis: 40_000, memoryBytes: .gibibytes(160))  // room for exactly 10 EVMs
         try await store.write { tx in
             try tx.save(Host(id: "h1", poolID: "p", capacity: limit))
@@ -199,9 +215,9 @@ func openStore(_ dir: TemporaryDirectory) throws -> SQLiteStore {
 }
 
 @Suite struct RevisionWaitTests {
-    @Test func answersAtOnceWhenTheRevisionAlreadyDiffers() async throws {
-        let dir = try TemporaryDirectory()
-        let store = try openStore(dir)
+    @Test(arguments: storeKinds) func answersAtOnceWhenTheRevisionAlreadyDiffers(_ kind: StoreKind) async throws {
+        let harness = try StoreHarness(kind)
+        let store = try await harness.open()
         _ = try await store.write { try $0.bumpRevision("host/a") }
         #expect(try await store.waitForRevision("host/a", differentFrom: 0, timeout: .seconds(30)) == 1)
     }
@@ -209,11 +225,11 @@ func openStore(_ dir: TemporaryDirectory) throws -> SQLiteStore {
     /// A rolled-back bump and another scope's bump leave the revision unchanged, so the waiter keeps waiting
     /// (an early wake-up would only re-read); the committed bump ends the wait with the new revision. The store's
     /// clock does not move, so the 30 s timeout cannot end the wait instead.
-    @Test func waitsThroughOtherChangesAndWakesOnTheCommittedBump() async throws {
-        let dir = try TemporaryDirectory()
-        let store = try SQLiteStore(directory: dir.file("data"), configuration: .init(clock: ManualClock()))
+    @Test(arguments: storeKinds) func waitsThroughOtherChangesAndWakesOnTheCommittedBump(_ kind: StoreKind) async throws {
+        let harness = try StoreHarness(kind)
+        let store = try await harness.open(clock: ManualClock())
         let waiter = Task { try await store.waitForRevision("host/a", differentFrom: 0, timeout: .seconds(30)) }
-        #expect(try await eventually { store.waiterCount == 1 })
+        #expect(try await eventually(timeout: .seconds(120)) { store.waiterCount == 1 })
         struct Abort: Error {}
         _ = try? await store.write { tx -> Int64 in
             try tx.bumpRevision("host/a")
@@ -226,10 +242,10 @@ func openStore(_ dir: TemporaryDirectory) throws -> SQLiteStore {
     }
 
     /// The timeout runs on the store's clock: not a millisecond early, then the unchanged revision.
-    @Test func returnsTheUnchangedRevisionAfterTheTimeout() async throws {
-        let dir = try TemporaryDirectory()
+    @Test(arguments: storeKinds) func returnsTheUnchangedRevisionAfterTheTimeout(_ kind: StoreKind) async throws {
+        let harness = try StoreHarness(kind)
         let clock = ManualClock()
-        let store = try SQLiteStore(directory: dir.file("data"), configuration: .init(clock: clock))
+        let store = try await harness.open(clock: clock)
         let waiter = Task { try await store.waitForRevision("host/a", differentFrom: 0, timeout: .seconds(30)) }
         try await clock.waitForSleepers(1)
         clock.advance(by: .seconds(30) - .milliseconds(1))
@@ -238,11 +254,11 @@ func openStore(_ dir: TemporaryDirectory) throws -> SQLiteStore {
         #expect(try await waiter.value == 0)
     }
 
-    @Test func cancellationEndsTheWait() async throws {
-        let dir = try TemporaryDirectory()
-        let store = try SQLiteStore(directory: dir.file("data"), configuration: .init(clock: ManualClock()))
+    @Test(arguments: storeKinds) func cancellationEndsTheWait(_ kind: StoreKind) async throws {
+        let harness = try StoreHarness(kind)
+        let store = try await harness.open(clock: ManualClock())
         let waiter = Task { try await store.waitForRevision("host/a", differentFrom: 0, timeout: .seconds(60)) }
-        #expect(try await eventually { store.waiterCount == 1 })
+        #expect(try await eventually(timeout: .seconds(120)) { store.waiterCount == 1 })
         waiter.cancel()
         // A cancelled long poll ends (the clock never moves, so nothing else can end it): with the unchanged
         // revision or with CancellationError.

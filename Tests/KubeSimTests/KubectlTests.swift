@@ -26,6 +26,9 @@ import Testing
     @Test func theSeedWalkthroughWithKubectl() async throws {
         var options = KubeSim.Options()
         options.nodeReadyAfter = .zero
+        // `kubectl delete -f` deletes the namespace first, then the Deployment inside it; the namespace controller
+        // must not have emptied the namespace in between (a loaded machine took over the default 1 s).
+        options.namespaceFinalizeDelay = 30
         let sim = try KubeSim(options: options)
         try await sim.start()
         defer { Task { await sim.stop() } }

@@ -351,6 +351,8 @@ enum ConsolePages {
         let state: String
         let capacity: String
         let heartbeat: String
+        /// The provider's machine (`ec2 i-0abc m5.metal us-east-1a spot, running`) when a provider launched it.
+        let machine: String?
         let cpuGauge: String
         let memoryGauge: String
         let cpuChart: String
@@ -374,7 +376,15 @@ enum ConsolePages {
             used: samples.map(\.used))
         return HostPage(
             id: id, pool: host.poolID, state: host.effectiveState.rawValue, capacity: "capacity \(host.capacity)",
-            heartbeat: host.lastHeartbeat.map(timestamp) ?? "never", cpuGauge: cpu, memoryGauge: memory, cpuChart: cpuChart,
+            heartbeat: host.lastHeartbeat.map(timestamp) ?? "never",
+            machine: host.provider.map { info in
+                let parts = [
+                    info.provider, info.machineID ?? info.launchID, info.instanceType, info.zone,
+                    info.lifecycle == .spot ? "spot" : "on-demand",
+                ]
+                return parts.compactMap { $0 }.joined(separator: " ") + (info.machineState.map { ", \($0)" } ?? "")
+            },
+            cpuGauge: cpu, memoryGauge: memory, cpuChart: cpuChart,
             memoryChart: memoryChart,
             canAct: session.role == .operator, csrf: session.csrf, maintenanceNext: host.maintenance ? "false" : "true",
             maintenanceLabel: host.maintenance ? "End maintenance" : "Start maintenance",

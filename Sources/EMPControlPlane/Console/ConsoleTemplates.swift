@@ -96,7 +96,7 @@ enum ConsoleTemplates {
 
     static let host = """
         <h1>Host {{id}}</h1>
-        <p>Pool <a href="/pools/{{pool}}">{{pool}}</a> · state <strong data-field="state">{{state}}</strong> · {{capacity}} · last report {{heartbeat}}</p>
+        <p>Pool <a href="/pools/{{pool}}">{{pool}}</a> · state <strong data-field="state">{{state}}</strong> · {{capacity}} · last report {{heartbeat}}{{#machine}} · machine <span data-field="machine">{{.}}</span>{{/machine}}</p>
         <div class="gauges">{{{cpuGauge}}}{{{memoryGauge}}}</div>
         {{#canAct}}<div class="actions">
         <form method="post" action="/hosts/{{id}}/cordon"><input type="hidden" name="csrf" value="{{csrf}}"><button id="cordon">Cordon</button></form>

@@ -22,12 +22,19 @@ public final class StaticHostProvider: HostProvider {
             guard wanted > 0 else { return 0 }
             let message =
                 "\(wanted) more hosts wanted (\(hosts) of at most \(pool.policy.maxHosts)); join them with `empctl host token \(pool.id)`"
-            let recent = try tx.events(EventFilter(object: ObjectRef(.pool, pool.id), limit: 100_000)).last {
-                $0.reason == "HostsRequested"
-            }
-            if recent?.message == message, let last = recent?.time, time.timeIntervalSince(last) < 300 { return wanted }
-            try tx.append(Event(time: time, object: ObjectRef(.pool, pool.id), reason: "HostsRequested", message: message, type: .warning))
+            try tx.appendOnce(
+                Event(time: time, object: ObjectRef(.pool, pool.id), reason: "HostsRequested", message: message, type: .warning))
             return wanted
         }
+    }
+}
+
+extension StoreWriting {
+    /// Appends `event` unless its object's last event of the same reason said the same within five minutes, so a
+    /// condition that lasts (hosts wanted, a pool at its maximum) is one event, not one per pass.
+    func appendOnce(_ event: Event) throws {
+        let recent = try events(EventFilter(object: event.object, limit: 100_000)).last { $0.reason == event.reason }
+        if recent?.message == event.message, let last = recent?.time, event.time.timeIntervalSince(last) < 300 { return }
+        try append(event)
     }
 }

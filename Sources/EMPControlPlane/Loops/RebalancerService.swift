@@ -39,12 +39,15 @@ public struct RebalancerService: Service {
 
     /// Where the latest plan is shown (the console's pool dashboard).
     let plans: PlanBoard
+    /// Asked for a host when the plan leaves a host hot or an EVM that must leave without a target; nil asks no one.
+    let provider: (any HostProvider)?
 
     public init(
-        store: any StateStore, settings: Settings, kube: KubeClient?, plans: PlanBoard = PlanBoard(), clock: any EMPClock = SystemClock(),
-        logger: Logger
+        store: any StateStore, settings: Settings, kube: KubeClient?, plans: PlanBoard = PlanBoard(), provider: (any HostProvider)? = nil,
+        clock: any EMPClock = SystemClock(), logger: Logger
     ) {
         self.plans = plans
+        self.provider = provider
         self.store = store
         self.settings = settings
         self.kube = kube
@@ -121,7 +124,21 @@ public struct RebalancerService: Service {
             guard let evmID = miss.evmID, await drained.insert(evmID) else { continue }
             await drain(evmID, because: miss.message, at: time)
         }
+        try await requestRoom(for: plan, snapshot: snapshot, at: time)
         return started
+    }
+
+    /// Lacking room (a host left hot, an EVM that must leave with nowhere to go): one more host per such pool from
+    /// its provider, which launches nothing while a launch is already in flight.
+    func requestRoom(for plan: RebalancePlan, snapshot: Snapshot, at time: Date) async throws {
+        guard let provider else { return }
+        let poolOf = Dictionary(snapshot.hosts.map { ($0.id, $0.poolID) }, uniquingKeysWith: { a, _ in a })
+        let short = Set(plan.unresolved.filter { $0.kind == .hot || $0.kind == .noTarget }.compactMap { poolOf[$0.hostID] ?? nil })
+        for poolID in short.sorted() {
+            guard let pool = try await store.read({ try $0.pool(poolID) }) else { continue }
+            let asked = try await provider.request(1, for: pool, store: store, at: time)
+            if asked > 0 { logger.info("asked for a host: the plan lacks room", metadata: ["pool": "\(poolID)"]) }
+        }
     }
 
     /// Logs and records (once per record and problem while this process runs) each record the planner left out.

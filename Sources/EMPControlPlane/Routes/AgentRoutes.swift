@@ -2,6 +2,7 @@ import EMPModel
 import EMPStore
 import Foundation
 import Hummingbird
+import Metrics
 import ServerGuard
 
 /// The agent API: join with a one-time token, then, with the host's credential, long-poll the desired EVM
@@ -45,7 +46,7 @@ struct AgentRoutes<Context: RequestContext>: Sendable {
         let time = now()
         let secret = Secrets.random()
         let credential = "emph_" + secret
-        let poolID = try await store.write { tx -> String in
+        let (poolID, launchToJoin) = try await store.write { tx -> (String, Double?) in
             guard var token = try tx.joinToken(parts[0]), Secrets.constantTimeEqual(token.secretHash, Secrets.hash(parts[1])),
                 token.isUsable(at: time)
             else {
@@ -81,6 +82,7 @@ struct AgentRoutes<Context: RequestContext>: Sendable {
             host.rejoinApprovedAt = nil
             token.usedByHost = hostID
             try tx.save(token)
+            let launchToJoin = try HostFleet.noteJoin(tx, token: token.id, host: &host, at: time)
             try tx.save(host)
             // One credential per host: saving the new one revokes the old.
             try tx.save(AgentCredential(hostID: hostID, secretHash: Secrets.hash(credential), issuedAt: time))
@@ -90,7 +92,10 @@ struct AgentRoutes<Context: RequestContext>: Sendable {
                 Event(
                     time: time, object: ObjectRef(.host, hostID), reason: rejoin == nil ? "Joined" : "Rejoined",
                     message: (rejoin ?? "") + inventory))
-            return token.poolID
+            return (token.poolID, launchToJoin)
+        }
+        if let launchToJoin {
+            Metrics.Recorder(label: "emp_host_launch_to_join_seconds", dimensions: [("pool", poolID)]).record(launchToJoin)
         }
         return JSONResponse(JoinResponse(hostID: hostID, poolID: poolID, credential: credential), status: .created)
     }

@@ -1,10 +1,10 @@
 import EMPModel
 import Foundation
-import GRDB
 
-/// ``StoreWriting`` over one GRDB `Database` inside a transaction. Lives only for the transaction's body.
-struct SQLiteTransaction: StoreWriting {
-    let db: Database
+/// ``StoreWriting`` over one database connection inside a transaction, the same statements on SQLite and
+/// PostgreSQL. Lives only for the transaction's body.
+struct SQLTransaction: StoreWriting {
+    let db: any SQLConnection
     /// Told about bumped revisions once the transaction commits (nil for reads).
     let notifier: RevisionNotifier?
     /// Laid over every host and EVM read (heartbeats and usage).
@@ -23,11 +23,11 @@ struct SQLiteTransaction: StoreWriting {
 
     private func encode<T: Encodable>(_ value: T) throws -> Data { try Self.encoder.encode(value) }
 
-    private func decode<T: Decodable>(_ type: T.Type, _ rows: [Row]) throws -> [T] {
+    private func decode<T: Decodable>(_ type: T.Type, _ rows: [SQLRow]) throws -> [T] {
         try rows.map { row in
-            let data: Data = row["data"]
+            let data = row["data"].blob ?? Data()
             // Queries of hosts and EVMs select their id too: the memo of decoded documents is keyed by it.
-            let id: String? = T.self == EMPModel.Host.self || T.self == EVM.self ? row["id"] : nil
+            let id: String? = T.self == EMPModel.Host.self || T.self == EVM.self ? row["id"].text : nil
             do {
                 return try documents.decode(T.self, id: id, from: data, with: Self.decoder)
             } catch {
@@ -36,13 +36,32 @@ struct SQLiteTransaction: StoreWriting {
         }
     }
 
-    private func fetch<T: Decodable>(_ type: T.Type, _ sql: String, _ arguments: StatementArguments = []) throws -> [T] {
-        try decode(type, try Row.fetchAll(db, sql: sql, arguments: arguments))
+    private func fetch<T: Decodable>(_ type: T.Type, _ sql: String, _ arguments: [any SQLBindable] = []) throws -> [T] {
+        try decode(type, try db.rows(sql, arguments.map(\.sqlValue)))
+    }
+
+    /// The first column of the first row as an integer.
+    private func integer(_ sql: String, _ arguments: [any SQLBindable]) throws -> Int64? {
+        try db.rows(sql, arguments.map(\.sqlValue)).first?.values.values.first?.integer
+    }
+
+    @discardableResult private func run(_ sql: String, _ arguments: [any SQLBindable]) throws -> Int {
+        try db.execute(sql, arguments.map(\.sqlValue))
+    }
+
+    /// Inserts a row, or replaces the one with the same `key` (the conflict clause both databases accept).
+    private func upsert(_ table: String, key: [String], _ values: KeyValuePairs<String, any SQLBindable>) throws {
+        let columns = values.map(\.key)
+        let updates = columns.filter { !key.contains($0) }.map { "\($0) = excluded.\($0)" }
+        try run(
+            """
+            INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES (\(columns.map { _ in "?" }.joined(separator: ", ")))
+            ON CONFLICT (\(key.joined(separator: ", "))) DO UPDATE SET \(updates.joined(separator: ", "))
+            """, values.map(\.value))
     }
 
     private func delete(_ table: String, _ id: String) throws -> Bool {
-        try db.execute(sql: "DELETE FROM \(table) WHERE id = ?", arguments: [id])
-        return db.changesCount > 0
+        try run("DELETE FROM \(table) WHERE id = ?", [id]) > 0
     }
 
     // MARK: Reading
@@ -79,9 +98,9 @@ struct SQLiteTransaction: StoreWriting {
     }
 
     /// The WHERE clause for `filter`; nil when nothing can match.
-    private static func condition(_ filter: EVMFilter) -> (String, StatementArguments)? {
+    private static func condition(_ filter: EVMFilter) -> (String, [any SQLBindable])? {
         var clauses: [String] = []
-        var arguments: StatementArguments = []
+        var arguments: [any SQLBindable] = []
         if let poolID = filter.poolID {
             clauses.append("poolID = ?")
             arguments += [poolID]
@@ -97,7 +116,7 @@ struct SQLiteTransaction: StoreWriting {
         if let phases = filter.phases {
             if phases.isEmpty { return nil }
             clauses.append("phase IN (\(Array(repeating: "?", count: phases.count).joined(separator: ",")))")
-            for phase in phases.map(\.rawValue).sorted() { arguments += [phase] }
+            arguments += phases.map(\.rawValue).sorted()
         }
         return (clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND "), arguments)
     }
@@ -122,20 +141,30 @@ struct SQLiteTransaction: StoreWriting {
     }
 
     func hosts(pool: String?, after: String?, limit: Int) throws -> [EMPModel.Host] {
+        var clauses = ["TRUE"]
+        var arguments: [any SQLBindable] = []
+        if let pool {
+            clauses.append("poolID = ?")
+            arguments.append(pool)
+        }
+        if let after {
+            clauses.append("id > ?")
+            arguments.append(after)
+        }
         var hosts = try fetch(
-            EMPModel.Host.self, "SELECT id, data FROM host WHERE (? IS NULL OR poolID = ?) AND (? IS NULL OR id > ?) ORDER BY id LIMIT ?",
-            [pool, pool, after, after, max(0, limit)])
+            EMPModel.Host.self, "SELECT id, data FROM host WHERE \(clauses.joined(separator: " AND ")) ORDER BY id LIMIT ?",
+            arguments + [max(0, limit)])
         soft.overlay(&hosts)
         return hosts
     }
 
     func evmCount(_ filter: EVMFilter) throws -> Int {
         guard let (condition, arguments) = Self.condition(filter) else { return 0 }
-        return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM evm\(condition)", arguments: arguments) ?? 0
+        return Int(try integer("SELECT COUNT(*) FROM evm\(condition)", arguments) ?? 0)
     }
 
     func evmExists(_ id: String) throws -> Bool {
-        try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM evm WHERE id = ?)", arguments: [id]) ?? false
+        try !db.rows("SELECT 1 AS found FROM evm WHERE id = ?", [.text(id)]).isEmpty
     }
 
     func migration(_ id: String) throws -> Migration? {
@@ -144,7 +173,7 @@ struct SQLiteTransaction: StoreWriting {
 
     func migrations(_ filter: MigrationFilter) throws -> [Migration] {
         var clauses: [String] = []
-        var arguments: StatementArguments = []
+        var arguments: [any SQLBindable] = []
         if let evmID = filter.evmID {
             clauses.append("evmID = ?")
             arguments += [evmID]
@@ -156,10 +185,10 @@ struct SQLiteTransaction: StoreWriting {
         if let states = filter.states {
             if states.isEmpty { return [] }
             clauses.append("state IN (\(Array(repeating: "?", count: states.count).joined(separator: ",")))")
-            for state in states.map(\.rawValue).sorted() { arguments += [state] }
+            arguments += states.map(\.rawValue).sorted()
         }
         let condition = clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND ")
-        return try fetch(Migration.self, "SELECT data FROM migration\(condition) ORDER BY rowid", arguments)
+        return try fetch(Migration.self, "SELECT data FROM migration\(condition) ORDER BY \(db.insertionOrder)", arguments)
     }
 
     func joinToken(_ id: String) throws -> JoinToken? {
@@ -173,6 +202,21 @@ struct SQLiteTransaction: StoreWriting {
         return try fetch(JoinToken.self, "SELECT data FROM joinToken ORDER BY id")
     }
 
+    func hostLaunches(pool: String?) throws -> [HostLaunch] {
+        if let pool {
+            return try fetch(HostLaunch.self, "SELECT data FROM hostLaunch WHERE poolID = ? ORDER BY id", [pool])
+        }
+        return try fetch(HostLaunch.self, "SELECT data FROM hostLaunch ORDER BY id")
+    }
+
+    func hostLaunch(_ id: String) throws -> HostLaunch? {
+        try fetch(HostLaunch.self, "SELECT data FROM hostLaunch WHERE id = ?", [id]).first
+    }
+
+    func hostLaunch(joinToken: String) throws -> HostLaunch? {
+        try fetch(HostLaunch.self, "SELECT data FROM hostLaunch WHERE joinTokenID = ?", [joinToken]).first
+    }
+
     func credential(host: String) throws -> AgentCredential? {
         try fetch(AgentCredential.self, "SELECT data FROM credential WHERE hostID = ?", [host]).first
     }
@@ -183,7 +227,7 @@ struct SQLiteTransaction: StoreWriting {
 
     func events(_ filter: EventFilter) throws -> [Event] {
         var clauses: [String] = []
-        var arguments: StatementArguments = []
+        var arguments: [any SQLBindable] = []
         if let object = filter.object {
             clauses.append("objectKind = ? AND objectID = ?")
             arguments += [object.kind.rawValue, object.id]
@@ -194,57 +238,49 @@ struct SQLiteTransaction: StoreWriting {
         }
         let condition = clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND ")
         arguments += [max(0, filter.limit)]
-        let rows = try Row.fetchAll(
-            db,
-            sql: "SELECT id, data FROM event\(condition) ORDER BY id DESC LIMIT ?",
-            arguments: arguments
-        )
+        let rows = try db.rows("SELECT id, data FROM event\(condition) ORDER BY id DESC LIMIT ?", arguments.map(\.sqlValue))
         return try rows.reversed().map { row in
             var event = try decode(Event.self, [row])[0]
-            event.id = row["id"]
+            event.id = row["id"].integer ?? 0
             return event
         }
     }
 
     func revision(_ scope: String) throws -> Int64 {
-        try Int64.fetchOne(db, sql: "SELECT value FROM revision WHERE scope = ?", arguments: [scope]) ?? 0
+        try integer("SELECT value FROM revision WHERE scope = ?", [scope]) ?? 0
     }
 
     // MARK: Writing
 
     func save(_ pool: Pool) throws {
-        try db.execute(
-            sql: "INSERT OR REPLACE INTO pool (id, data) VALUES (?, ?)",
-            arguments: [pool.id, try encode(pool)]
-        )
+        try upsert("pool", key: ["id"], ["id": pool.id, "data": try encode(pool)])
     }
 
     func deletePool(_ id: String) throws -> Bool {
-        try db.execute(sql: "DELETE FROM poolSample WHERE poolID = ?", arguments: [id])
-        try db.execute(sql: "DELETE FROM poolTotal WHERE poolID = ?", arguments: [id])
+        _ = try run("DELETE FROM poolSample WHERE poolID = ?", [id])
+        _ = try run("DELETE FROM poolTotal WHERE poolID = ?", [id])
         return try delete("pool", id)
     }
 
     func save(_ host: EMPModel.Host) throws {
-        try db.execute(
-            sql: "INSERT OR REPLACE INTO host (id, poolID, data) VALUES (?, ?, ?)",
-            arguments: [host.id, host.poolID, try encode(host)]
-        )
+        try upsert("host", key: ["id"], ["id": host.id, "poolID": host.poolID, "data": try encode(host)])
         commits?.add(.host(host))
     }
 
     func deleteHost(_ id: String) throws -> Bool {
-        try db.execute(sql: "DELETE FROM credential WHERE hostID = ?", arguments: [id])
+        _ = try run("DELETE FROM credential WHERE hostID = ?", [id])
         commits?.add(.hostDeleted(id))
         documents.forget(host: id)  // harmless if the transaction rolls back: the next read decodes again
         return try delete("host", id)
     }
 
     func save(_ evm: EVM) throws {
-        try db.execute(
-            sql: "INSERT OR REPLACE INTO evm (id, poolID, hostID, previousHostID, phase, data) VALUES (?, ?, ?, ?, ?, ?)",
-            arguments: [evm.id, evm.poolID, evm.hostID, evm.previousHostID, evm.phase.rawValue, try encode(evm)]
-        )
+        try upsert(
+            "evm", key: ["id"],
+            [
+                "id": evm.id, "poolID": evm.poolID, "hostID": evm.hostID, "previousHostID": evm.previousHostID,
+                "phase": evm.phase.rawValue, "data": try encode(evm),
+            ])
         commits?.add(.evm(evm))
     }
 
@@ -255,34 +291,35 @@ struct SQLiteTransaction: StoreWriting {
     }
 
     func save(_ migration: Migration) throws {
-        try db.execute(
-            sql: """
-                INSERT INTO migration (id, evmID, fromHost, toHost, state, data) VALUES (?, ?, ?, ?, ?, ?)
-                ON CONFLICT(id) DO UPDATE SET evmID = excluded.evmID, fromHost = excluded.fromHost,
-                  toHost = excluded.toHost, state = excluded.state, data = excluded.data
-                """,
-            arguments: [
-                migration.id, migration.evmID, migration.from, migration.to, migration.state.rawValue,
-                try encode(migration),
-            ]
-        )
+        try upsert(
+            "migration", key: ["id"],
+            [
+                "id": migration.id, "evmID": migration.evmID, "fromHost": migration.from, "toHost": migration.to,
+                "state": migration.state.rawValue, "data": try encode(migration),
+            ])
     }
 
     func save(_ token: JoinToken) throws {
-        try db.execute(
-            sql: "INSERT OR REPLACE INTO joinToken (id, poolID, data) VALUES (?, ?, ?)",
-            arguments: [token.id, token.poolID, try encode(token)]
-        )
+        try upsert("joinToken", key: ["id"], ["id": token.id, "poolID": token.poolID, "data": try encode(token)])
     }
 
     func deleteJoinToken(_ id: String) throws -> Bool { try delete("joinToken", id) }
 
+    func save(_ launch: HostLaunch) throws {
+        try upsert(
+            "hostLaunch", key: ["id"],
+            ["id": launch.id, "poolID": launch.poolID, "joinTokenID": launch.joinTokenID, "data": try encode(launch)])
+    }
+
+    func deleteHostLaunch(_ id: String) throws -> Bool { try delete("hostLaunch", id) }
+
     func evmCountsByHost(pool: String) throws -> [String: Int] {
         var counts: [String: Int] = [:]
-        for row in try Row.fetchAll(
-            db, sql: "SELECT hostID, COUNT(*) AS count FROM evm WHERE poolID = ? AND hostID IS NOT NULL GROUP BY hostID", arguments: [pool])
+        for row in try db.rows(
+            "SELECT hostID, COUNT(*) AS count FROM evm WHERE poolID = ? AND hostID IS NOT NULL GROUP BY hostID", [.text(pool)])
         {
-            counts[row["hostID"]] = row["count"]
+            guard let host = row["hostID"].text else { continue }
+            counts[host] = Int(row["count"].integer ?? 0)
         }
         return counts
     }
@@ -297,7 +334,7 @@ struct SQLiteTransaction: StoreWriting {
         guard
             let latest = try fetch(PoolSample.self, "SELECT data FROM poolSample WHERE poolID = ? ORDER BY at DESC LIMIT 1", [pool])
                 .first,
-            let first = try Double.fetchOne(db, sql: "SELECT MIN(since) FROM poolTotal WHERE poolID = ?", arguments: [pool])
+            let first = try db.rows("SELECT MIN(since) AS since FROM poolTotal WHERE poolID = ?", [.text(pool)]).first?["since"].real
         else { return nil }
         return (latest, Date(timeIntervalSince1970: first))
     }
@@ -308,70 +345,66 @@ struct SQLiteTransaction: StoreWriting {
     }
 
     func save(_ sample: HostSample) throws {
-        try db.execute(
-            sql: "INSERT OR REPLACE INTO hostSample (hostID, at, data) VALUES (?, ?, ?)",
-            arguments: [sample.hostID, sample.at.timeIntervalSince1970, try encode(sample)])
+        try upsert(
+            "hostSample", key: ["hostID", "at"],
+            ["hostID": sample.hostID, "at": sample.at.timeIntervalSince1970, "data": try encode(sample)])
     }
 
     func deleteHostSamples(before cutoff: Date) throws -> Int {
-        try db.execute(sql: "DELETE FROM hostSample WHERE at < ?", arguments: [cutoff.timeIntervalSince1970])
-        return db.changesCount
+        try run("DELETE FROM hostSample WHERE at < ?", [cutoff.timeIntervalSince1970])
     }
 
     func save(_ sample: PoolSample) throws {
-        try db.execute(
-            sql: "INSERT OR REPLACE INTO poolSample (poolID, at, data) VALUES (?, ?, ?)",
-            arguments: [sample.poolID, sample.at.timeIntervalSince1970, try encode(sample)])
-        try db.execute(
-            sql: "INSERT OR IGNORE INTO poolTotal (poolID, since) VALUES (?, ?)",
-            arguments: [sample.poolID, sample.at.timeIntervalSince1970])
+        try upsert(
+            "poolSample", key: ["poolID", "at"],
+            ["poolID": sample.poolID, "at": sample.at.timeIntervalSince1970, "data": try encode(sample)])
+        _ = try run(
+            "INSERT INTO poolTotal (poolID, since) VALUES (?, ?) ON CONFLICT (poolID) DO NOTHING",
+            [sample.poolID, sample.at.timeIntervalSince1970])
     }
 
     func deletePoolSamples(before cutoff: Date) throws -> Int {
-        try db.execute(
-            sql: """
-                DELETE FROM poolSample WHERE at < ?
-                AND at < (SELECT MAX(at) FROM poolSample AS newest WHERE newest.poolID = poolSample.poolID)
-                """,
-            arguments: [cutoff.timeIntervalSince1970])
-        return db.changesCount
+        try run(
+            """
+            DELETE FROM poolSample WHERE at < ?
+            AND at < (SELECT MAX(at) FROM poolSample AS newest WHERE newest.poolID = poolSample.poolID)
+            """,
+            [cutoff.timeIntervalSince1970])
     }
 
     func save(_ credential: AgentCredential) throws {
-        try db.execute(
-            sql: "INSERT OR REPLACE INTO credential (hostID, secretHash, data) VALUES (?, ?, ?)",
-            arguments: [credential.hostID, credential.secretHash, try encode(credential)]
-        )
+        try upsert(
+            "credential", key: ["hostID"],
+            ["hostID": credential.hostID, "secretHash": credential.secretHash, "data": try encode(credential)])
     }
 
     func append(_ event: Event) throws -> Event {
-        try db.execute(
-            sql: "INSERT INTO event (objectKind, objectID, data) VALUES (?, ?, ?)",
-            arguments: [event.object.kind.rawValue, event.object.id, try encode(event)]
-        )
+        let rows = try db.rows(
+            "INSERT INTO event (objectKind, objectID, data) VALUES (?, ?, ?) RETURNING id",
+            [.text(event.object.kind.rawValue), .text(event.object.id), .blob(try encode(event))])
         var stored = event
-        stored.id = db.lastInsertedRowID
+        stored.id = rows.first?["id"].integer ?? 0
         return stored
     }
 
     func bumpRevision(_ scope: String) throws -> Int64 {
-        try db.execute(
-            sql: """
-                INSERT INTO revision (scope, value) VALUES (?, 1)
-                ON CONFLICT(scope) DO UPDATE SET value = value + 1
-                """,
-            arguments: [scope]
-        )
+        let rows = try db.rows(
+            """
+            INSERT INTO revision (scope, value) VALUES (?, 1)
+            ON CONFLICT (scope) DO UPDATE SET value = revision.value + 1 RETURNING value
+            """,
+            [.text(scope)])
+        try db.announce(scope)
         if let notifier {
-            db.afterNextTransaction(onCommit: { _ in notifier.notify(scope) })
+            db.afterCommit { notifier.notify(scope) }
         }
-        return try revision(scope)
+        return rows.first?["value"].integer ?? 0
     }
 }
 
 /// The saves and deletes of one write transaction, handed to ``SoftState`` once it commits.
 final class CommitLog: @unchecked Sendable {
-    // @unchecked: used by one write transaction at a time (GRDB's writer), then read after it returns.
+    // @unchecked: used by one write transaction at a time (the store's writer), then read after it returns.
     enum Change {
         case host(EMPModel.Host)
         case hostDeleted(String)
