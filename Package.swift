@@ -250,6 +250,7 @@ let package = Package(
             name: "EMPTesting",
             dependencies: [
                 "EMPModel",
+                "EMPScheduling",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

@@ -97,6 +97,16 @@ public struct PackRequirement: Sendable, Hashable, Codable {
         self.values = values
     }
 
+    private enum CodingKeys: String, CodingKey { case key, `operator`, values }
+
+    /// `values` may be omitted (`Exists` and `DoesNotExist` take none).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        key = try c.decode(String.self, forKey: .key)
+        self.operator = try c.decode(String.self, forKey: .operator)
+        values = try c.decodeIfPresent([String].self, forKey: .values) ?? []
+    }
+
     public func matches(_ labels: [String: String]) -> Bool {
         let value = labels[key]
         switch self.operator {
@@ -135,6 +145,17 @@ public struct PackNode: Sendable, Hashable, Codable {
 
     enum CodingKeys: String, CodingKey { case name, labels, taints, free, freePods, podLabels }
 
+    /// A node as a file gives it, and whether the file gave its labels (``PackInput`` fills in the shape's).
+    struct FileEntry: Decodable {
+        var node: PackNode
+        var labelsGiven: Bool
+
+        init(from decoder: any Decoder) throws {
+            node = try PackNode(from: decoder)
+            labelsGiven = try decoder.container(keyedBy: CodingKeys.self).contains(.labels)
+        }
+    }
+
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         name = try c.decode(String.self, forKey: .name)
@@ -160,6 +181,18 @@ public struct PackShape: Sendable, Hashable, Codable {
         self.pods = pods
         self.labels = labels ?? [Profile.ownedLabel: Profile.ownedValue, Profile.poolLabel: pool]
         self.taints = taints
+    }
+
+    private enum CodingKeys: String, CodingKey { case pool, allocatable, pods, labels, taints }
+
+    /// `pods` (110), `labels` (EMP's owned and pool labels) and `taints` (the EMP taint) may be omitted.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            pool: try c.decode(String.self, forKey: .pool), allocatable: try c.decode(Resources.self, forKey: .allocatable),
+            pods: try c.decodeIfPresent(Int.self, forKey: .pods) ?? 110,
+            labels: try c.decodeIfPresent([String: String].self, forKey: .labels),
+            taints: try c.decodeIfPresent([PackTaint].self, forKey: .taints) ?? [.emp])
     }
 
     /// `shape` minus `reserved` (kubelet `kube-reserved` + `system-reserved` + eviction threshold).

@@ -14,6 +14,8 @@ public import EMPModel
 /// ```
 public struct Placer: Sendable {
     public var policy: PlacementPolicy
+    /// binpack through ``BinpackIndex`` (false: score every host, the reference the tests compare it with).
+    var indexed = true
 
     public init(policy: PlacementPolicy = .binpack) {
         self.policy = policy
@@ -26,10 +28,13 @@ public struct Placer: Sendable {
         var placements: [Placement] = []
         var unplaced: [Unplaced] = []
         placements.reserveCapacity(requests.count)
+        var index = policy == .binpack && indexed ? BinpackIndex(state) : nil
         for request in requests {
-            if let index = choose(request, in: state) {
-                state[index].add(request)
-                placements.append(Placement(evmID: request.id, hostID: state[index].snapshot.id))
+            let chosen = index.map { $0.choose(request) } ?? choose(request, in: state)
+            if let chosen {
+                state[chosen].add(request)
+                index?.add(request, to: chosen)
+                placements.append(Placement(evmID: request.id, hostID: state[chosen].snapshot.id))
             } else {
                 unplaced.append(Unplaced(evmID: request.id, reason: Self.reason(request, hosts: state)))
             }
@@ -62,6 +67,121 @@ public struct Placer: Sendable {
             if best == nil || key < best!.key { best = (index, key) }
         }
         return best?.index
+    }
+
+    /// Best fit without scoring every host: the receiving hosts in lists by allocation limit and occupancy, each
+    /// sorted by free room (the sum of the free shares of CPU and memory). Hosts with the same limit rank the same
+    /// before and after a placement (free room after = free room − the request's share), so in each list the first
+    /// host that fits, searched from the request's own share up, is that list's best fit; the best of those wins,
+    /// occupied hosts before empty ones, as in ``choose(_:in:)``.
+    struct BinpackIndex {
+        struct Key: Comparable {
+            var free: Double
+            /// The host's place in id order (ties go to the lower id, as in the scan).
+            var rank: Int
+            var index: Int
+            static func < (a: Key, b: Key) -> Bool { (a.free, a.rank) < (b.free, b.rank) }
+        }
+        /// The distinct allocation limits, and per limit the [occupied, empty] lists.
+        var limits: [Resources] = []
+        var lists: [[[Key]]] = []
+        /// Per host: its limit's position in ``limits``, rank in id order, and the figures a fit is judged on
+        /// (kept here as plain values so a search touches no host record).
+        var group: [Int]
+        let ranks: [Int]
+        var allocated: [Resources]
+        var used: [Resources]
+        let usageLimit: [Resources]
+
+        init(_ hosts: [Candidate]) {
+            var ranks = [Int](repeating: 0, count: hosts.count)
+            for (rank, index) in hosts.indices.sorted(by: { hosts[$0].snapshot.id < hosts[$1].snapshot.id }).enumerated() {
+                ranks[index] = rank
+            }
+            self.ranks = ranks
+            allocated = hosts.map(\.snapshot.allocated)
+            used = hosts.map(\.snapshot.used)
+            usageLimit = hosts.map(\.usageLimit)
+            group = [Int](repeating: 0, count: hosts.count)
+            var position: [Resources: Int] = [:]
+            for index in hosts.indices {
+                let limit = hosts[index].limit
+                if position[limit] == nil {
+                    position[limit] = limits.count
+                    limits.append(limit)
+                    lists.append([[], []])
+                }
+                group[index] = position[limit]!
+                if hosts[index].snapshot.canReceive { lists[group[index]][rank(of: index)].append(key(index)) }
+            }
+            for g in lists.indices { for rank in 0..<2 { lists[g][rank].sort() } }
+        }
+
+        func rank(of index: Int) -> Int { allocated[index] == .zero ? 1 : 0 }
+
+        func key(_ index: Int) -> Key {
+            Key(free: Candidate.freeShare(allocated[index], limits[group[index]]), rank: ranks[index], index: index)
+        }
+
+        /// Records a placement on `index` (a receiving host: only those are ever chosen).
+        mutating func add(_ request: PlacementRequest, to index: Int) {
+            let (g, old) = (group[index], key(index))
+            var list = rank(of: index)
+            // The key it was inserted with is the one its unchanged state gives now.
+            var position = Self.lowerBound(lists[g][list]) { $0 < old }
+            if position >= lists[g][list].count || lists[g][list][position].index != index {
+                position = lists[g][list].firstIndex { $0.index == index } ?? -1
+            }
+            if position >= 0 { lists[g][list].remove(at: position) }
+            allocated[index] += request.size
+            used[index] += request.expectedUse
+            let new = key(index)
+            list = rank(of: index)
+            lists[g][list].insert(new, at: Self.lowerBound(lists[g][list]) { $0 < new })
+        }
+
+        static func lowerBound(_ list: [Key], _ before: (Key) -> Bool) -> Int {
+            var (low, high) = (0, list.count)
+            while low < high {
+                let middle = (low + high) / 2
+                if before(list[middle]) { low = middle + 1 } else { high = middle }
+            }
+            return low
+        }
+
+        func fits(_ request: PlacementRequest, _ index: Int) -> Bool {
+            (allocated[index] + request.size).fits(in: limits[group[index]])
+                && (used[index] + request.expectedUse).fits(in: usageLimit[index])
+        }
+
+        func choose(_ request: PlacementRequest) -> Int? {
+            for rank in 0..<2 {
+                var best: (index: Int, key: (Double, Int))?
+                for (g, limit) in limits.enumerated() {
+                    let list = lists[g][rank]
+                    let share =
+                        Double(request.size.cpuMillis) / Double(max(1, limit.cpuMillis)) + Double(request.size.memoryBytes)
+                        / Double(max(1, limit.memoryBytes))
+                    // A host with less free room than the request's share cannot fit it; allow for rounding.
+                    var position = Self.lowerBound(list) { $0.free < share - 1e-9 }
+                    // The first that fits is this list's best; hosts whose free room differs from its only by
+                    // rounding are compared too, with the scan's own figures, so ties go as in the scan.
+                    var firstFree: Double?
+                    while position < list.count {
+                        if let firstFree, list[position].free > firstFree + 1e-9 { break }
+                        let index = list[position].index
+                        if fits(request, index) {
+                            firstFree = firstFree ?? list[position].free
+                            let key = (Candidate.freeShare(allocated[index] + request.size, limit), ranks[index])
+                            if best == nil || key < best!.key { best = (index, key) }
+                        }
+                        position += 1
+                    }
+                }
+                if let best { return best.index }
+            }
+            return nil
+        }
     }
 
     static func reason(_ request: PlacementRequest, hosts: [Candidate]) -> String {
@@ -101,10 +221,11 @@ public struct Placer: Sendable {
         }
 
         /// Free room left after placing, summed over dimensions as fractions of the limit.
-        func freeShareAfter(_ request: PlacementRequest) -> Double {
-            let after = snapshot.allocated + request.size
-            return (1 - Double(after.cpuMillis) / Double(max(1, limit.cpuMillis)))
-                + (1 - Double(after.memoryBytes) / Double(max(1, limit.memoryBytes)))
+        func freeShareAfter(_ request: PlacementRequest) -> Double { Self.freeShare(snapshot.allocated + request.size, limit) }
+
+        static func freeShare(_ allocated: Resources, _ limit: Resources) -> Double {
+            (1 - Double(allocated.cpuMillis) / Double(max(1, limit.cpuMillis)))
+                + (1 - Double(allocated.memoryBytes) / Double(max(1, limit.memoryBytes)))
         }
 
         /// The larger of CPU and memory allocation shares after placing.

@@ -3,11 +3,17 @@ public import EMPModel
 /// Decides how many EVMs pending pods need and where each would go; pure and deterministic.
 ///
 /// Pods that cannot run on any EVM of the pool — they do not tolerate its taint, their nodeSelector or required
-/// node affinity excludes its nodes, or they request more than an empty EVM has — are left out with the reason
-/// and never cause EVMs. The rest are packed largest first (dominant share of an EVM's allocatable), first fit:
-/// onto the room of existing EVM nodes (booting ones included, so a scale-up is never made twice), then onto
-/// new EVMs, at most `maxNewEVMs`. Bins that cannot take even the smallest pending pod leave the scan. Anti-affinity on `kubernetes.io/hostname` keeps matching pods apart. Finally
-/// EVMs are added until the free room on EVMs covers `headroom` (overprovisioning without pause pods).
+/// node affinity excludes its nodes, or they request more than an empty EVM has — never cause EVMs: they are left
+/// out with the reason (permanently), unless an existing node of the pool can take them, where they may go but
+/// never onto a new EVM. The rest are packed largest first (dominant share of an EVM's allocatable), first fit:
+/// onto the room of existing EVM nodes (booting ones included, so a scale-up is never made twice), then onto new
+/// EVMs, at most `maxNewEVMs`. Anti-affinity on `kubernetes.io/hostname` keeps matching pods apart.
+///
+/// When that first answer needs more new EVMs than a lower bound and the batch is small enough
+/// (``improvementLimit`` pods), other orders are tried too — anti-affinity groups first, so their members spread
+/// over the EVMs the others fill instead of each opening a nearly empty one at the end; best fit — and a repair
+/// pass tries to empty each new EVM into the others; the answer with the most pods placed on the fewest new EVMs
+/// wins. Finally EVMs are added until the free room on EVMs covers `headroom` (overprovisioning without pause pods).
 ///
 /// ```swift
 /// let result = PodPacker().pack(PackInput(shape: shape, nodes: nodes, pods: pending, maxNewEVMs: 10))
@@ -15,74 +21,327 @@ public import EMPModel
 public struct PodPacker: Sendable {
     /// How a bin is chosen among those that admit a pod.
     public enum Fit: Sendable {
-        /// The first in order: existing nodes by name, then new EVMs by creation (default; on the benchmark's
-        /// mixes it uses as few EVMs as best fit, 4× faster).
+        /// The first in order: existing nodes by name, then new EVMs by creation (default), found through a
+        /// ``FreeRoomIndex`` instead of a scan.
         case first
-        /// The one left with the least room (sum of normalized CPU and memory).
+        /// The one left with the least room (sum of normalized CPU and memory); scans every bin.
         case best
     }
 
     public var fit: Fit
+    /// Largest batch for which other orders and the repair pass are tried (each try is another packing).
+    public var improvementLimit: Int
 
-    public init(fit: Fit = .first) { self.fit = fit }
+    /// Largest batch searched exhaustively (within ``exactBudget`` steps) when the heuristics stay above the lower
+    /// bound: the autoscaler's batches are often a handful of pods, where one EVM too many is a large share.
+    public var exactLimit: Int
+    /// Search steps the exact stage may take (about 50 ns each): it keeps the best packing found when it runs out.
+    public var exactBudget: Int
+
+    public init(fit: Fit = .first, improvementLimit: Int = 2_000, exactLimit: Int = 16, exactBudget: Int = 200_000) {
+        self.fit = fit
+        self.improvementLimit = improvementLimit
+        self.exactLimit = exactLimit
+        self.exactBudget = exactBudget
+    }
 
     public func pack(_ input: PackInput) -> PackResult {
-        var bins = input.nodes.sorted { $0.name < $1.name }.map { Bin(node: $0) }
-        let existing = bins.count
-        var result = PackResult()
+        let existing = input.nodes.sorted { $0.name < $1.name }.map { Bin(node: $0) }
         let reference = input.shape.allocatable
-        var candidates: [PackPod] = []
+        var result = PackResult()
+        var candidates: [Candidate] = []
         for pod in input.pods {
-            if let reason = Self.neverFits(pod, shape: input.shape) {
-                result.unplaced.append(.init(pod: pod.id, reason: reason, permanent: true))
-            } else {
-                candidates.append(pod)
-            }
-        }
-        candidates.sort { a, b in
-            let (sa, sb) = (a.requests.dominantShare(of: reference), b.requests.dominantShare(of: reference))
-            return sa != sb ? sa > sb : a.id < b.id
-        }
-        let limit = max(0, input.maxNewEVMs)
-        // Bins that can still take the smallest pending pod, in order; full ones leave the scan for good.
-        let smallest = candidates.reduce(Resources(cpuMillis: .max, memoryBytes: .max)) { $0.componentMin($1.requests) }
-        var open = bins.indices.filter { bins[$0].freePods > 0 && smallest.fits(in: bins[$0].free) }
-        for pod in candidates {
-            let chosen = fit == .best ? Self.bestFit(pod, in: bins, open: open, reference: reference) : open.first { bins[$0].admits(pod) }
-            let index: Int
-            if let chosen {
-                index = chosen
-            } else if bins.count - existing < limit {
-                bins.append(Bin(shape: input.shape, number: bins.count - existing + 1))
-                index = bins.count - 1
-                open.append(index)
-            } else {
-                result.unplaced.append(
-                    .init(
-                        pod: pod.id, reason: "no room on EVMs of pool \(input.shape.pool) and no new EVM allowed (limit \(limit))",
-                        permanent: false))
+            guard let reason = Self.neverFits(pod, shape: input.shape) else {
+                candidates.append(Candidate(pod: pod, existingOnly: nil))
                 continue
             }
-            bins[index].add(pod)
-            result.placements[pod.id] = bins[index].name
-            if bins[index].freePods == 0 || !smallest.fits(in: bins[index].free), let position = open.firstIndex(of: index) {
-                open.remove(at: position)
+            // An existing node is an EVM of this pool: one whose labels and taints admit the pod could take it once
+            // it has room, unless the pod is larger than an EVM of the shape and the node lacks that room now.
+            let sized = pod.requests.fits(in: input.shape.allocatable)
+            if existing.contains(where: { $0.couldEverRun(pod) && (sized || pod.requests.fits(in: $0.free)) }) {
+                candidates.append(Candidate(pod: pod, existingOnly: reason))
+            } else {
+                result.unplaced.append(.init(pod: pod.id, reason: reason, permanent: true))
             }
         }
+        // Pods only existing nodes can take go first (they have the fewest places), then largest first.
+        let byShare = candidates.sorted { a, b in
+            if (a.existingOnly == nil) != (b.existingOnly == nil) { return a.existingOnly != nil }
+            let (sa, sb) = (a.pod.requests.dominantShare(of: reference), b.pod.requests.dominantShare(of: reference))
+            return sa != sb ? sa > sb : a.pod.id < b.pod.id
+        }
+        let limit = max(0, input.maxNewEVMs)
+        var best = fill(byShare, existing: existing, shape: input.shape, limit: limit, fit: fit)
+        if candidates.count <= improvementLimit, best.newBins > Self.lowerBound(candidates, existing: existing, shape: input.shape) {
+            let groupsFirst = Self.groupsFirst(byShare)
+            for (order, fit) in [(groupsFirst, fit), (byShare, Fit.best), (groupsFirst, Fit.best)] {
+                let other = fill(order, existing: existing, shape: input.shape, limit: limit, fit: fit)
+                if other.isBetter(than: best) { best = other }
+            }
+            best.repair(existing: existing.count, pods: Dictionary(candidates.map { ($0.pod.id, $0.pod) }) { a, _ in a })
+            if best.unplaced.isEmpty, candidates.count <= exactLimit,
+                let exact = Self.exact(byShare, existing: existing, shape: input.shape, fewerThan: best.newBins, budget: exactBudget)
+            {
+                best = exact
+            } else if best.unplaced.isEmpty {
+                best.eliminate(Dictionary(candidates.map { ($0.pod.id, $0) }) { a, _ in a }, shape: input.shape, budget: exactBudget)
+            }
+        }
+        var bins = best.bins
+        best.renumber(&bins, existing: existing.count)
+        for bin in bins { for pod in bin.pods { result.placements[pod] = bin.name } }
+        result.unplaced += best.unplaced
         if let headroom = input.headroom, headroom != .zero {
-            while bins.count - existing < limit, !bins.reduce(Resources.zero, { $0 + $1.free }).covers(headroom) {
-                bins.append(Bin(shape: input.shape, number: bins.count - existing + 1))
+            while bins.count - existing.count < limit, !bins.reduce(Resources.zero, { $0 + $1.free }).covers(headroom) {
+                bins.append(Bin(shape: input.shape, number: bins.count - existing.count + 1))
                 result.headroomEVMs += 1
             }
         }
-        result.newEVMs = bins[existing...].map { PackResult.NewEVM(name: $0.name, pods: $0.pods, free: $0.free) }
+        result.newEVMs = bins[existing.count...].map { PackResult.NewEVM(name: $0.name, pods: $0.pods, free: $0.free) }
         result.unplaced.sort { $0.pod < $1.pod }
         return result
     }
 
+    /// A pod to place; `existingOnly` holds why a new EVM could not take it when only existing nodes can.
+    struct Candidate {
+        var pod: PackPod
+        var existingOnly: String?
+    }
+
+    /// One packing: the bins (existing first) and the pods it left out.
+    struct Packing {
+        var bins: [Bin]
+        var unplaced: [PackResult.Unplaced] = []
+        let existing: Int
+
+        var newBins: Int { bins.count - existing }
+
+        /// More pods placed, or as many on fewer new EVMs.
+        func isBetter(than other: Packing) -> Bool {
+            unplaced.count != other.unplaced.count ? unplaced.count < other.unplaced.count : newBins < other.newBins
+        }
+
+        /// Tries to empty each new EVM, least filled first, into the other bins (first fit); an emptied one is
+        /// dropped.
+        mutating func repair(existing: Int, pods: [String: PackPod]) {
+            var progress = true
+            while progress {
+                progress = false
+                let order = bins.indices.dropFirst(existing).sorted { bins[$0].pods.count < bins[$1].pods.count }
+                for source in order {
+                    var trial = bins
+                    var moved = true
+                    for id in bins[source].pods {
+                        guard let pod = pods[id],
+                            let target = trial.indices.first(where: { $0 != source && trial[$0].admits(pod) })
+                        else {
+                            moved = false
+                            break
+                        }
+                        trial[target].add(pod)
+                    }
+                    if moved {
+                        trial.remove(at: source)
+                        bins = trial
+                        progress = true
+                        break
+                    }
+                }
+            }
+        }
+
+        /// For batches too large to search whole: takes the least filled new EVMs (up to four, at most
+        /// ``exactLimit`` pods between them) and searches for a way to place their pods on fewer, using the room left
+        /// on every other bin; repeats while that saves an EVM.
+        mutating func eliminate(_ candidates: [String: Candidate], shape: PackShape, budget: Int) {
+            let size = shape.allocatable
+            func fill(_ bin: Bin) -> Double {
+                let used = size - bin.free
+                return Double(used.cpuMillis) / Double(max(1, size.cpuMillis)) + Double(used.memoryBytes) / Double(max(1, size.memoryBytes))
+            }
+            for _ in 0..<32 {
+                let order = bins.indices.dropFirst(existing).sorted { (fill(bins[$0]), $0) < (fill(bins[$1]), $1) }
+                var chosen: [Int] = []
+                var pods: [Candidate] = []
+                for index in order where chosen.count < 4 {
+                    let more = bins[index].pods.compactMap { candidates[$0] }
+                    if pods.count + more.count > 16 { break }
+                    chosen.append(index)
+                    pods += more
+                }
+                guard chosen.count >= 2 else { return }
+                let others = bins.indices.filter { !chosen.contains($0) }.map { bins[$0] }
+                let reference = size
+                pods.sort { a, b in
+                    if (a.existingOnly == nil) != (b.existingOnly == nil) { return a.existingOnly != nil }
+                    let (sa, sb) = (a.pod.requests.dominantShare(of: reference), b.pod.requests.dominantShare(of: reference))
+                    return sa != sb ? sa > sb : a.pod.id < b.pod.id
+                }
+                guard let better = PodPacker.exact(pods, existing: others, shape: shape, fewerThan: chosen.count, budget: budget) else {
+                    return
+                }
+                bins = better.bins
+            }
+        }
+
+        /// New EVMs named `new-1`, `new-2`, … in order, after a repair removed some.
+        func renumber(_ bins: inout [Bin], existing: Int) {
+            for index in bins.indices.dropFirst(existing) { bins[index].name = "new-\(index - existing + 1)" }
+        }
+    }
+
+    /// One pass over `order`: each pod to the first (or best) bin that admits it, else a new EVM while allowed.
+    func fill(_ order: [Candidate], existing: [Bin], shape: PackShape, limit: Int, fit: Fit) -> Packing {
+        var packing = Packing(bins: existing, existing: existing.count)
+        var index = FreeRoomIndex(capacity: existing.count + min(limit, order.count) + 1)
+        if fit == .first { for bin in existing { index.append(free: bin.free, slots: bin.freePods) } }
+        let reference = shape.allocatable
+        for candidate in order {
+            let pod = candidate.pod
+            let end = candidate.existingOnly == nil ? packing.bins.count : existing.count
+            let chosen: Int?
+            switch fit {
+            case .first:
+                chosen = index.first(fitting: pod.requests, below: end) { packing.bins[$0].admits(pod) }
+            case .best:
+                chosen = Self.bestFit(pod, in: packing.bins, open: 0..<end, reference: reference)
+            }
+            let target: Int
+            if let chosen {
+                target = chosen
+            } else if let reason = candidate.existingOnly {
+                packing.unplaced.append(
+                    .init(
+                        pod: pod.id, reason: "only existing EVM nodes can run it and none has room (a new EVM could not: \(reason))",
+                        permanent: false))
+                continue
+            } else if packing.newBins < limit {
+                packing.bins.append(Bin(shape: shape, number: packing.newBins + 1))
+                target = packing.bins.count - 1
+                if fit == .first { index.append(free: shape.allocatable, slots: shape.pods) }
+            } else {
+                packing.unplaced.append(
+                    .init(
+                        pod: pod.id, reason: "no room on EVMs of pool \(shape.pool) and no new EVM allowed (limit \(limit))",
+                        permanent: false))
+                continue
+            }
+            packing.bins[target].add(pod)
+            if fit == .first { index.update(target, free: packing.bins[target].free, slots: packing.bins[target].freePods) }
+        }
+        return packing
+    }
+
+    /// A packing of every pod in `order` on fewer than `fewerThan` new EVMs, by depth-first search over where each
+    /// pod goes (new EVMs in the same state tried once, a volume bound pruning), or nil when there is none or the
+    /// budget ran out first.
+    static func exact(_ order: [Candidate], existing: [Bin], shape: PackShape, fewerThan limit: Int, budget: Int) -> Packing? {
+        var search = ExactSearch(order: order, bins: existing, existing: existing.count, shape: shape, best: limit, budget: budget)
+        search.place(0)
+        return search.found.map { Packing(bins: $0, existing: existing.count) }
+    }
+
+    /// The state of ``exact(_:existing:shape:fewerThan:budget:)``.
+    struct ExactSearch {
+        let order: [Candidate]
+        var bins: [Bin]
+        let existing: Int
+        let shape: PackShape
+        var best: Int
+        var budget: Int
+        var found: [Bin]?
+        /// Requests of the pods from index i on.
+        let remaining: [Resources]
+
+        init(order: [Candidate], bins: [Bin], existing: Int, shape: PackShape, best: Int, budget: Int) {
+            self.order = order
+            self.bins = bins
+            self.existing = existing
+            self.shape = shape
+            self.best = best
+            self.budget = budget
+            var sums = [Resources.zero]
+            for candidate in order.reversed() { sums.append(sums.last! + candidate.pod.requests) }
+            remaining = sums.reversed()
+        }
+
+        mutating func place(_ next: Int) {
+            budget -= 1
+            guard budget >= 0 else { return }
+            let opened = bins.count - existing
+            if next == order.count {
+                best = opened
+                found = bins
+                return
+            }
+            let room = bins.reduce(Resources.zero) { $0 + $1.free.componentMax(.zero) }
+            let need = remaining[next] - room
+            let size = shape.allocatable
+            func more(_ need: Int64, _ per: Int64) -> Int {
+                need <= 0 ? 0 : per <= 0 ? Int.max / 2 : Int(need / per + (need % per == 0 ? 0 : 1))
+            }
+            guard opened + max(more(need.cpuMillis, size.cpuMillis), more(need.memoryBytes, size.memoryBytes)) < best else { return }
+            let candidate = order[next]
+            var tried: [Int] = []
+            let end = candidate.existingOnly == nil ? bins.count : existing
+            for index in 0..<end where bins[index].admits(candidate.pod) {
+                if index >= existing, tried.contains(where: { bins[$0].sameState(as: bins[index]) }) { continue }
+                if index >= existing { tried.append(index) }
+                let saved = bins[index]
+                bins[index].add(candidate.pod)
+                place(next + 1)
+                bins[index] = saved
+                if budget < 0 { return }
+            }
+            if candidate.existingOnly == nil, opened + 1 < best {
+                var bin = Bin(shape: shape, number: opened + 1)
+                guard bin.admits(candidate.pod) else { return }
+                bin.add(candidate.pod)
+                bins.append(bin)
+                place(next + 1)
+                bins.removeLast()
+            }
+        }
+    }
+
+    /// Pods with required anti-affinity first, those whose selectors match the most pods leading, so a group's
+    /// members are spread over the first EVMs; the rest keep their order.
+    static func groupsFirst(_ order: [Candidate]) -> [Candidate] {
+        var counted: [[String: String]: Int] = [:]
+        func members(_ selector: [String: String]) -> Int {
+            if let known = counted[selector] { return known }
+            let count = order.count { candidate in selector.allSatisfy { candidate.pod.labels[$0.key] == $0.value } }
+            counted[selector] = count
+            return count
+        }
+        var sizes: [Int] = []
+        for candidate in order { sizes.append(candidate.pod.antiAffinity.map(members).max() ?? 0) }
+        return order.indices.sorted { a, b in
+            let (ga, gb) = (order[a].pod.antiAffinity.isEmpty ? 0 : sizes[a], order[b].pod.antiAffinity.isEmpty ? 0 : sizes[b])
+            return ga != gb ? ga > gb : a < b
+        }.map { order[$0] }
+    }
+
+    /// New EVMs no packing can do without: per dimension, the requests beyond the existing nodes' free room over an
+    /// EVM's allocatable, and the pods needing more than half an EVM's CPU (or memory) that no existing node could take.
+    static func lowerBound(_ candidates: [Candidate], existing: [Bin], shape: PackShape) -> Int {
+        let movable = candidates.filter { $0.existingOnly == nil }.map(\.pod)
+        let total = movable.reduce(Resources.zero) { $0 + $1.requests }
+        let room = existing.reduce(Resources.zero) { $0 + $1.free.componentMax(.zero) }
+        let size = shape.allocatable
+        func ceil(_ need: Int64, _ per: Int64) -> Int { per <= 0 || need <= 0 ? 0 : Int(need / per + (need % per == 0 ? 0 : 1)) }
+        let volume = max(
+            ceil(total.cpuMillis - room.cpuMillis, size.cpuMillis), ceil(total.memoryBytes - room.memoryBytes, size.memoryBytes))
+        // No two pods over half an EVM's CPU share one (likewise memory), unless an existing node takes some.
+        let fresh = movable.filter { pod in !existing.contains { $0.admits(pod) } }
+        let big = max(
+            fresh.count { $0.requests.cpuMillis > size.cpuMillis / 2 }, fresh.count { $0.requests.memoryBytes > size.memoryBytes / 2 })
+        return max(volume, big)
+    }
+
     /// Best fit: among the bins that admit `pod`, the one left with the least room (sum of normalized CPU and
-    /// memory), existing nodes before new EVMs on ties. Packs mixed CPU/memory shapes tighter than first fit.
-    static func bestFit(_ pod: PackPod, in bins: [Bin], open: [Int], reference: Resources) -> Int? {
+    /// memory), existing nodes before new EVMs on ties.
+    static func bestFit(_ pod: PackPod, in bins: [Bin], open: Range<Int>, reference: Resources) -> Int? {
         var best: (index: Int, room: Double)?
         for index in open where bins[index].admits(pod) {
             let left = bins[index].free - pod.requests
@@ -150,6 +409,20 @@ public struct PodPacker: Sendable {
 
         func admits(_ pod: PackPod) -> Bool {
             guard freePods >= 1, pod.requests.fits(in: free) else { return false }
+            return allows(pod)
+        }
+
+        /// Whether the node's labels and taints let the pod run here at all, room aside.
+        func couldEverRun(_ pod: PackPod) -> Bool {
+            guard pod.nodeSelector.allSatisfy({ labels[$0.key] == $0.value }) else { return false }
+            guard pod.nodeAffinity.isEmpty || pod.nodeAffinity.contains(where: { $0.allSatisfy { $0.matches(labels) } }) else {
+                return false
+            }
+            return taints.allSatisfy { taint in taint.effect == "PreferNoSchedule" || pod.tolerations.contains { $0.tolerates(taint) } }
+        }
+
+        /// Labels, taints and anti-affinity (room aside).
+        func allows(_ pod: PackPod) -> Bool {
             guard pod.nodeSelector.allSatisfy({ labels[$0.key] == $0.value }) else { return false }
             guard pod.nodeAffinity.isEmpty || pod.nodeAffinity.contains(where: { $0.allSatisfy { $0.matches(labels) } }) else {
                 return false
@@ -163,6 +436,11 @@ public struct PodPacker: Sendable {
             if pod.antiAffinity.contains(where: { selector in podLabels.contains { selects(selector, $0) } }) { return false }
             if exclusions.contains(where: { selects($0, pod.labels) }) { return false }
             return true
+        }
+
+        /// Interchangeable for what comes next: the same room and the same pods' labels and selectors.
+        func sameState(as other: Bin) -> Bool {
+            free == other.free && freePods == other.freePods && podLabels == other.podLabels && exclusions == other.exclusions
         }
 
         mutating func add(_ pod: PackPod) {
@@ -184,12 +462,35 @@ public struct PackInput: Sendable, Hashable, Codable {
     public var maxNewEVMs: Int
     public var headroom: Resources?
 
-    public init(shape: PackShape, nodes: [PackNode] = [], pods: [PackPod], maxNewEVMs: Int = 100, headroom: Resources? = nil) {
+    /// New EVMs one decision may add when a file does not say.
+    public static let defaultMaxNewEVMs = 100
+
+    public init(
+        shape: PackShape, nodes: [PackNode] = [], pods: [PackPod], maxNewEVMs: Int = PackInput.defaultMaxNewEVMs, headroom: Resources? = nil
+    ) {
         self.shape = shape
         self.nodes = nodes
         self.pods = pods
         self.maxNewEVMs = maxNewEVMs
         self.headroom = headroom
+    }
+
+    private enum CodingKeys: String, CodingKey { case shape, nodes, pods, maxNewEVMs, headroom }
+
+    /// Only `shape` (its `pool` and `allocatable`) and `pods` are required in files; a node given without `labels`
+    /// has the shape's (an EVM node of the pool carries them).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        shape = try c.decode(PackShape.self, forKey: .shape)
+        let shape = self.shape
+        nodes = (try c.decodeIfPresent([PackNode.FileEntry].self, forKey: .nodes) ?? []).map { entry in
+            var node = entry.node
+            if !entry.labelsGiven { node.labels = shape.labels }
+            return node
+        }
+        pods = try c.decode([PackPod].self, forKey: .pods)
+        maxNewEVMs = try c.decodeIfPresent(Int.self, forKey: .maxNewEVMs) ?? PackInput.defaultMaxNewEVMs
+        headroom = try c.decodeIfPresent(Resources.self, forKey: .headroom)
     }
 }
 

@@ -113,36 +113,125 @@ public struct Rebalancer: Sendable {
 
     // MARK: 2. Relieve
 
+    /// Relieves hot hosts, trying two orders — hottest first and coolest first, since relieving one host can use
+    /// the room another needs — each in rounds, so a host relieved in one round can take EVMs in the next; keeps the
+    /// order that leaves the fewest hosts hot, then moves the fewest bytes.
     func relieve(_ state: inout RebalanceState) {
+        let start = state
+        var best: (state: RebalanceState, reasons: [Int: String])?
+        for hottestFirst in [true, false] {
+            var trial = start
+            var reasons: [Int: String] = [:]
+            for _ in 0..<3 {
+                let moves = trial.moves.count
+                relievePass(&trial, hottestFirst: hottestFirst, reasons: &reasons)
+                if trial.moves.count == moves || !trial.hosts.contains(where: { $0.isHot && !$0.mustEvacuate }) { break }
+            }
+            if let current = best {
+                let (hot, bytes) = (Self.hotCount(trial), Self.bytes(trial, after: start.moves.count))
+                let (bestHot, bestBytes) = (Self.hotCount(current.state), Self.bytes(current.state, after: start.moves.count))
+                if hot < bestHot || (hot == bestHot && bytes < bestBytes) { best = (trial, reasons) }
+            } else {
+                best = (trial, reasons)
+            }
+        }
+        state = best!.state
+        for host in state.hosts.indices where state.hosts[host].isHot && !state.hosts[host].mustEvacuate {
+            let load = state.hosts[host]
+            state.unresolved.append(
+                Unresolved(
+                    kind: .hot, hostID: state.name(host), evmID: nil,
+                    message: best!.reasons[host]
+                        ?? "\(state.name(host)) stays at \(percent(load.used.dominantShare(of: load.snapshot.capacity))) used (watermark \(percent(load.snapshot.highWatermark))): no other host has room for enough of its EVMs"
+                ))
+        }
+    }
+
+    static func hotCount(_ state: RebalanceState) -> Int { state.hosts.count { $0.isHot && !$0.mustEvacuate } }
+
+    static func bytes(_ state: RebalanceState, after first: Int) -> Int64 {
+        state.moves.dropFirst(first).reduce(0) { $0.saturatingAdd($1.bytes) }
+    }
+
+    /// One pass over the hot hosts: per host the cheapest set of its EVMs whose moves bring it under, else the
+    /// largest that can go, else one EVM after a "make room" move from its target to a third host.
+    func relievePass(_ state: inout RebalanceState, hottestFirst: Bool, reasons: inout [Int: String]) {
         let hot = state.hosts.indices.filter { state.hosts[$0].isHot && !state.hosts[$0].mustEvacuate }.sorted {
             let (a, b) = (state.hosts[$0], state.hosts[$1])
             let (sa, sb) = (a.used.dominantShare(of: a.snapshot.capacity), b.used.dominantShare(of: b.snapshot.capacity))
-            return sa != sb ? sa > sb : a.snapshot.id < b.snapshot.id
+            return sa != sb ? (sa > sb) == hottestFirst : a.snapshot.id < b.snapshot.id
         }
         for host in hot where state.hosts[host].isHot {
             let load = state.hosts[host]
             let excess = (load.used - load.snapshot.usageLimit).componentMax(.zero)
             let before = load.used.dominantShare(of: load.snapshot.capacity)
             let candidates = load.evms.filter { state.movable($0, for: .relieve) }
-            let chosen = cheapestCover(excess, from: candidates, state: &state) ?? greedyCover(excess, from: candidates, state: &state)
-            for (evm, target) in chosen {
-                state.shift(evm, to: host)  // undo the trial placement, then commit it for real
+            let movable = candidates.reduce(Resources.zero) { $0 + state.evms[$1].snapshot.used }
+            if !excess.fits(in: movable) {
+                // Moving every EVM it may move would still leave it hot (its use beyond its EVMs' — the host's own
+                // overhead — or EVMs that may not move now): migrations would cost and fix nothing.
+                let evmUse = load.evms.reduce(Resources.zero) { $0 + state.evms[$1].snapshot.used }
+                let overhead = (load.used - evmUse).componentMax(.zero)
+                reasons[host] =
+                    "\(state.name(host)) stays at \(percent(before)) used (watermark \(percent(load.snapshot.highWatermark))): "
+                    + "moving all \(candidates.count) EVMs that may move now would not bring it under"
+                    + (overhead == .zero ? "" : "; \(overhead) of its use is not its EVMs' (host overhead)")
+                continue
+            }
+            let why =
+                "\(state.name(host)) used \(percent(before)) > watermark \(percent(load.snapshot.highWatermark)); "
+            if let chosen = cheapestCover(excess, from: candidates, state: &state) {
+                for (evm, target) in chosen {
+                    state.shift(evm, to: host)  // undo the trial placement, then commit it for real
+                    state.commit(
+                        evm, to: target, reason: .relieve,
+                        explanation: why + "moving \(Resources.formatBytes(state.evms[evm].memoryToCopy)) of RSS")
+                }
+                continue
+            }
+            if let (helper, helperTarget, evm, target) = makeRoom(for: host, excess: excess, from: candidates, state: &state) {
+                state.commit(
+                    helper, to: helperTarget, reason: .relieve,
+                    explanation: "makes room on \(state.name(target)) for \(state.name(evm: evm)) from hot \(state.name(host))")
                 state.commit(
                     evm, to: target, reason: .relieve,
-                    explanation:
-                        "\(state.name(host)) used \(percent(before)) > watermark \(percent(load.snapshot.highWatermark)); "
-                        + "moving \(Resources.formatBytes(state.evms[evm].memoryToCopy)) of RSS")
+                    explanation: why + "moving \(Resources.formatBytes(state.evms[evm].memoryToCopy)) of RSS")
+                continue
             }
-            if state.hosts[host].isHot {
-                let now = state.hosts[host].used.dominantShare(of: load.snapshot.capacity)
-                state.unresolved.append(
-                    Unresolved(
-                        kind: .hot, hostID: state.name(host), evmID: nil,
-                        message:
-                            "\(state.name(host)) stays at \(percent(now)) used (watermark \(percent(load.snapshot.highWatermark))): no other host has room for enough of its EVMs"
-                    ))
+            for (evm, target) in greedyCover(excess, from: candidates, state: &state) {
+                state.shift(evm, to: host)
+                state.commit(
+                    evm, to: target, reason: .relieve,
+                    explanation: why + "moving \(Resources.formatBytes(state.evms[evm].memoryToCopy)) of RSS")
             }
         }
+    }
+
+    /// When no subset of the hot host's EVMs can be placed as things are: one EVM that covers the excess alone, and
+    /// a target that takes it once one of the target's own EVMs moves to a third host. The pair with the fewest
+    /// bytes, or nil. Bounded (a few candidates, a budget of checks) so large pools stay fast.
+    func makeRoom(for host: Int, excess: Resources, from candidates: [Int], state: inout RebalanceState) -> (Int, Int, Int, Int)? {
+        let covering = candidates.filter { excess.fits(in: state.evms[$0].snapshot.used) }
+            .sorted { (state.estimate($0).bytes, state.name(evm: $0)) < (state.estimate($1).bytes, state.name(evm: $1)) }
+            .prefix(4)
+        var budget = 20_000
+        var best: (helper: Int, helperTarget: Int, evm: Int, target: Int, bytes: Int64)?
+        for evm in covering {
+            for target in state.hosts.indices where target != host && state.hosts[target].canReceive && !state.hosts[target].isHot {
+                for helper in state.hosts[target].evms where state.movable(helper, for: .relieve) {
+                    budget -= 1
+                    if budget < 0 { return best.map { ($0.helper, $0.helperTarget, $0.evm, $0.target) } }
+                    let bytes = state.estimate(evm).bytes.saturatingAdd(state.estimate(helper).bytes)
+                    if let best, bytes >= best.bytes { continue }
+                    let others = state.hosts.indices.filter { $0 != host && $0 != target }
+                    guard let third = state.spreadTarget(for: helper, reason: .relieve, among: others) else { continue }
+                    state.shift(helper, to: third)
+                    if state.fits(evm, on: target, for: .relieve) { best = (helper, third, evm, target, bytes) }
+                    state.shift(helper, to: target)
+                }
+            }
+        }
+        return best.map { ($0.helper, $0.helperTarget, $0.evm, $0.target) }
     }
 
     /// The cheapest subset (bytes) of up to 16 candidates whose use covers `excess` and that can all be placed;

@@ -15,4 +15,7 @@ public struct SplitMix: RandomNumberGenerator, Sendable {
     public mutating func next(in range: ClosedRange<Int>) -> Int {
         range.lowerBound + Int(next() % UInt64(range.count))
     }
+
+    /// 0 ..< `bound`.
+    public mutating func next(below bound: Int) -> Int { Int(next() % UInt64(bound)) }
 }

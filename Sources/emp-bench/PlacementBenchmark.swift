@@ -1,5 +1,6 @@
 import EMPModel
 import EMPScheduling
+import EMPTesting
 import Foundation
 
 /// Placement of 10,000 EVMs of mixed sizes onto 1,000 identical hosts: our Placer (binpack, largest first)
@@ -74,15 +75,5 @@ func firstFitDecreasing(_ requests: [PlacementRequest], hosts: [HostSnapshot]) -
 
 func seconds(_ duration: Duration) -> Double { duration.timeInterval }
 
-/// Seeded SplitMix64 so every run benchmarks the same instance.
-struct BenchRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next(below bound: Int) -> Int {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return Int((z ^ (z >> 31)) % UInt64(bound))
-    }
-}
+/// The seeded generator the benchmarks draw from (SplitMix64, shared with the tests' instance families).
+typealias BenchRandom = SplitMix

@@ -1,5 +1,6 @@
 import EMPModel
 import EMPScheduling
+import EMPTesting
 import Foundation
 
 /// Rebalancer on 1,000 hosts / 10,000 EVMs: a hot-host pool (10 % of hosts at 82–95 % memory) and an idle pool

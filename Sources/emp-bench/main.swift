@@ -28,7 +28,10 @@ if wants("libvirt") { try await libvirtBenchmark() }
 if wants("store") { try await storeBenchmark() }
 if wants("placement") { placementBenchmark() }
 if wants("webhook") { try await webhookBenchmark() }
-if wants("packer") { packerBenchmark() }
+if wants("packer") {
+    packerBenchmark()
+    packerQualityBenchmark()
+}
 if wants("autoscaler") { try await autoscalerBenchmark() }
 if wants("rebalance") { rebalanceBenchmark() }
 if wants("vm") { try await vmBenchmark() }

@@ -17,7 +17,11 @@ struct WhatIfPack: AsyncParsableCommand {
     var output: OutputFormat = .table
 
     func run() throws {
-        let file = try SnapshotFile.read(PackInput.self, from: input)
+        try WhatIfRun.run(output) { try pack() }
+    }
+
+    private func pack() throws {
+        let file = try SnapshotFile.read(PackInput.self, from: input) { try $0.validate() }
         let result = PodPacker().pack(file)
         switch output {
         case .json:
@@ -36,7 +40,8 @@ struct WhatIfPack: AsyncParsableCommand {
             print(Table.render(evms))
             print()
             print(
-                "\(result.newEVMs.count) new EVMs (\(result.headroomEVMs) for headroom); \(result.placements.count) of \(file.pods.count) pods placed"
+                "\(result.newEVMs.count) new \(result.newEVMs.count == 1 ? "EVM" : "EVMs") (\(result.headroomEVMs) for headroom); "
+                    + "\(result.placements.count) of \(file.pods.count) pods placed"
             )
             for miss in result.unplaced {
                 print("left out: \(miss.pod): \(miss.reason)\(miss.permanent ? " (no EVM of this pool can run it)" : "")")

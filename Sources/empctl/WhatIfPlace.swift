@@ -26,7 +26,11 @@ struct WhatIfPlace: AsyncParsableCommand {
     }
 
     func run() throws {
-        let file = try SnapshotFile.read(Input.self, from: input)
+        try WhatIfRun.run(output) { try place() }
+    }
+
+    private func place() throws {
+        let file = try SnapshotFile.read(Input.self, from: input) { try PlacementRequest.validate($0.place, hosts: $0.hosts) }
         let placer = Placer(policy: file.policy ?? .binpack)
         let result = file.batch ?? true ? placer.placeBatch(file.place, on: file.hosts) : placer.place(file.place, on: file.hosts)
         switch output {

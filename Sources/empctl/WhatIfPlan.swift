@@ -36,12 +36,11 @@ struct WhatIfPlan: AsyncParsableCommand {
     }
 
     func run() throws {
-        let file: Input
-        do {
-            file = try SnapshotFile.read(Input.self, from: input)
-        } catch let error as EMPModel.ValidationError {
-            throw ValidationError("\(input): \(error)")
-        }
+        try WhatIfRun.run(output) { try plan() }
+    }
+
+    private func plan() throws {
+        let file = try SnapshotFile.read(Input.self, from: input) { try $0.snapshot.validate() }
         let plan = Rebalancer(settings: file.settings).plan(file.snapshot)
         switch output {
         case .json: print(try SnapshotFile.json(plan))

@@ -28,8 +28,11 @@ import Testing
         let file = "\(Self.repositoryRoot)/docs/examples/whatif-pack.json"
         let (status, output) = try run(["whatif", "pack", "--input", file])
         #expect(status == 0)
-        #expect(output.contains("2 new EVMs (0 for headroom); 4 of 6 pods placed"))
-        #expect(output.contains { $0.hasPrefix("emp-test/emp-test-deployment-5") && $0.hasSuffix("demo-a1b2c3") })
+        // One new EVM suffices: db-0 takes the existing node's room, so the two db replicas (anti-affinity) need only
+        // one new EVM between them, and it has room for both deployment pods.
+        #expect(output.contains("1 new EVM (0 for headroom); 4 of 6 pods placed"))
+        #expect(output.contains { $0.hasPrefix("shop/db-0") && $0.hasSuffix("demo-a1b2c3") })
+        #expect(output.contains { $0.hasPrefix("emp-test/emp-test-deployment-5") && $0.hasSuffix("new-1") })
         #expect(
             output.contains(
                 "left out: batch/big: requests 40Gi memory; an EVM of pool demo has 15Gi allocatable (no EVM of this pool can run it)"))
@@ -68,6 +71,59 @@ import Testing
         let missing = try ChildProcess(try BuiltProducts.executable("empctl"), ["whatif", "place", "--input", dir.file("nope.json")])
         #expect(missing.wait() != 0)
         #expect(missing.errorOutput.joined().contains("cannot read \(dir.file("nope.json"))"))
+    }
+
+    @Test func handWrittenMistakesAreRefusedAndJSONErrorsAreMachineReadable() throws {
+        let dir = try TemporaryDirectory()
+        let negative = dir.file("negative.json")
+        try
+            #"{"hosts": [{"id": "bm-1", "capacity": {"cpu": "64", "memory": "256Gi"}}], "place": [{"id": "e", "size": {"cpu": "-100", "memory": "-300Gi"}}]}"#
+            .write(toFile: negative, atomically: true, encoding: .utf8)
+        let child = try ChildProcess(try BuiltProducts.executable("empctl"), ["whatif", "place", "--input", negative])
+        #expect(child.wait() == 64)
+        #expect(child.errorOutput.joined().contains("\(negative): place[0].size: CPU must not be negative"))
+        #expect(child.output.isEmpty, "nothing placed: \(child.output)")
+
+        // The same with -o json: the error is a JSON object on standard output, the status still 64.
+        let json = try ChildProcess(try BuiltProducts.executable("empctl"), ["whatif", "place", "--input", negative, "-o", "json"])
+        #expect(json.wait() == 64)
+        struct Reply: Decodable {
+            struct Body: Decodable {
+                let file: String?
+                let field: String?
+                let message: String
+            }
+            let error: Body
+        }
+        let reply = try JSONDecoder().decode(Reply.self, from: Data(json.output.joined(separator: "\n").utf8))
+        #expect(reply.error.file == negative)
+        #expect(reply.error.field == "place[0].size")
+        #expect(reply.error.message.contains("CPU must not be negative"))
+
+        // A decoding error and an unreadable file come out the same way.
+        let broken = try ChildProcess(
+            try BuiltProducts.executable("empctl"), ["whatif", "pack", "--input", dir.file("none.json"), "-o", "json"])
+        #expect(broken.wait() == 64)
+        let missing = try JSONDecoder().decode(Reply.self, from: Data(broken.output.joined(separator: "\n").utf8))
+        #expect(missing.error.message == "cannot read \(dir.file("none.json"))")
+
+        // plan: an EVM on a host the file does not have is an error, not silently ignored.
+        let stray = dir.file("stray.json")
+        try
+            #"{"hosts": [{"id": "bm-1", "capacity": {"cpu": "64", "memory": "256Gi"}}], "evms": [{"id": "e", "hostID": "bm-2", "size": {"cpu": "4", "memory": "16Gi"}, "used": {}}]}"#
+            .write(toFile: stray, atomically: true, encoding: .utf8)
+        let plan = try ChildProcess(try BuiltProducts.executable("empctl"), ["whatif", "plan", "--input", stray])
+        #expect(plan.wait() == 64)
+        #expect(plan.errorOutput.joined().contains("evms[0].hostID: names host \"bm-2\", which is not in hosts"))
+
+        // pack: duplicate pod ids are refused rather than collapsed.
+        let twice = dir.file("twice.json")
+        try
+            #"{"shape": {"pool": "demo", "allocatable": {"cpu": "3", "memory": "15Gi"}}, "pods": [{"id": "a/b", "requests": {}}, {"id": "a/b", "requests": {}}]}"#
+            .write(toFile: twice, atomically: true, encoding: .utf8)
+        let pack = try ChildProcess(try BuiltProducts.executable("empctl"), ["whatif", "pack", "--input", twice])
+        #expect(pack.wait() == 64)
+        #expect(pack.errorOutput.joined().contains("pods[1].id: duplicate pod id \"a/b\""))
     }
 
     @Test func plansTheDocumentedExample() throws {

@@ -168,3 +168,39 @@ func checkLimits(_ result: PlacementResult, original: [HostSnapshot], requests: 
         #expect(Int64(result.hostsUsed) <= lowerBound + 1, "used \(result.hostsUsed) hosts, lower bound \(lowerBound)")
     }
 }
+
+@Suite struct PlacerIndexTests {
+    /// The indexed best fit must choose what scoring every host chooses: random pools of two host sizes, some
+    /// cordoned, some near their watermark, requests of mixed shapes.
+    @Test func theIndexChoosesWhatAFullScanChooses() {
+        var random = SplitMix(seed: 11)
+        for round in 0..<100 {
+            let hosts = (0..<(20 + random.next(below: 40))).map { index -> HostSnapshot in
+                let big = random.next(below: 3) == 0
+                var host = HostSnapshot(
+                    id: "h\(index)", capacity: Resources(cpuMillis: big ? 128_000 : 64_000, memoryBytes: .gibibytes(big ? 512 : 256)),
+                    cpuOvercommit: 2, memoryOvercommit: 1.5, state: random.next(below: 10) == 0 ? .cordoned : .ready)
+                if random.next(below: 2) == 0 {
+                    host.allocated = Resources(
+                        cpuMillis: Int64(random.next(below: 100)) * 1000, memoryBytes: .gibibytes(Int64(random.next(below: 300))))
+                    host.used = Resources(
+                        cpuMillis: Int64(random.next(below: 50)) * 1000, memoryBytes: .gibibytes(Int64(random.next(below: 230))))
+                }
+                return host
+            }
+            let requests = (0..<(50 + random.next(below: 200))).map { index in
+                PlacementRequest(
+                    id: "e\(index)",
+                    size: Resources(
+                        cpuMillis: Int64(1 + random.next(below: 16)) * 1000, memoryBytes: .gibibytes(Int64(2 + random.next(below: 62)))),
+                    expectedUse: Resources(cpuMillis: 500, memoryBytes: .gibibytes(Int64(random.next(below: 8)))))
+            }
+            var scan = Placer(policy: .binpack)
+            scan.indexed = false
+            let expected = scan.placeBatch(requests, on: hosts)
+            let indexed = Placer(policy: .binpack).placeBatch(requests, on: hosts)
+            #expect(indexed.placements == expected.placements, "round \(round)")
+            #expect(indexed.unplaced.map(\.evmID) == expected.unplaced.map(\.evmID), "round \(round)")
+        }
+    }
+}

@@ -191,3 +191,95 @@ func share(_ used: Resources, of capacity: Resources) -> Double { Double(used.me
         #expect(result.unresolved.filter { $0.kind == .noTarget }.count == 4)
     }
 }
+
+@Suite struct RebalancerOverheadTests {
+    @Test func aHostHotFromItsOwnOverheadIsReportedNotEmptied() {
+        // bm-1's four EVMs use 40Gi of RSS, but the host uses 250Gi: 210Gi is its own (over the 204.8Gi watermark
+        // by itself), so no set of moves can relieve it.
+        let hosts = [rebalanceHost("bm-1"), rebalanceHost("bm-2")]
+        var snapshot = consistent(hosts, rebalanceEVMs("a", on: "bm-1", count: 4, rssGiB: 10))
+        snapshot.hosts[0].used.memoryBytes += .gibibytes(210)
+        var settings = RebalanceSettings()
+        settings.goals = [.relieve]
+        let plan = Rebalancer(settings: settings).plan(snapshot)
+        #expect(plan.moves.isEmpty, "moved \(plan.moves.map(\.evmID)) and the host stays hot")
+        let problem = plan.unresolved.first { $0.kind == .hot }
+        #expect(problem?.hostID == "bm-1")
+        #expect(problem?.message.contains("210Gi of its use is not its EVMs' (host overhead)") == true, "\(problem?.message ?? "")")
+        // With 180Gi of overhead (220Gi used), moving two EVMs brings it under: the plan does that.
+        snapshot.hosts[0].used.memoryBytes -= .gibibytes(30)
+        let relieved = Rebalancer(settings: settings).plan(snapshot)
+        #expect(relieved.moves.count == 2)
+        #expect(!relieved.unresolved.contains { $0.kind == .hot })
+    }
+}
+
+/// Relief the planner once missed (the issue's three patterns): each instance has a plan that leaves no host hot.
+@Suite struct RebalancerReliefPatternTests {
+    static func evm(_ id: String, on host: String, sizeGiB: Int64, rssGiB: Int64, cores: Int64 = 1) -> EVMSnapshot {
+        EVMSnapshot(
+            id: id, hostID: host, size: Resources(cpuMillis: 4000, memoryBytes: .gibibytes(sizeGiB)),
+            used: Resources(cpuMillis: cores * 1000, memoryBytes: .gibibytes(rssGiB)))
+    }
+
+    var settings: RebalanceSettings {
+        var settings = RebalanceSettings()
+        settings.goals = [.relieve]
+        return settings
+    }
+
+    @Test func aRelievedHotHostTakesTheOtherHotHostsEVM() {
+        // bm-a (208Gi, hottest) can only be relieved onto bm-b, itself hot (206Gi) until its 60Gi EVM goes to
+        // bm-c; bm-c cannot take bm-a's EVMs (their 12 cores would put it over the CPU watermark).
+        var evms = (0..<4).map { Self.evm("a\($0)", on: "bm-a", sizeGiB: 64, rssGiB: 52, cores: 12) }
+        evms += [
+            Self.evm("b0", on: "bm-b", sizeGiB: 64, rssGiB: 60), Self.evm("b1", on: "bm-b", sizeGiB: 64, rssGiB: 73),
+            Self.evm("b2", on: "bm-b", sizeGiB: 64, rssGiB: 73),
+        ]
+        evms += (0..<4).map { Self.evm("c\($0)", on: "bm-c", sizeGiB: 64, rssGiB: 35, cores: 10) }
+        let snapshot = consistent(["bm-a", "bm-b", "bm-c"].map { rebalanceHost($0) }, evms)
+        let plan = Rebalancer(settings: settings).plan(snapshot)
+        #expect(PlanChecker(snapshot: snapshot, settings: settings).violations(of: plan).isEmpty)
+        #expect(!plan.unresolved.contains { $0.kind == .hot }, "\(plan.unresolved)")
+        #expect(plan.moves.contains { $0.evmID == "b0" && $0.to == "bm-c" })
+        #expect(plan.moves.contains { $0.evmID.hasPrefix("a") && $0.to == "bm-b" })
+        #expect(plan.moves.count == 2)
+    }
+
+    @Test func reliefMakesRoomOnATargetFirst() {
+        // bm-a is 5.2Gi over; each of its EVMs has 10Gi of RSS. bm-c has the use headroom but no allocation room
+        // for a 16Gi EVM; bm-d has allocation room but only 5.8Gi of use headroom. Moving bm-c's 5Gi EVM to bm-d
+        // first lets one of bm-a's EVMs go to bm-c: 15Gi in two moves.
+        var evms = (0..<21).map { Self.evm("a\($0)", on: "bm-a", sizeGiB: 16, rssGiB: 10) }
+        evms += [Self.evm("c0", on: "bm-c", sizeGiB: 16, rssGiB: 5), Self.evm("c1", on: "bm-c", sizeGiB: 360, rssGiB: 95)]
+        evms += [Self.evm("d0", on: "bm-d", sizeGiB: 256, rssGiB: 199)]
+        let snapshot = consistent(["bm-a", "bm-c", "bm-d"].map { rebalanceHost($0) }, evms)
+        let plan = Rebalancer(settings: settings).plan(snapshot)
+        #expect(PlanChecker(snapshot: snapshot, settings: settings).violations(of: plan).isEmpty)
+        #expect(!plan.unresolved.contains { $0.kind == .hot }, "\(plan.unresolved)")
+        #expect(plan.moves.map(\.evmID).first == "c0")
+        #expect(plan.moves.first?.to == "bm-d")
+        #expect(plan.moves.first?.explanation.contains("makes room on bm-c") == true)
+        #expect(plan.moves.count == 2)
+        #expect(plan.moves.last?.to == "bm-c")
+        // The fewest bytes: bm-a must shed one 10Gi EVM, and no EVM smaller than c0 can make room for it.
+        #expect(plan.totalBytes == .gibibytes(15))
+    }
+
+    @Test func twoHotHostsAreRelievedInTheOrderThatFitsBoth() {
+        // bm-a (hotter) sheds a 10Gi EVM to bm-d or bm-e; bm-b must shed a 41Gi EVM, which only bm-d can take (bm-e
+        // lacks allocation room), and bm-d cannot take both. Hottest first sent bm-a's EVM to bm-d (the emptier)
+        // and left bm-b hot.
+        var evms = (0..<21).map { Self.evm("a\($0)", on: "bm-a", sizeGiB: 16, rssGiB: 10) }
+        evms += (0..<5).map { Self.evm("b\($0)", on: "bm-b", sizeGiB: 64, rssGiB: 41) }
+        evms += [Self.evm("d0", on: "bm-d", sizeGiB: 64, rssGiB: 160)]
+        evms += [Self.evm("e0", on: "bm-e", sizeGiB: 340, rssGiB: 190)]
+        let snapshot = consistent(["bm-a", "bm-b", "bm-d", "bm-e"].map { rebalanceHost($0) }, evms)
+        let plan = Rebalancer(settings: settings).plan(snapshot)
+        #expect(PlanChecker(snapshot: snapshot, settings: settings).violations(of: plan).isEmpty)
+        #expect(!plan.unresolved.contains { $0.kind == .hot }, "\(plan.unresolved)")
+        #expect(plan.moves.contains { $0.evmID.hasPrefix("b") && $0.to == "bm-d" })
+        #expect(plan.moves.contains { $0.evmID.hasPrefix("a") && $0.to != "bm-d" })
+        #expect(plan.moves.count == 2)
+    }
+}
