@@ -16,9 +16,15 @@ public struct Placer: Sendable {
     public var policy: PlacementPolicy
     /// binpack through ``BinpackIndex`` (false: score every host, the reference the tests compare it with).
     var indexed = true
+    /// Largest batch ``placeBatch(_:on:)`` improves after best fit (``PlacementImprovement``); 0 turns it off.
+    public var improvementLimit: Int
+    /// Search steps each elimination round may take.
+    public var improvementBudget: Int
 
-    public init(policy: PlacementPolicy = .binpack) {
+    public init(policy: PlacementPolicy = .binpack, improvementLimit: Int = 1_000, improvementBudget: Int = 20_000) {
         self.policy = policy
+        self.improvementLimit = improvementLimit
+        self.improvementBudget = improvementBudget
     }
 
     /// Places `requests` in the order given, updating the hosts' allocation and expected use as it goes.
@@ -49,7 +55,28 @@ public struct Placer: Sendable {
             let (sa, sb) = (a.size.dominantShare(of: reference), b.size.dominantShare(of: reference))
             return sa != sb ? sa > sb : a.id < b.id
         }
-        return place(ordered, on: hosts)
+        var result = place(ordered, on: hosts)
+        guard policy == .binpack, result.unplaced.isEmpty, requests.count <= improvementLimit, requests.count > 1 else { return result }
+        // Minimum bin slack beside best fit on small batches: keep whichever occupies fewer hosts.
+        if requests.count <= 200, let filled = MinimumSlackFill(hosts: hosts, requests: ordered, budgetPerHost: 2_000).run() {
+            let other = Self.result(ordered, assignment: filled, hosts: hosts)
+            if other.hostsUsed < result.hostsUsed { result = other }
+        }
+        var improvement = PlacementImprovement(hosts: hosts, result: result, requests: ordered, budget: improvementBudget)
+        guard improvement.improve() else { return result }
+        return Self.result(ordered, assignment: improvement.assignment, hosts: hosts)
+    }
+
+    /// The result of placing every request of `ordered` as `assignment` says (EVM id → host index).
+    static func result(_ ordered: [PlacementRequest], assignment: [String: Int], hosts: [HostSnapshot]) -> PlacementResult {
+        var after = hosts
+        for request in ordered {
+            let host = assignment[request.id]!
+            after[host].allocated += request.size
+            after[host].used += request.expectedUse
+        }
+        return PlacementResult(
+            placements: ordered.map { Placement(evmID: $0.id, hostID: hosts[assignment[$0.id]!].id) }, unplaced: [], hosts: after)
     }
 
     // MARK: Choice

@@ -54,6 +54,32 @@ func placementBenchmark() {
     report("first-fit decreasing: hosts used / lower bound", Double(used) / Double(lowerBound), "(\(used) hosts)", decimals: 3)
 }
 
+/// Hosts occupied ÷ the optimum on the families of ``PlacementFamily`` (optimum known by construction), 30 seeded
+/// instances each: best fit decreasing alone (the Placer before issue 22's improvement stage) and first fit
+/// decreasing as baselines, beside ours, with the time ours takes per batch.
+func placementQualityBenchmark() {
+    print("Placement quality: hosts used / optimum, 30 instances per family (mean, worst)")
+    for family in PlacementFamily.allCases {
+        var rows: [(String, [Double])] = [("first fit decreasing", []), ("best fit decreasing alone", []), ("ours", [])]
+        var elapsed = 0.0
+        for seed in 0..<30 {
+            let instance = family.instance(seed: UInt64(seed))
+            let optimum = Double(instance.optimum)
+            rows[0].1.append(Double(firstFitDecreasing(instance.requests, hosts: instance.hosts).hostsUsed) / optimum)
+            rows[1].1.append(Double(Placer(improvementLimit: 0).placeBatch(instance.requests, on: instance.hosts).hostsUsed) / optimum)
+            let start = ContinuousClock.now
+            let ours = Placer().placeBatch(instance.requests, on: instance.hosts)
+            elapsed += seconds(ContinuousClock.now - start)
+            rows[2].1.append(Double(ours.hostsUsed) / optimum)
+        }
+        for (name, ratios) in rows {
+            report("\(family.rawValue), \(name): mean", ratios.reduce(0, +) / Double(ratios.count), "×", decimals: 3)
+            report("\(family.rawValue), \(name): worst", ratios.max() ?? 0, "×", decimals: 3)
+        }
+        report("\(family.rawValue), ours: time per batch", elapsed / 30 * 1000, "ms", decimals: 2)
+    }
+}
+
 /// The baseline: same order (largest dominant share first), first host in index order with room.
 func firstFitDecreasing(_ requests: [PlacementRequest], hosts: [HostSnapshot]) -> (placed: Int, hostsUsed: Int) {
     let limit = hosts[0].allocationLimit

@@ -26,7 +26,10 @@ func wants(_ name: String) -> Bool { selected.isEmpty || selected.contains(name)
 
 if wants("libvirt") { try await libvirtBenchmark() }
 if wants("store") { try await storeBenchmark() }
-if wants("placement") { placementBenchmark() }
+if wants("placement") {
+    placementBenchmark()
+    placementQualityBenchmark()
+}
 if wants("webhook") { try await webhookBenchmark() }
 if wants("packer") {
     packerBenchmark()

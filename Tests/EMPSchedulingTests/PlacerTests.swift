@@ -204,3 +204,31 @@ func checkLimits(_ result: PlacementResult, original: [HostSnapshot], requests: 
         }
     }
 }
+
+/// The placer on batches whose optimum is known by construction (``PlacementFamily``): hosts occupied, against
+/// the optimum and against best fit decreasing alone.
+@Suite struct PlacerQualityTests {
+    @Test(arguments: PlacementFamily.allCases)
+    func hostsUsedAreNearTheOptimum(family: PlacementFamily) {
+        var ratios: [Double] = []
+        for seed in 0..<30 {
+            let instance = family.instance(seed: UInt64(seed))
+            let result = Placer().placeBatch(instance.requests, on: instance.hosts)
+            #expect(result.unplaced.isEmpty, "seed \(seed)")
+            #expect(result.placements.count == instance.requests.count)
+            // Every host within its limits and every EVM placed once.
+            #expect(Set(result.placements.map(\.evmID)).count == instance.requests.count)
+            for host in result.hosts { #expect(host.allocated.fits(in: host.allocationLimit), "seed \(seed): \(host.id) over its limit") }
+            #expect(result.hostsUsed >= instance.optimum, "seed \(seed): below the optimum means a wrong result")
+            ratios.append(Double(result.hostsUsed) / Double(instance.optimum))
+        }
+        let mean = ratios.reduce(0, +) / Double(ratios.count)
+        #expect(mean <= 1.05, "\(family): mean \(mean)")
+    }
+
+    @Test func theElevenNinthsInstanceTakesNineHosts() {
+        let instance = PlacementFamily.elevenNinths.instance(seed: 1)
+        #expect(Placer(improvementLimit: 0).placeBatch(instance.requests, on: instance.hosts).hostsUsed == 11, "best fit alone")
+        #expect(Placer().placeBatch(instance.requests, on: instance.hosts).hostsUsed == 9)
+    }
+}
