@@ -101,55 +101,6 @@ extension JSONValue {
     }
 }
 
-extension JSONValue {
-    /// Parses JSON bytes. Much faster than decoding ``JSONValue`` with `JSONDecoder` (which tries each type in turn
-    /// and pays for a thrown error per miss): hot paths (watch streams, admission reviews) use this.
-    public static func parse(_ data: Data) throws -> JSONValue {
-        try JSONValue(foundation: JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]))
-    }
-
-    /// Compact, key-sorted JSON bytes through `JSONSerialization` (the fast path).
-    public func serialized() throws -> Data {
-        try JSONSerialization.data(withJSONObject: foundation, options: [.fragmentsAllowed, .withoutEscapingSlashes, .sortedKeys])
-    }
-
-    /// The value as `JSONSerialization` objects.
-    var foundation: Any {
-        switch self {
-        case .null: return NSNull()
-        case .bool(let value): return NSNumber(value: value)
-        case .int(let value): return NSNumber(value: value)
-        case .double(let value): return NSNumber(value: value)
-        case .string(let value): return value
-        case .array(let values): return values.map(\.foundation)
-        case .object(let members): return members.mapValues(\.foundation)
-        }
-    }
-
-    /// Converts a `JSONSerialization` value; numbers keep their kind (Boolean, integer or floating point).
-    init(foundation value: Any) throws {
-        switch value {
-        case is NSNull:
-            self = .null
-        case let string as String:
-            self = .string(string)
-        case let number as NSNumber:
-            switch String(cString: number.objCType) {
-            case "c", "B": self = .bool(number.boolValue)
-            case "d", "f": self = .double(number.doubleValue)
-            case "Q" where number.uint64Value > UInt64(Int64.max): self = .double(number.doubleValue)
-            default: self = .int(number.int64Value)
-            }
-        case let array as [Any]:
-            self = .array(try array.map(JSONValue.init(foundation:)))
-        case let object as [String: Any]:
-            self = .object(try object.mapValues(JSONValue.init(foundation:)))
-        default:
-            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "not a JSON value: \(type(of: value))"))
-        }
-    }
-}
-
 /// Compact, key-sorted JSON bytes (stable output for tests and patches).
 public enum KubeJSON {
     public static func encode(_ value: some Encodable) throws -> Data {
