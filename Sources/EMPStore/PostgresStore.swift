@@ -426,6 +426,7 @@ public final class PostgresStore: StateStore {
 
     /// Long polls waiting now.
     public var waiterCount: Int { core.notifier.waiterCount }
+    public var commitCount: Int { core.commits.withLockedValue { $0 } }
 
     /// Reads every host's stored heartbeat into memory again, silence counting from `now` (a replica that starts
     /// to lead has seen no reports: the previous leader's were flushed at most a flush interval ago).

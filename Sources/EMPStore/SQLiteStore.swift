@@ -156,6 +156,7 @@ public final class SQLiteStore: StateStore {
 
     /// Long polls waiting now.
     public var waiterCount: Int { core.notifier.waiterCount }
+    public var commitCount: Int { core.commits.withLockedValue { $0 } }
 
     public func waitForRevision(_ scope: String, differentFrom known: Int64, timeout: Duration) async throws -> Int64 {
         try await core.waitForRevision(scope, differentFrom: known, timeout: timeout, read: { try await self.read($0) })

@@ -19,6 +19,10 @@ public protocol StateStore: Sendable {
     func waitForRevision(_ scope: String, differentFrom known: Int64, timeout: Duration) async throws -> Int64
     /// Long polls waiting now (tests use it to know one is waiting).
     var waiterCount: Int { get }
+    /// Write transactions this store object has committed: a reader that cached what it read knows from this
+    /// whether anything may have changed since (the autoscaler re-reads only then). Writes by another process are
+    /// not counted.
+    var commitCount: Int { get }
     /// Why writes fail right now (disk full, I/O error, read-only file), or nil when they work: tries a small write
     /// when the last one failed, so it clears by itself once the cause is gone.
     func writeFailure() async -> String?

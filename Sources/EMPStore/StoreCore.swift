@@ -21,7 +21,13 @@ final class StoreCore: Sendable {
     /// The cause of the last failed write, until a write succeeds again.
     var lastWriteFailure: String? { failure.withLockedValue { $0 } }
     func writeFailed(_ cause: String) { failure.withLockedValue { $0 = cause } }
-    func writeSucceeded() { failure.withLockedValue { $0 = nil } }
+    func writeSucceeded() {
+        failure.withLockedValue { $0 = nil }
+        commits.withLockedValue { $0 &+= 1 }
+    }
+
+    /// Write transactions committed through this store object.
+    let commits = NIOLockedValueBox(0)
 
     typealias Write = @Sendable (@escaping @Sendable (any StoreWriting) throws -> Int) async throws -> Int
 

@@ -28,6 +28,8 @@ public actor Informer<T: KubeResource> {
     public private(set) var lists = 0
     /// The last resourceVersion seen.
     public private(set) var resourceVersion: String?
+    /// Objects added, modified or deleted so far: a reader that cached ``items`` re-reads only when this moved.
+    public private(set) var changes = 0
 
     public init(
         _ resources: Resources<T>, labelSelector: String? = nil, fieldSelector: String? = nil, watchTimeoutSeconds: Int = 300,
@@ -151,6 +153,7 @@ public actor Informer<T: KubeResource> {
     }
 
     private func emit(_ event: InformerEvent<T>) {
+        if case .synced = event {} else { changes += 1 }
         for subscriber in subscribers.values { subscriber.yield(event) }
     }
 }

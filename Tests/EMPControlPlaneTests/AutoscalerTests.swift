@@ -361,3 +361,73 @@ import Testing
         return try #require(try await pods.list().items.first(where: \.isUnschedulable))
     }
 }
+
+/// A tick costs nothing when nothing changed: no copy of the informers' caches, no store read, no pass — and a
+/// change of a pod, a node or a stored object, a due timer or the periodic full pass brings the pass back.
+@Suite(.serialized) struct AutoscalerTickTests {
+    @Test func ticksRunAPassOnlyWhenSomethingChanged() async throws {
+        let rig = try await AutoscalerTests.start(loop: false)
+        defer { Task { await rig.stop() } }
+        let pods = Informer(rig.client.resources(Pod.self), logger: Logger(label: "test.pods"))
+        let nodes = Informer(
+            rig.client.resources(Node.self), labelSelector: "\(Profile.ownedLabel)=\(Profile.ownedValue)",
+            logger: Logger(label: "test.nodes"))
+        let informers = [Task { await pods.run() }, Task { await nodes.run() }]
+        defer { for task in informers { task.cancel() } }
+        await pods.waitUntilSynced()
+        await nodes.waitUntilSynced()
+        // The EVM of minEVMs runs and its Node is Ready: nothing left for the autoscaler to do.
+        let ready = try await EMPTesting.eventually(timeout: .seconds(20)) {
+            let changes = await nodes.changes
+            return try await rig.readyNodes() == 1 && changes > 0
+        }
+        #expect(ready)
+
+        var state = Autoscaler.LoopState()
+        /// Ticks until two passes in a row find nothing to do (its own writes count as changes once).
+        func settle() async throws {
+            for _ in 0..<10 { await rig.autoscaler.tick(pods: pods, nodes: nodes, state: &state) }
+        }
+        try await settle()
+        let settled = try #require(state.lastPass)
+        rig.clock.advance(by: rig.tick)
+        await rig.autoscaler.tick(pods: pods, nodes: nodes, state: &state)
+        #expect(state.lastPass == settled, "a tick with nothing changed ran a pass")
+
+        // A pod appears: the next tick runs a pass and sees it.
+        _ = try await rig.client.resources(Namespace.self).create(Namespace(name: "emp-test"))
+        var pod = Pod(name: "waiting", namespace: "emp-test")
+        pod.spec.containers = [Container(name: "c", image: "alpine", requests: ["memory": "1Gi"])]
+        let before = await pods.changes
+        _ = try await rig.client.resources(Pod.self, namespace: "emp-test").create(pod)
+        let seen = try await EMPTesting.eventually(timeout: .seconds(10)) {
+            let changes = await pods.changes
+            return changes > before
+        }
+        #expect(seen)
+        rig.clock.advance(by: rig.tick)
+        await rig.autoscaler.tick(pods: pods, nodes: nodes, state: &state)
+        #expect(state.lastPass != settled)
+        #expect(state.pods?.items.contains { $0.metadata.name == "waiting" } == true)
+
+        // A stored change (an operator cordons the host): the next tick reads the store again.
+        try await settle()
+        let quiet = try #require(state.lastPass)
+        _ = try await rig.store.write { tx in
+            var host = try tx.host("h1")!
+            host.state = .cordoned
+            try tx.save(host)
+        }
+        rig.clock.advance(by: rig.tick)
+        await rig.autoscaler.tick(pods: pods, nodes: nodes, state: &state)
+        #expect(state.lastPass != quiet)
+        #expect(state.stored?.hosts.first?.state == .cordoned)
+
+        // Nothing changes for fullPassEvery: a pass runs anyway (boot timeouts and schedules are time alone).
+        try await settle()
+        let idle = try #require(state.lastPass)
+        rig.clock.advance(by: Autoscaler.Settings().fullPassEvery)
+        await rig.autoscaler.tick(pods: pods, nodes: nodes, state: &state)
+        #expect(state.lastPass != idle)
+    }
+}

@@ -37,6 +37,9 @@ public struct Autoscaler: Service {
         public var bootTimeout: Duration = .seconds(600)
         /// After a failed attempt to restore a pool's floor, wait this long before the next. Default 2 s.
         public var floorRetry: Duration = .seconds(2)
+        /// A tick does nothing when no pod, EVM node or stored object changed and no timer of its own is due; a
+        /// full pass runs at least this often anyway (boot timeouts, schedules). Default 5 s.
+        public var fullPassEvery: Duration = .seconds(5)
         public init() {}
     }
 
@@ -90,7 +93,7 @@ public struct Autoscaler: Service {
                     await nodes.waitUntilSynced()
                     var state = LoopState()
                     while !Task.isCancelled {
-                        await self.pass(pods: await pods.items, nodes: await nodes.items, state: &state)
+                        await self.tick(pods: pods, nodes: nodes, state: &state)
                         try? await self.clock.sleep(for: self.settings.tick)
                     }
                 }
@@ -115,11 +118,52 @@ public struct Autoscaler: Service {
         var floorRetryAt: [String: Duration] = [:]
         /// The schedules active at the last pass per pool, so each activation and end is logged once.
         var activeSchedules: [String: [String]] = [:]
+        /// What the last pass read, with the change counters it was read at (``Informer/changes``,
+        /// ``StateStore/commitCount``): a tick re-reads only what moved, and does nothing when nothing did.
+        var pods: (changes: Int, items: [Pod])?
+        var nodes: (changes: Int, items: [Node])?
+        var stored: (commits: Int, pools: [Pool], evms: [EVM], hosts: [EMPModel.Host])?
+        /// When the last pass ran, and when a timer of its own (batch window, empty node, floor retry) is next due.
+        var lastPass: Duration?
+        var wakeAt: Duration?
+    }
+
+    /// One tick: a pass when something changed, a timer is due or ``Settings/fullPassEvery`` has gone by; else
+    /// nothing (no copy of the informers' caches, no store read).
+    func tick(pods: Informer<Pod>, nodes: Informer<Node>, state: inout LoopState) async {
+        let (podChanges, nodeChanges, commits) = (await pods.changes, await nodes.changes, store.commitCount)
+        let uptime = clock.uptime
+        let changed = state.pods?.changes != podChanges || state.nodes?.changes != nodeChanges || state.stored?.commits != commits
+        let due = state.wakeAt.map { uptime >= $0 } ?? false
+        let periodic = state.lastPass.map { uptime - $0 >= settings.fullPassEvery } ?? true
+        guard changed || due || periodic else {
+            Counter(label: "emp_autoscaler_ticks_total", dimensions: [("pass", "skipped")]).increment()
+            return
+        }
+        Counter(label: "emp_autoscaler_ticks_total", dimensions: [("pass", "run")]).increment()
+        if state.pods?.changes != podChanges { state.pods = (podChanges, await pods.items) }
+        if state.nodes?.changes != nodeChanges { state.nodes = (nodeChanges, await nodes.items) }
+        state.lastPass = uptime
+        await pass(pods: state.pods?.items ?? [], nodes: state.nodes?.items ?? [], state: &state)
+        // The next timer of its own: every tick while a batch forms; an empty node's removal; a floor retry.
+        var wake: [Duration] = state.firstSeen == nil ? [] : [uptime]
+        wake += state.emptySince.values.map { $0 + settings.emptyAfter }.filter { $0 > uptime }
+        wake += state.floorRetryAt.values.filter { $0 > uptime }
+        state.wakeAt = wake.min()
     }
 
     func pass(pods: [Pod], nodes: [Node], state: inout LoopState) async {
         do {
-            let (pools, stored, hosts) = try await store.read { tx in (try tx.pools(), try tx.evms(EVMFilter()), try tx.hosts()) }
+            // Stored objects are read again only after a commit (the count is taken first, so a commit during the
+            // read makes the next tick read again).
+            let commits = store.commitCount
+            let (pools, stored, hosts): ([Pool], [EVM], [EMPModel.Host])
+            if let cached = state.stored, cached.commits == commits {
+                (pools, stored, hosts) = (cached.pools, cached.evms, cached.hosts)
+            } else {
+                (pools, stored, hosts) = try await store.read { tx in (try tx.pools(), try tx.evms(EVMFilter()), try tx.hosts()) }
+                state.stored = (commits, pools, stored, hosts)
+            }
             let time = now()
             let readyHosts = Set(hosts.filter { $0.state == .ready }.map(\.id))
             let nodesByName = Dictionary(nodes.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })

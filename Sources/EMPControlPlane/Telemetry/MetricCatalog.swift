@@ -25,6 +25,8 @@ public enum MetricCatalog {
         "emp_hosts_terminated_total": "Machines EMP gave back, by provider and reason (empty, join_timeout).",
         "emp_host_launch_to_join_seconds": "Seconds from a machine's launch until its agent joined, per pool.",
         "emp_autoscaler_pending_candidates": "Pending pods the autoscaler could place on a new EVM.",
+        "emp_autoscaler_ticks_total":
+            "Autoscaler ticks by outcome: pass=run (something changed, a timer was due or the periodic full pass) or pass=skipped.",
         "emp_autoscaler_decisions_total": "Autoscaler decisions by pool and action (scale_up, scale_down, minimum, warm_refill, none).",
         "emp_autoscaler_decision_seconds": "How long one scale-up decision took.",
         "emp_evm_boot_timeouts_total": "EVMs replaced because their Node was not Ready within the boot timeout.",
