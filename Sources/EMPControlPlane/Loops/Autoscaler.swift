@@ -84,16 +84,22 @@ public struct Autoscaler: Service {
     public func run() async throws {
         let pods = Informer(client.resources(Pod.self), logger: logger)
         let nodes = Informer(client.resources(Node.self), labelSelector: "\(Profile.ownedLabel)=\(Profile.ownedValue)", logger: logger)
+        // Subscribed before the first list: the events after it are applied over the listed pods (in order, so a pod
+        // deleted after the list goes too).
+        let events = await pods.subscribe()
+        let index = SharedPodIndex()
         await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await pods.run() }
                 group.addTask { await nodes.run() }
+                group.addTask { for await event in events { index.apply(event) } }
                 group.addTask {
                     await pods.waitUntilSynced()
                     await nodes.waitUntilSynced()
+                    index.seed(await pods.items)
                     var state = LoopState()
                     while !Task.isCancelled {
-                        await self.tick(pods: pods, nodes: nodes, state: &state)
+                        await self.tick(pods: index, nodes: nodes, state: &state)
                         try? await self.clock.sleep(for: self.settings.tick)
                     }
                 }
@@ -120,7 +126,7 @@ public struct Autoscaler: Service {
         var activeSchedules: [String: [String]] = [:]
         /// What the last pass read, with the change counters it was read at (``Informer/changes``,
         /// ``StateStore/commitCount``): a tick re-reads only what moved, and does nothing when nothing did.
-        var pods: (changes: Int, items: [Pod])?
+        var podChanges: Int?
         var nodes: (changes: Int, items: [Node])?
         var stored: (commits: Int, pools: [Pool], evms: [EVM], hosts: [EMPModel.Host])?
         /// When the last pass ran, and when a timer of its own (batch window, empty node, floor retry) is next due.
@@ -130,10 +136,10 @@ public struct Autoscaler: Service {
 
     /// One tick: a pass when something changed, a timer is due or ``Settings/fullPassEvery`` has gone by; else
     /// nothing (no copy of the informers' caches, no store read).
-    func tick(pods: Informer<Pod>, nodes: Informer<Node>, state: inout LoopState) async {
-        let (podChanges, nodeChanges, commits) = (await pods.changes, await nodes.changes, store.commitCount)
+    func tick(pods: SharedPodIndex, nodes: Informer<Node>, state: inout LoopState) async {
+        let (podChanges, nodeChanges, commits) = (pods.changes, await nodes.changes, store.commitCount)
         let uptime = clock.uptime
-        let changed = state.pods?.changes != podChanges || state.nodes?.changes != nodeChanges || state.stored?.commits != commits
+        let changed = state.podChanges != podChanges || state.nodes?.changes != nodeChanges || state.stored?.commits != commits
         let due = state.wakeAt.map { uptime >= $0 } ?? false
         let periodic = state.lastPass.map { uptime - $0 >= settings.fullPassEvery } ?? true
         guard changed || due || periodic else {
@@ -141,10 +147,12 @@ public struct Autoscaler: Service {
             return
         }
         Counter(label: "emp_autoscaler_ticks_total", dimensions: [("pass", "run")]).increment()
-        if state.pods?.changes != podChanges { state.pods = (podChanges, await pods.items) }
         if state.nodes?.changes != nodeChanges { state.nodes = (nodeChanges, await nodes.items) }
+        state.podChanges = podChanges
         state.lastPass = uptime
-        await pass(pods: state.pods?.items ?? [], nodes: state.nodes?.items ?? [], state: &state)
+        let nodeList = state.nodes?.items ?? []
+        let reading = pods.reading(nodes: nodeList.map(\.name))
+        await pass(candidates: reading.candidates, bound: reading.bound, nodes: nodeList, state: &state)
         // The next timer of its own: every tick while a batch forms; an empty node's removal; a floor retry.
         var wake: [Duration] = state.firstSeen == nil ? [] : [uptime]
         wake += state.emptySince.values.map { $0 + settings.emptyAfter }.filter { $0 > uptime }
@@ -152,7 +160,14 @@ public struct Autoscaler: Service {
         state.wakeAt = wake.min()
     }
 
+    /// One pass over `pods` as a list (tests that drive passes themselves).
     func pass(pods: [Pod], nodes: [Node], state: inout LoopState) async {
+        let reading = PodIndex(pods).reading(nodes: nodes.map(\.name))
+        await pass(candidates: reading.candidates, bound: reading.bound, nodes: nodes, state: &state)
+    }
+
+    /// One pass: `candidates` are the pods a scale-up may be for, `bound` the pods on each EVM node.
+    func pass(candidates: [Pod], bound: [String: [Pod]], nodes: [Node], state: inout LoopState) async {
         do {
             // Stored objects are read again only after a commit (the count is taken first, so a commit during the
             // read makes the next tick read again).
@@ -172,7 +187,8 @@ public struct Autoscaler: Service {
             await releaseLostNodes(evms, nodes: nodesByName)
             let views = pools.map { pool in
                 ClusterView(
-                    pool: pool, pods: pods, nodes: nodes, evms: evms.filter { $0.poolID == pool.id }, reserved: settings.reserved,
+                    pool: pool, candidates: candidates, bound: bound, nodes: nodes, evms: evms.filter { $0.poolID == pool.id },
+                    reserved: settings.reserved,
                     readyHosts: readyHosts, now: time, bootTimeout: settings.bootTimeout.timeInterval)
             }
             let pending = Set(views.flatMap { $0.unschedulable.map(\.metadata.uid) }.compactMap { $0 })

@@ -9,7 +9,8 @@ import Kube
 /// Everything derived is computed once, in `init`: the autoscaler reads a view several times per tick.
 struct ClusterView: Sendable {
     let pool: Pool
-    let pods: [Pod]
+    /// Pods bound to the pool's EVM nodes (not terminated), by node name.
+    let bound: [String: [Pod]]
     let evms: [EVM]
     /// What a new EVM of the pool offers pods (its shape minus kube/system reserved and the eviction threshold).
     let shape: PackShape
@@ -26,12 +27,13 @@ struct ClusterView: Sendable {
     let now: Date
     let bootTimeout: TimeInterval
 
+    /// `candidates` are pods passing ``isCandidate(_:)`` (any pool's); `bound` holds at least the pods on this pool's
+    /// nodes (``PodIndex`` gives both without going over every pod).
     init(
-        pool: Pool, pods: [Pod], nodes: [Node], evms: [EVM], reserved: EMPModel.Resources, readyHosts: Set<String> = [],
-        now: Date = Date(), bootTimeout: TimeInterval = 600
+        pool: Pool, candidates: [Pod], bound: [String: [Pod]], nodes: [Node], evms: [EVM], reserved: EMPModel.Resources,
+        readyHosts: Set<String> = [], now: Date = Date(), bootTimeout: TimeInterval = 600
     ) {
         self.pool = pool
-        self.pods = pods
         self.evms = evms
         self.readyHosts = readyHosts
         self.now = now
@@ -43,10 +45,11 @@ struct ClusterView: Sendable {
                 $0.metadata.labels[Profile.poolLabel] == pool.id && $0.metadata.labels[Profile.ownedLabel] == Profile.ownedValue
             }
             .map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        let candidates = pods.compactMap { pod -> (Pod, PackPod)? in
-            guard pod.isUnschedulable, (pod.spec.nodeName ?? "").isEmpty, pod.metadata.deletionTimestamp == nil,
-                pod.spec.tolerations.contains(where: { $0.tolerates(ClusterView.taint) })
-            else { return nil }
+        var mine: [String: [Pod]] = [:]
+        for name in poolNodes.keys { mine[name] = bound[name] }
+        self.bound = mine
+        let candidates = candidates.compactMap { pod -> (Pod, PackPod)? in
+            guard ClusterView.isCandidate(pod) else { return nil }
             let packed = ClusterView.packPod(pod)
             let admitted =
                 packed.nodeSelector.allSatisfy { shape.labels[$0.key] == $0.value }
@@ -58,6 +61,13 @@ struct ClusterView: Sendable {
     }
 
     static let taint = Taint(key: Profile.taintKey, value: Profile.taintValue, effect: Profile.taintEffect)
+
+    /// A pod a scale-up of some pool may be for: the scheduler could not place it, it is unbound and not being
+    /// deleted, and it tolerates the EMP taint (which pool's nodes it admits is each view's business).
+    static func isCandidate(_ pod: Pod) -> Bool {
+        pod.isUnschedulable && (pod.spec.nodeName ?? "").isEmpty && pod.metadata.deletionTimestamp == nil
+            && pod.spec.tolerations.contains(where: { $0.tolerates(ClusterView.taint) })
+    }
 
     /// EVMs that count in the pool (not deleting, lost or failed), warm ones included.
     var live: [EVM] { evms.filter(\.isLive) }
@@ -75,7 +85,6 @@ struct ClusterView: Sendable {
     /// booting (no Node yet, or not Ready, but within the boot timeout on a host that reports), and the pool's
     /// remaining EVM budget (claimable warm EVMs count as budget: claiming one creates nothing).
     func packInput(headroom: EMPModel.Resources? = nil) -> PackInput {
-        let byNode = Dictionary(grouping: pods.filter { !($0.spec.nodeName ?? "").isEmpty && !$0.isTerminated }) { $0.spec.nodeName ?? "" }
         var packNodes: [PackNode] = []
         let live = self.live
         for evm in live where evm.phase != .warm {
@@ -85,7 +94,7 @@ struct ClusterView: Sendable {
                 packNodes.append(PackNode(name: evm.nodeName, labels: shape.labels, taints: shape.taints, free: shape.allocatable))
                 continue
             }
-            let bound = byNode[node.name] ?? []
+            let bound = self.bound[node.name] ?? []
             let used = bound.reduce(EMPModel.Resources.zero) { $0 + ClusterView.requests($1) }
             let allocatable = ClusterView.allocatable(node) ?? shape.allocatable
             let pods = Int(node.status.allocatable["pods"] ?? "") ?? shape.pods
@@ -102,8 +111,10 @@ struct ClusterView: Sendable {
 
     /// EVMs whose node runs nothing but DaemonSet and mirror pods.
     var emptyEVMs: [EVM] {
-        let busy = Set(pods.filter(ClusterView.keepsNodeBusy).compactMap(\.spec.nodeName))
-        return evms.filter { $0.phase == .running && poolNodes[$0.nodeName]?.isReady == true && !busy.contains($0.nodeName) }
+        evms.filter { evm in
+            evm.phase == .running && poolNodes[evm.nodeName]?.isReady == true
+                && !(bound[evm.nodeName] ?? []).contains(where: ClusterView.keepsNodeBusy)
+        }
     }
 
     /// A pod that keeps its node from counting as empty, and that a drain evicts: running or pending on a node,
