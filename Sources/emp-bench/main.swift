@@ -35,7 +35,10 @@ if wants("packer") {
     packerBenchmark()
     packerQualityBenchmark()
 }
-if wants("autoscaler") { try await autoscalerBenchmark() }
+if wants("autoscaler") {
+    await podReadingBenchmark()
+    try await autoscalerBenchmark()
+}
 if wants("rebalance") { rebalanceBenchmark() }
 if wants("vm") { try await vmBenchmark() }
 if wants("warm") { try await warmBenchmark() }

@@ -1,10 +1,10 @@
 import EMPModel
-import Kube
+public import Kube
 import NIOConcurrencyHelpers
 
 /// The autoscaler's pods, kept from the pod informer's events so a pass reads only what it needs — the scale-up
 /// candidates and the pods on the pool's EVM nodes — instead of copying and filtering every pod of the cluster.
-struct PodIndex: Sendable {
+public struct PodIndex: Sendable {
     /// Pods a scale-up may be for (``ClusterView/isCandidate(_:)``), by key.
     private(set) var candidates: [String: Pod] = [:]
     /// Pods bound to a node and not terminated, by node name and key.
@@ -12,7 +12,7 @@ struct PodIndex: Sendable {
     /// Where each bound pod is, so a change or a deletion finds it.
     private var nodeOf: [String: String] = [:]
 
-    init(_ pods: [Pod] = []) { for pod in pods { update(pod) } }
+    public init(_ pods: [Pod] = []) { for pod in pods { update(pod) } }
 
     mutating func update(_ pod: Pod) {
         remove(pod)
@@ -33,7 +33,7 @@ struct PodIndex: Sendable {
         }
     }
 
-    mutating func apply(_ event: InformerEvent<Pod>) {
+    public mutating func apply(_ event: InformerEvent<Pod>) {
         switch event {
         case .added(let pod), .modified(let pod): update(pod)
         case .deleted(let pod): remove(pod)
@@ -42,7 +42,7 @@ struct PodIndex: Sendable {
     }
 
     /// The candidates in key order, and the pods bound to each of `nodes`: what one pass reads.
-    func reading(nodes: some Sequence<String>) -> (candidates: [Pod], bound: [String: [Pod]]) {
+    public func reading(nodes: some Sequence<String>) -> (candidates: [Pod], bound: [String: [Pod]]) {
         var pods: [String: [Pod]] = [:]
         for node in nodes { if let here = bound[node] { pods[node] = Array(here.values) } }
         return (candidates.sorted { $0.key < $1.key }.map(\.value), pods)
