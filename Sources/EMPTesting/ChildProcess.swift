@@ -1,24 +1,86 @@
 public import Foundation
+import Glibc
 
 /// A child process whose stdout and stderr are collected line by line, for tests that run the built
 /// executables as a user would, and kill and restart them.
+///
+/// Started with `posix_spawn` directly, not Foundation's `Process`: on Linux `Process.run` lists `/proc/self/fd`
+/// with a 256-byte copy of each directory entry that can read past glibc's buffer and crash the test process now
+/// and then (swift-corelibs-foundation PR #5472, not in this toolchain); a test run with many sockets open hit it.
+/// The child gets standard input from /dev/null and our pipes as output; every descriptor of this process is
+/// closed in it.
 public final class ChildProcess: @unchecked Sendable {
-    // @unchecked: `process` and the pipes are set in init only; `LineCollector`s lock their own state.
-    private let process: Process
-    private let stdout = LineCollector()
-    private let stderr = LineCollector()
+    // @unchecked: `pid` is set in init only; `exit` is guarded by `lock`; `LineCollector`s lock their own state.
+    public let pid: Int32
+    private let stdout: LineCollector
+    private let stderr: LineCollector
+    private let lock = NSLock()
+    private var exit: Int32?
 
     /// Starts `executable` with `arguments` (and extra environment variables).
     public init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws {
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        if let environment {
-            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let out = try Self.pipe()
+        let err = try Self.pipe()
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, out.write, 1)
+        posix_spawn_file_actions_adddup2(&actions, err.write, 2)
+        guard Self.closeFrom(&actions, 3) == 0 else { throw TestSupportError("posix_spawn_file_actions_addclosefrom_np failed") }
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        // Its own process group, as Foundation's Process does: a signal to the test's group does not reach it.
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
+        let variables = ProcessInfo.processInfo.environment.merging(environment ?? [:]) { $1 }
+        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
+        let envp: [UnsafeMutablePointer<CChar>?] = variables.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { for pointer in argv + envp { free(pointer) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
+        close(out.write)
+        close(err.write)
+        guard spawned == 0 else {
+            close(out.read)
+            close(err.read)
+            throw TestSupportError("could not start \(executable): \(String(cString: strerror(spawned)))")
         }
-        process.standardOutput = stdout.pipe
-        process.standardError = stderr.pipe
-        try process.run()
+        self.pid = pid
+        stdout = LineCollector(out.read)
+        stderr = LineCollector(err.read)
+    }
+
+    /// A pipe whose ends are marked close-on-exec (only `dup2` hands one on to the child).
+    private static func pipe() throws -> (read: Int32, write: Int32) {
+        var ends: [Int32] = [0, 0]
+        guard Glibc.pipe(&ends) == 0 else { throw TestSupportError("pipe: \(String(cString: strerror(errno)))") }
+        for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
+        return (ends[0], ends[1])
+    }
+
+    /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34+), looked up at run time: Swift's Glibc module does
+    /// not import GNU extensions.
+    private static let closeFrom: @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32 = {
+        guard let symbol = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") else {
+            fatalError("glibc 2.34 or later is needed (posix_spawn_file_actions_addclosefrom_np)")
+        }
+        return unsafeBitCast(symbol, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32).self)
+    }()
+
+    /// The exit status when it has exited (`block`: wait for it); a signal's number when a signal ended it.
+    private func reap(block: Bool) -> Int32? {
+        lock.lock()
+        defer { lock.unlock() }
+        if let exit { return exit }
+        var status: Int32 = 0
+        var result: pid_t
+        repeat { result = waitpid(pid, &status, block ? 0 : WNOHANG) } while result < 0 && errno == EINTR
+        guard result == pid else { return nil }
+        // WIFSIGNALED / WTERMSIG / WEXITSTATUS, which Swift does not import as functions.
+        let signal = status & 0x7f
+        exit = signal != 0 ? signal : (status >> 8) & 0xff
+        return exit
     }
 
     /// Lines printed on stdout so far.
@@ -26,8 +88,7 @@ public final class ChildProcess: @unchecked Sendable {
     /// Lines printed on stderr so far.
     public var errorOutput: [String] { stderr.lines }
 
-    public var pid: Int32 { process.processIdentifier }
-    public var isRunning: Bool { process.isRunning }
+    public var isRunning: Bool { reap(block: false) == nil }
 
     /// Waits (polling every 10 ms, at most `timeout`) until `predicate` holds for the stdout lines so far.
     public func waitFor(timeout: Duration = .seconds(60), _ predicate: ([String]) -> Bool) async throws {
@@ -49,17 +110,17 @@ public final class ChildProcess: @unchecked Sendable {
     /// Sends `signal` (default SIGTERM) and waits for the exit: its status and how long the process took to stop.
     public func stop(_ signal: Int32 = SIGTERM) -> (status: Int32, took: Duration) {
         let sent = ContinuousClock.now
-        if process.isRunning { Foundation.kill(process.processIdentifier, signal) }
+        if isRunning { Foundation.kill(pid, signal) }
         let status = wait()
         return (status, ContinuousClock.now - sent)
     }
 
     /// Waits for exit and for both streams to be read to their end; returns the exit status.
     public func wait() -> Int32 {
-        process.waitUntilExit()
+        let status = reap(block: true) ?? -1
         stdout.drain()
         stderr.drain()
-        return process.terminationStatus
+        return status
     }
 
     /// Runs `executable` to completion without blocking a thread (the child may be talking to a server in this
@@ -90,27 +151,31 @@ public final class ChildProcess: @unchecked Sendable {
     }
 
     deinit {
-        if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
+        if isRunning {
+            Foundation.kill(pid, SIGKILL)
+            _ = reap(block: true)
+        }
     }
 }
 
-/// Reads a pipe on a background queue and splits it into lines.
+/// Reads a pipe's read end on its own thread and splits what arrives into lines.
 private final class LineCollector: @unchecked Sendable {
     // @unchecked: `lines`/`partial` are guarded by `lock`; the reader runs on its own thread until EOF.
-    let pipe = Pipe()
     private let lock = NSLock()
     private var collected: [String] = []
     private var partial = ""
     private let done = DispatchSemaphore(value: 0)
 
-    init() {
-        let handle = pipe.fileHandleForReading
+    init(_ descriptor: Int32) {
         Thread.detachNewThread { [self] in
+            var buffer = [UInt8](repeating: 0, count: 65_536)
             while true {
-                let data = handle.availableData
-                if data.isEmpty { break }
-                append(String(decoding: data, as: UTF8.self))
+                let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+                if count < 0 && errno == EINTR { continue }
+                if count <= 0 { break }
+                append(String(decoding: buffer[..<count], as: UTF8.self))
             }
+            close(descriptor)
             lock.lock()
             if !partial.isEmpty { collected.append(partial) }
             partial = ""
@@ -135,9 +200,8 @@ private final class LineCollector: @unchecked Sendable {
         return collected
     }
 
-    /// Blocks until the writer side closed and everything was read (call after the process exited).
+    /// Waits (up to 5 s: a daemonised grandchild may hold the pipe) until everything was read (after the exit).
     func drain() {
-        try? pipe.fileHandleForWriting.close()
         if done.wait(timeout: .now() + 5) == .success { done.signal() }
     }
 }

@@ -16,17 +16,9 @@ public enum TestPostgres {
     public static func freshDatabase(server: String? = nil) throws -> String {
         let server = try server ?? serverURL()
         let name = "emp_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["psql", "-q", "-v", "ON_ERROR_STOP=1", server, "-c", "CREATE DATABASE \(name)"]
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw TestPostgresError("psql could not create database \(name): \(message)")
+        let psql = try ChildProcess("/usr/bin/env", ["psql", "-q", "-v", "ON_ERROR_STOP=1", server, "-c", "CREATE DATABASE \(name)"])
+        guard psql.wait() == 0 else {
+            throw TestPostgresError("psql could not create database \(name): \(psql.errorOutput.joined(separator: "\n"))")
         }
         guard let slash = server.lastIndex(of: "/") else { return server }
         return server[..<slash] + "/" + name
