@@ -10,8 +10,8 @@ struct PlacementImprovement {
     let limit: [Resources]
     let usageLimit: [Resources]
     let receiving: [Bool]
-    /// Hosts holding EVMs before the batch: they do not count as opened.
-    let occupiedBefore: [Bool]
+    /// What each host had allocated before the batch: hosts holding EVMs then do not count as opened.
+    let allocatedBefore: [Resources]
     /// EVM id → host index, for the batch.
     var assignment: [String: Int]
     let requests: [String: PlacementRequest]
@@ -23,7 +23,7 @@ struct PlacementImprovement {
         limit = hosts.map(\.allocationLimit)
         usageLimit = hosts.map(\.usageLimit)
         receiving = hosts.map(\.canReceive)
-        occupiedBefore = hosts.map { $0.allocated != .zero }
+        allocatedBefore = hosts.map(\.allocated)
         var index: [String: Int] = [:]
         for (i, host) in hosts.enumerated() { index[host.id] = index[host.id] ?? i }
         assignment = Dictionary(result.placements.compactMap { p in index[p.hostID].map { (p.evmID, $0) } }) { a, _ in a }
@@ -32,7 +32,7 @@ struct PlacementImprovement {
     }
 
     /// Hosts the batch occupied that were empty before.
-    var opened: [Int] { allocated.indices.filter { !occupiedBefore[$0] && allocated[$0] != .zero } }
+    var opened: [Int] { allocated.indices.filter { allocatedBefore[$0] == .zero && allocated[$0] != .zero } }
 
     /// New hosts no placement of the batch can do without: per dimension, its demand beyond the room left on hosts
     /// occupied before, over the largest receiving host's limit.
@@ -43,14 +43,9 @@ struct PlacementImprovement {
         var largest = Resources.zero
         for host in limit.indices where receiving[host] {
             largest = largest.componentMax(limit[host])
-            if occupiedBefore[host] {
-                let before = allocated[host] - assignment.filter { $0.value == host }.reduce(Resources.zero) { $0 + requests[$1.key]!.size }
-                room += (limit[host] - before).componentMax(.zero)
-            }
+            if allocatedBefore[host] != .zero { room += (limit[host] - allocatedBefore[host]).componentMax(.zero) }
         }
-        func ceil(_ need: Int64, _ per: Int64) -> Int { per <= 0 || need <= 0 ? 0 : Int(need / per + (need % per == 0 ? 0 : 1)) }
-        let need = demand - room
-        return max(ceil(need.cpuMillis, largest.cpuMillis), ceil(need.memoryBytes, largest.memoryBytes))
+        return (demand - room).binsNeeded(of: largest)
     }
 
     /// Runs the elimination rounds; true when the assignment changed.

@@ -315,4 +315,11 @@ extension Resources {
     func dominantShare(of whole: Resources) -> Double {
         max(Double(cpuMillis) / Double(max(1, whole.cpuMillis)), Double(memoryBytes) / Double(max(1, whole.memoryBytes)))
     }
+
+    /// How many bins of `size` this much needs at least: per dimension ⌈self ÷ size⌉, the larger (0 for a dimension
+    /// that needs nothing or a bin that has none of it). The lower bounds of the packer and the placer.
+    func binsNeeded(of size: Resources) -> Int {
+        func ceil(_ need: Int64, _ per: Int64) -> Int { per <= 0 || need <= 0 ? 0 : Int(need / per + (need % per == 0 ? 0 : 1)) }
+        return max(ceil(cpuMillis, size.cpuMillis), ceil(memoryBytes, size.memoryBytes))
+    }
 }

@@ -64,12 +64,7 @@ public struct PodPacker: Sendable {
                 result.unplaced.append(.init(pod: pod.id, reason: reason, permanent: true))
             }
         }
-        // Pods only existing nodes can take go first (they have the fewest places), then largest first.
-        let byShare = candidates.sorted { a, b in
-            if (a.existingOnly == nil) != (b.existingOnly == nil) { return a.existingOnly != nil }
-            let (sa, sb) = (a.pod.requests.dominantShare(of: reference), b.pod.requests.dominantShare(of: reference))
-            return sa != sb ? sa > sb : a.pod.id < b.pod.id
-        }
+        let byShare = Self.largestFirst(candidates, reference: reference)
         let limit = max(0, input.maxNewEVMs)
         var best = fill(byShare, existing: existing, shape: input.shape, limit: limit, fit: fit)
         if candidates.count <= improvementLimit, best.newBins > Self.lowerBound(candidates, existing: existing, shape: input.shape) {
@@ -78,17 +73,18 @@ public struct PodPacker: Sendable {
                 let other = fill(order, existing: existing, shape: input.shape, limit: limit, fit: fit)
                 if other.isBetter(than: best) { best = other }
             }
-            best.repair(existing: existing.count, pods: Dictionary(candidates.map { ($0.pod.id, $0.pod) }) { a, _ in a })
+            let byID = Dictionary(candidates.map { ($0.pod.id, $0) }) { a, _ in a }
+            best.repair(byID)
             if best.unplaced.isEmpty, candidates.count <= exactLimit,
                 let exact = Self.exact(byShare, existing: existing, shape: input.shape, fewerThan: best.newBins, budget: exactBudget)
             {
                 best = exact
             } else if best.unplaced.isEmpty {
-                best.eliminate(Dictionary(candidates.map { ($0.pod.id, $0) }) { a, _ in a }, shape: input.shape, budget: exactBudget)
+                best.eliminate(byID, shape: input.shape, pods: exactLimit, budget: exactBudget)
             }
         }
+        best.renumber()
         var bins = best.bins
-        best.renumber(&bins, existing: existing.count)
         for bin in bins { for pod in bin.pods { result.placements[pod] = bin.name } }
         result.unplaced += best.unplaced
         if let headroom = input.headroom, headroom != .zero {
@@ -108,6 +104,16 @@ public struct PodPacker: Sendable {
         var existingOnly: String?
     }
 
+    /// Pods only existing nodes can take first (they have the fewest places), then largest first (dominant share
+    /// of `reference`), ties by id.
+    static func largestFirst(_ candidates: [Candidate], reference: Resources) -> [Candidate] {
+        candidates.sorted { a, b in
+            if (a.existingOnly == nil) != (b.existingOnly == nil) { return a.existingOnly != nil }
+            let (sa, sb) = (a.pod.requests.dominantShare(of: reference), b.pod.requests.dominantShare(of: reference))
+            return sa != sb ? sa > sb : a.pod.id < b.pod.id
+        }
+    }
+
     /// One packing: the bins (existing first) and the pods it left out.
     struct Packing {
         var bins: [Bin]
@@ -123,7 +129,7 @@ public struct PodPacker: Sendable {
 
         /// Tries to empty each new EVM, least filled first, into the other bins (first fit); an emptied one is
         /// dropped.
-        mutating func repair(existing: Int, pods: [String: PackPod]) {
+        mutating func repair(_ candidates: [String: Candidate]) {
             var progress = true
             while progress {
                 progress = false
@@ -132,7 +138,7 @@ public struct PodPacker: Sendable {
                     var trial = bins
                     var moved = true
                     for id in bins[source].pods {
-                        guard let pod = pods[id],
+                        guard let pod = candidates[id]?.pod,
                             let target = trial.indices.first(where: { $0 != source && trial[$0].admits(pod) })
                         else {
                             moved = false
@@ -150,10 +156,10 @@ public struct PodPacker: Sendable {
             }
         }
 
-        /// For batches too large to search whole: takes the least filled new EVMs (up to four, at most
-        /// ``exactLimit`` pods between them) and searches for a way to place their pods on fewer, using the room left
-        /// on every other bin; repeats while that saves an EVM.
-        mutating func eliminate(_ candidates: [String: Candidate], shape: PackShape, budget: Int) {
+        /// For batches too large to search whole: takes the least filled new EVMs (up to four, at most `pods` pods
+        /// between them) and searches for a way to place their pods on fewer, using the room left on every other bin;
+        /// repeats while that saves an EVM.
+        mutating func eliminate(_ candidates: [String: Candidate], shape: PackShape, pods limit: Int, budget: Int) {
             let size = shape.allocatable
             func fill(_ bin: Bin) -> Double {
                 let used = size - bin.free
@@ -165,27 +171,22 @@ public struct PodPacker: Sendable {
                 var pods: [Candidate] = []
                 for index in order where chosen.count < 4 {
                     let more = bins[index].pods.compactMap { candidates[$0] }
-                    if pods.count + more.count > 16 { break }
+                    if pods.count + more.count > limit { break }
                     chosen.append(index)
                     pods += more
                 }
                 guard chosen.count >= 2 else { return }
                 let others = bins.indices.filter { !chosen.contains($0) }.map { bins[$0] }
-                let reference = size
-                pods.sort { a, b in
-                    if (a.existingOnly == nil) != (b.existingOnly == nil) { return a.existingOnly != nil }
-                    let (sa, sb) = (a.pod.requests.dominantShare(of: reference), b.pod.requests.dominantShare(of: reference))
-                    return sa != sb ? sa > sb : a.pod.id < b.pod.id
-                }
-                guard let better = PodPacker.exact(pods, existing: others, shape: shape, fewerThan: chosen.count, budget: budget) else {
+                let ordered = PodPacker.largestFirst(pods, reference: size)
+                guard let better = PodPacker.exact(ordered, existing: others, shape: shape, fewerThan: chosen.count, budget: budget) else {
                     return
                 }
                 bins = better.bins
             }
         }
 
-        /// New EVMs named `new-1`, `new-2`, … in order, after a repair removed some.
-        func renumber(_ bins: inout [Bin], existing: Int) {
+        /// New EVMs named `new-1`, `new-2`, … in order, after a repair or an elimination removed some.
+        mutating func renumber() {
             for index in bins.indices.dropFirst(existing) { bins[index].name = "new-\(index - existing + 1)" }
         }
     }
@@ -329,9 +330,7 @@ public struct PodPacker: Sendable {
         let total = movable.reduce(Resources.zero) { $0 + $1.requests }
         let room = existing.reduce(Resources.zero) { $0 + $1.free.componentMax(.zero) }
         let size = shape.allocatable
-        func ceil(_ need: Int64, _ per: Int64) -> Int { per <= 0 || need <= 0 ? 0 : Int(need / per + (need % per == 0 ? 0 : 1)) }
-        let volume = max(
-            ceil(total.cpuMillis - room.cpuMillis, size.cpuMillis), ceil(total.memoryBytes - room.memoryBytes, size.memoryBytes))
+        let volume = (total - room).binsNeeded(of: size)
         // No two pods over half an EVM's CPU share one (likewise memory), unless an existing node takes some.
         let fresh = movable.filter { pod in !existing.contains { $0.admits(pod) } }
         let big = max(

@@ -223,8 +223,8 @@ public struct Rebalancer: Sendable {
                     if budget < 0 { return best.map { ($0.helper, $0.helperTarget, $0.evm, $0.target) } }
                     let bytes = state.estimate(evm).bytes.saturatingAdd(state.estimate(helper).bytes)
                     if let best, bytes >= best.bytes { continue }
-                    let others = state.hosts.indices.filter { $0 != host && $0 != target }
-                    guard let third = state.spreadTarget(for: helper, reason: .relieve, among: others) else { continue }
+                    // Neither the hot host (over its watermark already) nor the helper's own host can be the third.
+                    guard let third = state.spreadTarget(for: helper, reason: .relieve) else { continue }
                     state.shift(helper, to: third)
                     if state.fits(evm, on: target, for: .relieve) { best = (helper, third, evm, target, bytes) }
                     state.shift(helper, to: target)

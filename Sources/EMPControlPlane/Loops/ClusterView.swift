@@ -49,7 +49,6 @@ struct ClusterView: Sendable {
         for name in poolNodes.keys { mine[name] = bound[name] }
         self.bound = mine
         let candidates = candidates.compactMap { pod -> (Pod, PackPod)? in
-            guard ClusterView.isCandidate(pod) else { return nil }
             let packed = ClusterView.packPod(pod)
             let admitted =
                 packed.nodeSelector.allSatisfy { shape.labels[$0.key] == $0.value }
