@@ -69,6 +69,9 @@ public struct Resources: Sendable, Hashable, Codable, CustomStringConvertible {
         )
     }
 
+    /// Room without a bound in either dimension (an index's dimension a caller does not use).
+    public static let unbounded = Resources(cpuMillis: .max, memoryBytes: .max)
+
     /// Dimension-wise maximum.
     public func componentMax(_ other: Resources) -> Resources {
         Resources(cpuMillis: max(cpuMillis, other.cpuMillis), memoryBytes: max(memoryBytes, other.memoryBytes))

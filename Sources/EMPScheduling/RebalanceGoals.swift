@@ -5,6 +5,10 @@ extension Rebalancer {
 
     /// Empties the least-loaded hosts, one at a time, when all their EVMs fit on the other occupied hosts under
     /// (watermark − margin); stops before fewer than `max(minHosts, 1)` hosts would hold EVMs.
+    ///
+    /// Each EVM goes to the first receiving host, fullest first, with room for it (``ConsolidationTargets``): a
+    /// pass costs about log₂(hosts) per EVM tried, not one comparison per host pair, and a host whose EVMs cannot
+    /// fit in the room left on all the others together is not tried at all.
     func consolidate(_ state: inout RebalanceState, minHosts: Int) {
         var holding = state.hosts.indices.filter { !state.hosts[$0].evms.isEmpty && !state.hosts[$0].mustEvacuate }.count
         let floor = max(minHosts, 1)
@@ -15,16 +19,34 @@ extension Rebalancer {
             let (sa, sb) = (a.used.dominantShare(of: a.snapshot.capacity), b.used.dominantShare(of: b.snapshot.capacity))
             return (onlyWarm($0), sa, a.evms.count, a.snapshot.id) < (onlyWarm($1), sb, b.evms.count, b.snapshot.id)
         }
+        guard holding > floor, candidates.count > 1 else { return }
+        var targets = ConsolidationTargets(candidates.reversed(), margin: settings.consolidationMargin, state: state)
         for host in candidates where holding > floor && !state.hosts[host].evms.isEmpty {
             let members = state.hosts[host].evms
             guard members.allSatisfy({ state.movable($0, for: .consolidate) }) else { continue }
+            // Sound skip: the host's EVMs need more room than all the others have together.
+            let need = members.reduce(Resources.zero) { $0 + state.evms[$1].snapshot.used }
+            guard need.fits(in: targets.totalRoom - targets.room(of: host)) else { continue }
             state.hosts[host].freeing = true
-            let targets = state.hosts.indices.filter { $0 != host && state.hosts[$0].canReceive && !state.hosts[$0].evms.isEmpty }
-            guard
-                let placed = placeAll(
-                    members, reason: .consolidate, state: &state, packMargin: settings.consolidationMargin, among: targets)
-            else {
+            targets.refresh(host, state: state)
+            var placed: [(Int, Int)] = []
+            for evm in largestFirst(members, state: state) {
+                guard let target = targets.first(for: evm, state: state) else {
+                    placed.removeAll()
+                    break
+                }
+                placed.append((evm, target))
+                state.shift(evm, to: target)
+                targets.refresh(target, state: state)
+            }
+            guard placed.count == members.count else {
+                for evm in members where state.evms[evm].host != host {
+                    let target = state.evms[evm].host
+                    state.shift(evm, to: host)
+                    targets.refresh(target, state: state)
+                }
                 state.hosts[host].freeing = false
+                targets.refresh(host, state: state)
                 continue
             }
             for (evm, target) in placed {
@@ -35,19 +57,6 @@ extension Rebalancer {
             }
             holding -= 1
         }
-    }
-
-    /// Best fit for packing: the target left fullest (highest used share) while under (its watermark − `margin`).
-    func packTarget(for evm: Int, reason: MigrationReason, margin: Double, among candidates: [Int], state: RebalanceState) -> Int? {
-        var best: (index: Int, key: (Double, String))?
-        let used = state.evms[evm].snapshot.used
-        for target in candidates {
-            let host = state.hosts[target]
-            guard state.fits(evm, on: target, for: reason, usageShare: max(0, host.snapshot.highWatermark - margin)) else { continue }
-            let key = (-(host.used + used).dominantShare(of: host.snapshot.capacity), host.snapshot.id)
-            if best == nil || key < best!.key { best = (target, key) }
-        }
-        return best?.index
     }
 
     // MARK: 4. Balance

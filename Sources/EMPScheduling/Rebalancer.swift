@@ -279,22 +279,12 @@ public struct Rebalancer: Sendable {
         return placed
     }
 
-    /// Places every EVM of `members` (largest first) or none; applied to `state` on success. With `packMargin` the
-    /// targets are packed under (watermark − margin), else spread.
-    func placeAll(_ members: [Int], reason: MigrationReason, state: inout RebalanceState, packMargin: Double? = nil, among: [Int]? = nil)
-        -> [(Int, Int)]?
-    {
-        let ordered = members.sorted {
-            let (a, b) = (state.evms[$0].snapshot.size, state.evms[$1].snapshot.size)
-            return (a.memoryBytes, a.cpuMillis, state.name(evm: $1)) > (b.memoryBytes, b.cpuMillis, state.name(evm: $0))
-        }
+    /// Places every EVM of `members` (largest first, spread over the receiving hosts) or none; applied to `state`
+    /// on success.
+    func placeAll(_ members: [Int], reason: MigrationReason, state: inout RebalanceState) -> [(Int, Int)]? {
         var placed: [(Int, Int)] = []
-        for evm in ordered {
-            let target =
-                packMargin.map {
-                    packTarget(for: evm, reason: reason, margin: $0, among: among ?? Array(state.hosts.indices), state: state)
-                }
-                ?? state.spreadTarget(for: evm, reason: reason, among: among)
+        for evm in largestFirst(members, state: state) {
+            let target = state.spreadTarget(for: evm, reason: reason)
             guard let target else {
                 // Members have not moved in this plan, so their snapshot host is where they came from.
                 for (moved, _) in placed.reversed() { state.shift(moved, to: state.hostIndex[state.evms[moved].snapshot.hostID]!) }
@@ -304,6 +294,14 @@ public struct Rebalancer: Sendable {
             state.shift(evm, to: target)
         }
         return placed
+    }
+}
+
+/// `members` largest first (memory, then CPU, then name): the order packing places them in.
+func largestFirst(_ members: [Int], state: RebalanceState) -> [Int] {
+    members.sorted {
+        let (a, b) = (state.evms[$0].snapshot.size, state.evms[$1].snapshot.size)
+        return (a.memoryBytes, a.cpuMillis, state.name(evm: $1)) > (b.memoryBytes, b.cpuMillis, state.name(evm: $0))
     }
 }
 

@@ -120,3 +120,51 @@ struct WorkloadBalanceBaseline {
         return result
     }
 }
+
+/// A rebalancer pass at fleet size (issue 23): 10,000 hosts / 100,000 EVMs, settled (every host 66–70 % used: no
+/// EVM fits under watermark − margin elsewhere, nothing to do), busy (62–70 %: a few hosts can be freed) and idle
+/// (10–30 %: a large consolidation). Baseline: the same pass without the consolidation goal, so the difference is what
+/// consolidation costs.
+func rebalanceFleetBenchmark() {
+    print("rebalance at fleet size: 10,000 hosts (64 CPU / 256Gi), 100,000 EVMs")
+    for (name, low, high) in [("settled", 66, 70), ("busy", 62, 70), ("idle", 10, 30)] {
+        let snapshot = fleetRebalanceScenario(hosts: 10_000, lowPercent: low, highPercent: high)
+        var without = RebalanceSettings()
+        without.goals.remove(.consolidate)
+        let start = ContinuousClock.now
+        let plan = Rebalancer().plan(snapshot)
+        let ours = seconds(ContinuousClock.now - start)
+        let baselineStart = ContinuousClock.now
+        let baseline = Rebalancer(settings: without).plan(snapshot)
+        let theirs = seconds(ContinuousClock.now - baselineStart)
+        report("\(name), every goal: planning time", ours * 1000, "ms")
+        report("\(name), without consolidation: planning time", theirs * 1000, "ms")
+        report("\(name), every goal: migrations", Double(plan.moves.count), "")
+        report("\(name), without consolidation: migrations", Double(baseline.moves.count), "")
+        report("\(name), every goal: hosts freed", Double(plan.freedHosts.count), "")
+    }
+}
+
+func fleetRebalanceScenario(hosts count: Int, lowPercent: Int, highPercent: Int) -> Snapshot {
+    var random = BenchRandom(seed: UInt64(count + lowPercent))
+    let capacity = EMPModel.Resources(cpuMillis: 64_000, memoryBytes: .gibibytes(256))
+    var hosts: [HostSnapshot] = []
+    var evms: [EVMSnapshot] = []
+    hosts.reserveCapacity(count)
+    evms.reserveCapacity(count * 10)
+    for h in 0..<count {
+        let share = Double(lowPercent + random.next(below: highPercent - lowPercent + 1)) / 100
+        var host = HostSnapshot(id: "h\(h)", capacity: capacity, cpuOvercommit: 2, memoryOvercommit: 1.5)
+        for e in 0..<10 {
+            let gib = Int64([16, 24, 32][random.next(below: 3)])
+            let size = EMPModel.Resources(cpuMillis: gib / 4 * 1000, memoryBytes: .gibibytes(gib))
+            let used = EMPModel.Resources(
+                cpuMillis: Int64(Double(capacity.cpuMillis) * share / 20), memoryBytes: Int64(share * Double(capacity.memoryBytes) / 10))
+            evms.append(EVMSnapshot(id: "h\(h)-e\(e)", hostID: host.id, size: size, used: used))
+            host.allocated += size
+            host.used += used
+        }
+        hosts.append(host)
+    }
+    return Snapshot(hosts: hosts, evms: evms)
+}

@@ -39,7 +39,10 @@ if wants("autoscaler") {
     await podReadingBenchmark()
     try await autoscalerBenchmark()
 }
-if wants("rebalance") { rebalanceBenchmark() }
+if wants("rebalance") {
+    rebalanceBenchmark()
+    rebalanceFleetBenchmark()
+}
 if wants("vm") { try await vmBenchmark() }
 if wants("warm") { try await warmBenchmark() }
 if wants("hostile") { await hostileInputBenchmark() }

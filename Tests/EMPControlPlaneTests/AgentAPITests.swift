@@ -187,6 +187,35 @@ func bearer(_ secret: String) -> HTTPFields { [.authorization: "Bearer \(secret)
     }
 }
 
+extension AgentAPITests {
+    /// A report that takes a host over its pool's watermark wakes the rebalancer (issue 23) instead of leaving the
+    /// hot host to its next interval; staying hot, or staying cool, wakes nothing.
+    @Test func aHostCrossingItsWatermarkWakesTheRebalancer() async throws {
+        let fixture = try APIFixture()
+        try await seedPool(fixture, hostCount: 0)
+        try await fixture.built.application.test(.live) { client in
+            let identity = try decode(JoinWire.self, try await fixture.join(client, token: try await fixture.createToken(client)))
+            let store = fixture.built.store
+            func report(memoryGiB: Int64) async throws -> Int64 {
+                let body = HostReport(used: Resources(cpuMillis: 1000, memoryBytes: .gibibytes(memoryGiB)), domains: [])
+                let response = try await client.execute(
+                    uri: "/v1/agent/hosts/\(identity.hostID)/report", method: .post, headers: bearer(identity.credential),
+                    body: ByteBuffer(data: try JSONEncoder().encode(body)))
+                #expect(response.status == .ok)
+                return try await store.read { try $0.revision(RebalanceRevision.scope) }
+            }
+            // 256 GiB host, watermark 0.8: over 204.8 GiB is hot.
+            let cool = try await report(memoryGiB: 100)
+            #expect(try await report(memoryGiB: 200) == cool)
+            let hot = try await report(memoryGiB: 230)
+            #expect(hot > cool)
+            #expect(try await report(memoryGiB: 240) == hot)
+            #expect(try await report(memoryGiB: 120) == hot)
+            #expect(try await report(memoryGiB: 250) > hot)
+        }
+    }
+}
+
 /// Every endpoint with no token, a wrong token, an agent credential on operator endpoints, and host A's
 /// credential on host B's endpoints: all refused, nothing changed.
 @Suite struct SecurityMatrixTests {

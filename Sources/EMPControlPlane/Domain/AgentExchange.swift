@@ -75,7 +75,7 @@ extension StoreWriting {
         for evm in outcome.evms { try save(evm) }
         try save(host)
         for event in outcome.events { try append(event) }
-        if outcome.interruptionNoticed { try bumpRevision(RebalanceRevision.scope) }
+        if outcome.interruptionNoticed || outcome.becameHot { try bumpRevision(RebalanceRevision.scope) }
         if !outcome.deleted.isEmpty || !outcome.forgotten.isEmpty { try bumpRevision(HostRevision.scope(hostID)) }
         var applied = outcome
         applied.host = host
@@ -87,7 +87,8 @@ extension StoreReading {
     /// What `report` changes, worked out from the host and its EVMs as stored (one indexed read of the host's).
     func reportOutcome(_ report: HostReport, from hostID: String, at time: Date) throws -> ReportOutcome {
         guard let host = try self.host(hostID) else { throw DomainError.notFound("host \(hostID)") }
-        return try ReportOutcome(report, host: host, evms: try evms(EVMFilter(hostID: hostID)), at: time)
+        let usable = try pool(host.poolID).map { $0.policy.usable(host.capacity) }
+        return try ReportOutcome(report, host: host, evms: try evms(EVMFilter(hostID: hostID)), usable: usable, at: time)
     }
 }
 
@@ -106,6 +107,9 @@ struct ReportOutcome: Sendable {
     var events: [Event]
     /// A new interruption deadline: the rebalancer is woken.
     var interruptionNoticed: Bool
+    /// The host's use crossed its pool's watermark with this report: the rebalancer is woken rather than left to
+    /// find it at its next interval.
+    var becameHot: Bool
     /// A change no event records: the host's state set to ready, an EVM's error message.
     private var quietlyChanged: Bool
 
@@ -114,7 +118,8 @@ struct ReportOutcome: Sendable {
     var durable: Bool { !events.isEmpty || quietlyChanged }
 
     /// Refuses implausible figures (``DomainError/Code/invalid``).
-    init(_ report: HostReport, host storedHost: EMPModel.Host, evms stored: [EVM], at time: Date) throws {
+    /// `usable`: the most the host may use under its pool's watermark (nil: no pool, never hot).
+    init(_ report: HostReport, host storedHost: EMPModel.Host, evms stored: [EVM], usable: Resources? = nil, at time: Date) throws {
         var host = storedHost
         let hostID = host.id
         do {
@@ -194,6 +199,7 @@ struct ReportOutcome: Sendable {
         self.forgotten = forgotten
         self.events = events
         self.interruptionNoticed = noticed
+        self.becameHot = usable.map { !host.used.fits(in: $0) && storedHost.used.fits(in: $0) } ?? false
         self.quietlyChanged = changed
     }
 }

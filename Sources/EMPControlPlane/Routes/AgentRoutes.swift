@@ -140,11 +140,13 @@ struct AgentRoutes<Context: RequestContext>: Sendable {
         let report = try await StrictJSON.decode(ReportWire.self, from: request, maxBytes: configuration.maxBodyBytes).report
         let time = now()
         var outcome = try await store.read { try $0.reportOutcome(report, from: hostID, at: time) }
-        if outcome.durable || configuration.persistEveryReport {
+        // A host that just crossed its watermark wakes the rebalancer (a revision bump: a write, rare).
+        if outcome.durable || outcome.becameHot || configuration.persistEveryReport {
             // Worked out again inside the write: what it changes is decided on the state it changes.
             outcome = try await store.write { try $0.applyReport(report, from: hostID, at: time) }
         }
-        store.recordSoftState(host: outcome.host, evms: outcome.evms, persisted: outcome.durable || configuration.persistEveryReport)
+        store.recordSoftState(
+            host: outcome.host, evms: outcome.evms, persisted: outcome.durable || outcome.becameHot || configuration.persistEveryReport)
         FleetMetrics.record(outcome)
         return JSONResponse(outcome.host)
     }
