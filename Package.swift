@@ -231,6 +231,15 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        /// `empctl simulate`: a day of demand replayed against cluster-autoscaler, Karpenter and EMP (pure).
+        .target(
+            name: "EMPSimulation",
+            dependencies: [
+                "EMPModel",
+                "EMPScheduling",
+            ],
+            swiftSettings: swiftSettings
+        ),
         /// Simulated agents over real HTTP for fleet-scale benchmarks and tests; production code never imports it.
         .target(
             name: "EMPFleetSimulation",
@@ -295,6 +304,7 @@ let package = Package(
             dependencies: [
                 "EMPModel",
                 "EMPScheduling",
+                "EMPSimulation",
                 "EMPWebhook",
                 "Kube",
                 "KubeSim",
@@ -317,6 +327,7 @@ let package = Package(
                 "EMPFleetSimulation",
                 "EMPModel",
                 "EMPScheduling",
+                "EMPSimulation",
                 "EMPStore",
                 "EMPTesting",
                 "EMPWebhook",
@@ -360,6 +371,14 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
         .testTarget(
+            name: "EMPSimulationTests",
+            dependencies: [
+                "EMPModel",
+                "EMPScheduling",
+                "EMPSimulation",
+            ],
+            swiftSettings: swiftSettings),
+        .testTarget(
             name: "LibvirtTests",
             dependencies: [
                 "EMPTesting",
@@ -399,6 +418,7 @@ let package = Package(
                 "EMPFleetSimulation",
                 "EMPModel",
                 "EMPScheduling",
+                "EMPSimulation",
                 "EMPStore",
                 "EMPTesting",
                 "Kube",

@@ -296,6 +296,12 @@ printf '{"settings":{"goals":["evacuate","relieve","balance","consolidate"]},%s'
 empctl whatif plan --input "$WORK/plan.json" | show
 check "the what-if plan prints every host before and after" sh -c "$BIN/empctl whatif plan --input $WORK/plan.json | grep -q '^HOST '"
 
+say "What-if simulator: a trading day (market-open spike) replayed against cluster-autoscaler, Karpenter and EMP (30 s steps; docs/simulate.md)"
+empctl simulate --trace diurnal --seed 1 --step 30 > "$WORK/simulate.txt"
+show < "$WORK/simulate.txt"
+check "the simulation compares all three and prices EMP's saving" grep -q '^EMP against cluster-autoscaler: ' "$WORK/simulate.txt"
+echo "    as a page with charts: empctl simulate --trace diurnal -o html > report.html"
+
 say "The console at $URL/ (sign in with the operator token $TOKEN, or the viewer token demo-viewer-token-0123 to look only)"
 cat <<TXT | show
 Look at: Pools -> demo: the CPU and memory gauges show the allocation limit (capacity x overcommit), what is

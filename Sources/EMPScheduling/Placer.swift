@@ -312,7 +312,7 @@ public struct PlacementResult: Sendable, Hashable, Codable {
 
 extension Resources {
     /// The larger of this value's CPU and memory shares of `whole`.
-    func dominantShare(of whole: Resources) -> Double {
+    public func dominantShare(of whole: Resources) -> Double {
         max(Double(cpuMillis) / Double(max(1, whole.cpuMillis)), Double(memoryBytes) / Double(max(1, whole.memoryBytes)))
     }
 

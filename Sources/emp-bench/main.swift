@@ -43,6 +43,7 @@ if wants("rebalance") {
     rebalanceBenchmark()
     rebalanceFleetBenchmark()
 }
+if wants("simulate") { try simulateBenchmark() }
 if wants("vm") { try await vmBenchmark() }
 if wants("warm") { try await warmBenchmark() }
 if wants("hostile") { await hostileInputBenchmark() }

@@ -8,7 +8,7 @@ struct Empctl: AsyncParsableCommand {
         abstract: "Operate an EMP elastic machine pool.",
         subcommands: [
             PoolCommand.self, HostCommand.self, EVMCommand.self, PlanCommand.self, MigrateCommand.self, MigrationsCommand.self,
-            EventsCommand.self, CostCommand.self, ProfileCommand.self, WhatIf.self, SimCommand.self,
+            EventsCommand.self, CostCommand.self, ProfileCommand.self, WhatIf.self, SimCommand.self, SimulateCommand.self,
         ]
     )
 }

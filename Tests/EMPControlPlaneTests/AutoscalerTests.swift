@@ -71,7 +71,7 @@ import Testing
     /// `neverBoots`: EVMs whose kubelet never joins (the stand-in agent registers no Node for them).
     static func start(
         hostMemoryGiB: Int64 = 256, loop: Bool = true, epoch: Date = Date(),
-        neverBoots: @escaping @Sendable (EVM) -> Bool = { _ in false }
+        neverBoots: @escaping @Sendable (EVM) -> Bool = { _ in false }, configure: (inout Autoscaler.Settings) -> Void = { _ in }
     ) async throws -> Rig {
         var options = KubeSim.Options()
         options.nodeReadyAfter = .zero
@@ -96,6 +96,7 @@ import Testing
         settings.maxWindow = .seconds(2)
         settings.emptyAfter = .seconds(1)
         settings.tick = .milliseconds(100)
+        configure(&settings)
         let clock = ManualClock(epoch: epoch)
         let autoscaler = Autoscaler(
             client: client, store: store, placement: placement, settings: settings, clock: clock,

@@ -111,13 +111,10 @@ public struct Autoscaler: Service {
 
     /// What the loop remembers between ticks.
     struct LoopState {
-        var pending: Set<String> = []
-        /// Clock readings (``EMPClock/uptime``) of the batch's first pod and of its last change.
-        var firstSeen: Duration?
-        var lastChange: Duration?
+        /// The batch window and the empty-node timers (``EMPClock/uptime`` readings), shared with the simulator;
+        /// their durations are set from ``Settings`` at each pass.
+        var timers = ScalingTimers(idleWindow: .seconds(1), maxWindow: .seconds(10), emptyAfter: .seconds(30))
         var reported: Set<String> = []
-        /// When each EVM's node was first seen empty (``EMPClock/uptime``).
-        var emptySince: [String: Duration] = [:]
         /// The last shortage logged per pool, so it is logged once.
         var shortage: [String: String] = [:]
         /// Per pool, no floor restoration before this reading (after a failure).
@@ -154,8 +151,7 @@ public struct Autoscaler: Service {
         let reading = pods.reading(nodes: nodeList.map(\.name))
         await pass(candidates: reading.candidates, bound: reading.bound, nodes: nodeList, state: &state)
         // The next timer of its own: every tick while a batch forms; an empty node's removal; a floor retry.
-        var wake: [Duration] = state.firstSeen == nil ? [] : [uptime]
-        wake += state.emptySince.values.map { $0 + settings.emptyAfter }.filter { $0 > uptime }
+        var wake = state.timers.nextDue(after: uptime).map { [$0] } ?? []
         wake += state.floorRetryAt.values.filter { $0 > uptime }
         state.wakeAt = wake.min()
     }
@@ -198,22 +194,15 @@ public struct Autoscaler: Service {
             }
             Gauge(label: "emp_autoscaler_pending_candidates").record(pending.count)
             let uptime = clock.uptime
-            if pending.isEmpty {
-                state.firstSeen = nil
-            } else {
-                if state.firstSeen == nil { state.firstSeen = uptime }
-                if pending != state.pending { state.lastChange = uptime }
-            }
-            state.pending = pending
+            state.timers.idleWindow = settings.idleWindow
+            state.timers.maxWindow = settings.maxWindow
+            state.timers.emptyAfter = settings.emptyAfter
             var decided = false
-            if let first = state.firstSeen, let last = state.lastChange,
-                uptime - last >= settings.idleWindow || uptime - first >= settings.maxWindow
-            {
+            if state.timers.observe(pending: pending, at: uptime) {
                 let started = ContinuousClock.now
                 for view in views { try await scaleUp(view, state: &state) }
                 Metrics.Timer(label: "emp_autoscaler_decision_seconds").record(duration: ContinuousClock.now - started)
-                state.firstSeen = nil
-                state.lastChange = nil
+                state.timers.decided()
                 decided = true
             }
             for view in views {
@@ -336,7 +325,7 @@ public struct Autoscaler: Service {
         let inUse = live.filter { $0.warm == nil }.count
         let warm = live.filter { $0.warm != nil }
         let budget = max(0, pool.policy.maxEVMs - live.count)
-        let missing = min(budget, max(0, floor.minEVMs - inUse))
+        let missing = ScalingTimers.floorMissing(inUse: inUse, live: live.count, minimum: floor.minEVMs, maxEVMs: pool.policy.maxEVMs)
         let source =
             floor.active.isEmpty
             ? "minEVMs \(floor.minEVMs)" : "minEVMs \(floor.minEVMs) (schedule \(floor.active.joined(separator: ", ")))"
@@ -497,25 +486,16 @@ public struct Autoscaler: Service {
     // MARK: Scale down
 
     func scaleDown(_ view: ClusterView, floor: CapacityFloor, state: inout LoopState, uptime: Duration) async throws {
-        let empty = view.emptyEVMs
-        let emptyIDs = Set(empty.map(\.id))
-        for id in state.emptySince.keys where !emptyIDs.contains(id) && view.evms.contains(where: { $0.id == id }) {
-            state.emptySince[id] = nil
-        }
-        var live = view.live.filter { $0.warm == nil }.count
-        let room = view.packInput().nodes
-        var free = room.reduce(EMPModel.Resources.zero) { $0 + $1.free }
-        for evm in empty.sorted(by: { $0.createdAt > $1.createdAt }) {
-            let since = state.emptySince[evm.id] ?? uptime
-            state.emptySince[evm.id] = since
-            guard uptime - since >= settings.emptyAfter, live > floor.minEVMs else { continue }
-            // Headroom: keep the EVM when the free room without it would not cover the pool's headroom.
-            let mine = room.first { $0.name == evm.nodeName }?.free ?? .zero
-            if let headroom = view.pool.policy.headroom, !headroom.fits(in: free - mine) { continue }
-            free -= mine
+        let room = Dictionary(view.packInput().nodes.map { ($0.name, $0.free) }, uniquingKeysWith: { a, _ in a })
+        let empty = view.emptyEVMs.sorted { $0.createdAt > $1.createdAt }
+        let removals = state.timers.removals(
+            empty: empty.map { ScalingTimers.EmptyEVM(id: $0.id, free: room[$0.nodeName] ?? .zero) }, pool: Set(view.evms.map(\.id)),
+            live: view.live.filter { $0.warm == nil }.count, minimum: floor.minEVMs, headroom: view.pool.policy.headroom,
+            free: room.values.reduce(EMPModel.Resources.zero, +), at: uptime)
+        let byID = Dictionary(empty.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        for id in removals {
+            guard let evm = byID[id] else { continue }
             try await remove(evm, view: view)
-            state.emptySince[evm.id] = nil
-            live -= 1
         }
     }
 

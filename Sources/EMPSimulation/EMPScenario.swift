@@ -1,0 +1,207 @@
+import EMPModel
+import EMPScheduling
+
+/// EMP's way: metal hosts with the pool's overcommit ratios; EVMs made by the autoscaler's own decisions
+/// (``ScalingTimers``: batch window, empty-EVM removal; ``PodPacker`` for how many), placed by ``Placer``, moved by
+/// ``Rebalancer`` (watermark relief, consolidation); a host is asked for when placement is short and returned once
+/// empty for a while.
+struct EMPScenario: Scenario {
+    struct Host {
+        let id: Int
+        let launchedAt: Int
+        let readyAt: Int
+        var emptySince: Int?
+    }
+
+    let name = "emp"
+    let settings: SimulationSettings
+    let hostType: InstancePrice
+    var hosts: [Int: Host] = [:]
+    var hostOrder: [Int] = []
+    var nextHost = 0
+    var timers: ScalingTimers
+    /// Per EVM node: the host it last left and when (cooldown, no ping-pong).
+    var lastMove: [Int: (from: Int, at: Int)] = [:]
+    var extras = ScenarioExtras()
+    /// Scale decisions as (time, EVMs asked for or removed), for comparing with the live autoscaler.
+    var decisions: [(time: Int, evms: Int)] = []
+    var removals: [(time: Int, evms: Int)] = []
+
+    init(settings: SimulationSettings) throws(TraceError) {
+        self.settings = settings
+        guard let type = settings.prices.price(settings.hostType) else {
+            throw TraceError(line: nil, column: nil, message: "unknown host type \(settings.hostType)")
+        }
+        hostType = type
+        timers = ScalingTimers(
+            idleWindow: .seconds(settings.batchIdleSeconds), maxWindow: .seconds(settings.batchMaxSeconds),
+            emptyAfter: .seconds(settings.emptyEVMSeconds))
+        for _ in 0..<settings.minHosts { addHost(at: 0, readyAt: 0) }
+    }
+
+    var shape: Resources { Resources(cpuMillis: Int64(settings.evmShape.vcpus) * 1000, memoryBytes: settings.evmShape.memoryBytes) }
+    var allocatable: Resources { shape - settings.reserved }
+
+    private mutating func addHost(at time: Int, readyAt: Int) {
+        let id = nextHost
+        nextHost += 1
+        hosts[id] = Host(id: id, launchedAt: time, readyAt: readyAt)
+        hostOrder.append(id)
+    }
+
+    /// The EVMs the first pods need, and the hosts for them, ready at 0.
+    mutating func bootstrap(_ cluster: inout SimCluster) {
+        keepFloor(&cluster, at: 0)
+        scaleUp(&cluster, at: 0)
+        if hostOrder.count > settings.minHosts || cluster.nodes.isEmpty { scaleUp(&cluster, at: 0) }
+        decisions.removeAll()
+    }
+
+    mutating func step(_ cluster: inout SimCluster, at time: Int) {
+        let uptime = Duration.seconds(time)
+        let pending = Set(cluster.pending.map { "p\($0)" })
+        // The service's pass, in its order: a due batch, else the floor; scale-down only with nothing pending.
+        var decided = false
+        if timers.observe(pending: pending, at: uptime) {
+            scaleUp(&cluster, at: time)
+            timers.decided()
+            decided = true
+        }
+        if !decided { keepFloor(&cluster, at: time) }
+        if cluster.pending.isEmpty { scaleDown(&cluster, at: time) }
+        if time % settings.rebalanceSeconds == 0 { rebalance(&cluster, at: time) }
+        releaseHosts(cluster, at: time)
+        for id in hostOrder {
+            let snapshot = self.snapshot(id, cluster)
+            if !snapshot.used.fits(in: snapshot.usageLimit) { extras.hotHostSeconds += settings.step }
+        }
+    }
+
+    // MARK: Autoscaler
+
+    mutating func scaleUp(_ cluster: inout SimCluster, at time: Int) {
+        let input = PackInput(
+            shape: PackShape(pool: "emp", allocatable: allocatable, labels: [:], taints: []), nodes: cluster.packNodes(taints: []),
+            pods: cluster.pendingPackPods(), maxNewEVMs: max(0, settings.maxEVMs - cluster.nodes.count))
+        let count = PodPacker().pack(input).newEVMs.count
+        guard count > 0 else { return }
+        decisions.append((time, count))
+        create(count, &cluster, at: time)
+    }
+
+    /// EVMs in use up to the pool's floor (``SimulationSettings/minEVMs``).
+    mutating func keepFloor(_ cluster: inout SimCluster, at time: Int) {
+        let live = cluster.nodes.count
+        let missing = ScalingTimers.floorMissing(inUse: live, live: live, minimum: settings.minEVMs, maxEVMs: settings.maxEVMs)
+        guard missing > 0 else { return }
+        decisions.append((time, missing))
+        create(missing, &cluster, at: time)
+    }
+
+    /// Places `count` EVMs on ready hosts; asks for hosts when they lack room.
+    mutating func create(_ count: Int, _ cluster: inout SimCluster, at time: Int) {
+        let requests = (0..<count).map {
+            PlacementRequest(id: "new-\($0)", size: shape, expectedUse: shape.scaled(cpu: 0.25, memory: 0.25))
+        }
+        let ready = hostOrder.filter { hosts[$0]!.readyAt <= time }
+        let result = Placer().place(requests, on: ready.map { snapshot($0, cluster) })
+        for placement in result.placements {
+            let host = Int(placement.hostID.dropFirst())!
+            let boot = time == 0 ? 0 : time + settings.evmBootSeconds
+            cluster.launch(allocatable: allocatable, at: time, readyAt: boot, host: host)
+            hosts[host]!.emptySince = nil
+        }
+        let short = result.unplaced.count
+        // Hosts are asked for only when none is on its way (the host provider launches nothing while a launch is
+        // in flight).
+        guard short > 0, !hostOrder.contains(where: { hosts[$0]!.readyAt > time }) else { return }
+        let limit = hostType.capacity.scaled(cpu: settings.cpuOvercommit, memory: settings.memoryOvercommit)
+        let missing = shape * Int64(short)
+        let wanted = max(
+            (missing.memoryBytes + limit.memoryBytes - 1) / limit.memoryBytes, (missing.cpuMillis + limit.cpuMillis - 1) / limit.cpuMillis)
+        for _ in 0..<max(1, Int(wanted)) { addHost(at: time, readyAt: time == 0 ? 0 : time + settings.hostLaunchSeconds) }
+    }
+
+    mutating func scaleDown(_ cluster: inout SimCluster, at time: Int) {
+        let empty = cluster.nodeOrder.filter { cluster.nodes[$0]!.isReady(at: time) && cluster.nodes[$0]!.pods.isEmpty }
+            .reversed()  // newest first
+        let free = cluster.nodeOrder.reduce(Resources.zero) { $0 + cluster.nodes[$1]!.free }
+        let removals = timers.removals(
+            empty: empty.map { ScalingTimers.EmptyEVM(id: "n\($0)", free: cluster.nodes[$0]!.free) },
+            pool: Set(cluster.nodeOrder.map { "n\($0)" }), live: cluster.nodes.count, minimum: settings.minEVMs, headroom: nil, free: free,
+            at: .seconds(time))
+        if !removals.isEmpty { self.removals.append((time, removals.count)) }
+        for name in removals {
+            let id = Int(name.dropFirst())!
+            cluster.remove(id, at: time)
+            lastMove[id] = nil
+        }
+    }
+
+    // MARK: Hosts
+
+    func evms(on host: Int, _ cluster: SimCluster) -> [Int] {
+        cluster.nodeOrder.filter { cluster.nodes[$0]!.host == host }
+    }
+
+    /// An EVM's use: its pods' plus what its own system takes.
+    func used(_ node: SimCluster.Node) -> Resources { node.used + settings.reserved }
+
+    func snapshot(_ host: Int, _ cluster: SimCluster) -> HostSnapshot {
+        let evms = evms(on: host, cluster)
+        return HostSnapshot(
+            id: "h\(host)", capacity: hostType.capacity, allocated: shape * Int64(evms.count),
+            used: evms.reduce(.zero) { $0 + used(cluster.nodes[$1]!) }, cpuOvercommit: settings.cpuOvercommit,
+            memoryOvercommit: settings.memoryOvercommit, highWatermark: settings.highWatermark, poolID: "emp")
+    }
+
+    mutating func rebalance(_ cluster: inout SimCluster, at time: Int) {
+        let ready = hostOrder.filter { hosts[$0]!.readyAt <= time }
+        guard ready.count > 1 else { return }
+        let evms = cluster.nodeOrder.compactMap { id -> EVMSnapshot? in
+            guard let node = cluster.nodes[id], let host = node.host, ready.contains(host) else { return nil }
+            let moved = lastMove[id]
+            return EVMSnapshot(
+                id: "n\(id)", hostID: "h\(host)", size: shape, used: used(node), secondsSinceMigration: moved.map { Double(time - $0.at) },
+                previousHostID: moved.map { "h\($0.from)" })
+        }
+        let snapshot = Snapshot(
+            hosts: ready.map { self.snapshot($0, cluster) }, evms: evms, pools: [PoolSnapshot(id: "emp", minHosts: settings.minHosts)])
+        let plan = Rebalancer().plan(snapshot)
+        for move in plan.startable {
+            guard let id = Int(move.evmID.dropFirst()), let from = Int(move.from.dropFirst()), let to = Int(move.to.dropFirst()) else {
+                continue
+            }
+            // The move is applied at once; its bytes and count are what the report shows.
+            cluster.setHost(id, to)
+            lastMove[id] = (from, time)
+            hosts[to]!.emptySince = nil
+            extras.migrations += 1
+            extras.bytesMoved += move.bytes
+        }
+    }
+
+    /// Returns hosts empty for ``SimulationSettings/hostReleaseSeconds``, keeping ``SimulationSettings/minHosts``.
+    mutating func releaseHosts(_ cluster: SimCluster, at time: Int) {
+        for id in hostOrder where hosts[id]!.readyAt <= time {
+            if evms(on: id, cluster).isEmpty {
+                if hosts[id]!.emptySince == nil { hosts[id]!.emptySince = time }
+            } else {
+                hosts[id]!.emptySince = nil
+            }
+        }
+        let releasable = hostOrder.filter { id in
+            hosts[id]!.emptySince.map { time - $0 >= settings.hostReleaseSeconds } ?? false
+        }
+        var count = hostOrder.count
+        for id in releasable.reversed() where count > settings.minHosts {
+            hosts[id] = nil
+            hostOrder.removeAll { $0 == id }
+            count -= 1
+        }
+    }
+
+    func held(_ cluster: SimCluster, at time: Int) -> (capacity: Resources, hourly: Double, machines: Int) {
+        (hostType.capacity * Int64(hostOrder.count), hostType.hourly * Double(hostOrder.count), hostOrder.count)
+    }
+}
