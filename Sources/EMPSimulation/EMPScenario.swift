@@ -1,5 +1,6 @@
 import EMPModel
 import EMPScheduling
+import Foundation
 
 /// EMP's way: metal hosts with the pool's overcommit ratios; EVMs made by the autoscaler's own decisions
 /// (``ScalingTimers``: batch window, empty-EVM removal; ``PodPacker`` for how many), placed by ``Placer``, moved by
@@ -22,6 +23,15 @@ struct EMPScenario: Scenario {
     var timers: ScalingTimers
     /// Per EVM node: the host it last left and when (cooldown, no ping-pong).
     var lastMove: [Int: (from: Int, at: Int)] = [:]
+    /// Live migrations under way: the EVM stays on its source until `endsAt` (its memory over the migration
+    /// bandwidth, as the planner estimates it) while its destination already holds its allocation.
+    struct Flight {
+        let node: Int
+        let from: Int
+        let to: Int
+        let endsAt: Int
+    }
+    var flights: [Flight] = []
     var extras = ScenarioExtras()
     /// Scale decisions as (time, EVMs asked for or removed), for comparing with the live autoscaler.
     var decisions: [(time: Int, evms: Int)] = []
@@ -42,7 +52,7 @@ struct EMPScenario: Scenario {
     var shape: Resources { Resources(cpuMillis: Int64(settings.evmShape.vcpus) * 1000, memoryBytes: settings.evmShape.memoryBytes) }
     var allocatable: Resources { shape - settings.reserved }
 
-    private mutating func addHost(at time: Int, readyAt: Int) {
+    mutating func addHost(at time: Int, readyAt: Int) {
         let id = nextHost
         nextHost += 1
         hosts[id] = Host(id: id, launchedAt: time, readyAt: readyAt)
@@ -51,10 +61,11 @@ struct EMPScenario: Scenario {
 
     /// The EVMs the first pods need, and the hosts for them, ready at 0.
     mutating func bootstrap(_ cluster: inout SimCluster) {
-        keepFloor(&cluster, at: 0)
         scaleUp(&cluster, at: 0)
         if hostOrder.count > settings.minHosts || cluster.nodes.isEmpty { scaleUp(&cluster, at: 0) }
+        keepFloor(&cluster, at: 0)
         decisions.removeAll()
+        extras = ScenarioExtras()
     }
 
     mutating func step(_ cluster: inout SimCluster, at time: Int) {
@@ -69,6 +80,7 @@ struct EMPScenario: Scenario {
         }
         if !decided { keepFloor(&cluster, at: time) }
         if cluster.pending.isEmpty { scaleDown(&cluster, at: time) }
+        land(&cluster, at: time)
         if time % settings.rebalanceSeconds == 0 { rebalance(&cluster, at: time) }
         releaseHosts(cluster, at: time)
         for id in hostOrder {
@@ -79,6 +91,7 @@ struct EMPScenario: Scenario {
 
     // MARK: Autoscaler
 
+    /// As the service: the packer's count of new EVMs, joined warm EVMs claimed first, the rest created.
     mutating func scaleUp(_ cluster: inout SimCluster, at time: Int) {
         let input = PackInput(
             shape: PackShape(pool: "emp", allocatable: allocatable, labels: [:], taints: []), nodes: cluster.packNodes(taints: []),
@@ -86,20 +99,47 @@ struct EMPScenario: Scenario {
         let count = PodPacker().pack(input).newEVMs.count
         guard count > 0 else { return }
         decisions.append((time, count))
-        create(count, &cluster, at: time)
+        let claimable = cluster.nodeOrder.filter { cluster.nodes[$0]!.warm && cluster.nodes[$0]!.isReady(at: time) }.prefix(count)
+        for id in claimable { cluster.claim(id) }
+        extras.warmClaims += claimable.count
+        create(count - claimable.count, &cluster, at: time)
     }
 
-    /// EVMs in use up to the pool's floor (``SimulationSettings/minEVMs``).
+    /// The pool's policy as the simulation sets it: the floor comes from the same ``CapacityCalendar``.
+    var policy: PoolPolicy {
+        PoolPolicy(
+            cpuOvercommit: settings.cpuOvercommit, memoryOvercommit: settings.memoryOvercommit, minEVMs: settings.minEVMs,
+            maxEVMs: settings.maxEVMs, highWatermark: settings.highWatermark,
+            warm: settings.warm > 0 ? WarmPolicy(count: settings.warm) : nil,
+            schedules: settings.schedules.isEmpty ? nil : settings.schedules)
+    }
+
+    /// As the service: EVMs in use up to the floor's minimum; else warm EVMs refilled to, or retired down to, the
+    /// floor's count (not yet joined first, then the newest).
     mutating func keepFloor(_ cluster: inout SimCluster, at time: Int) {
+        let floor = CapacityCalendar.floor(policy, at: settings.start.addingTimeInterval(Double(time)))
         let live = cluster.nodes.count
-        let missing = ScalingTimers.floorMissing(inUse: live, live: live, minimum: settings.minEVMs, maxEVMs: settings.maxEVMs)
-        guard missing > 0 else { return }
-        decisions.append((time, missing))
-        create(missing, &cluster, at: time)
+        let warm = cluster.nodeOrder.filter { cluster.nodes[$0]!.warm }
+        let missing = ScalingTimers.floorMissing(inUse: live - warm.count, live: live, minimum: floor.minEVMs, maxEVMs: settings.maxEVMs)
+        if missing > 0 {
+            decisions.append((time, missing))
+            create(missing, &cluster, at: time)
+            return
+        }
+        if warm.count < floor.warm {
+            create(min(max(0, settings.maxEVMs - live), floor.warm - warm.count), &cluster, at: time, warm: true)
+        } else if warm.count > floor.warm {
+            let extra = warm.sorted { a, b in
+                let (x, y) = (cluster.nodes[a]!, cluster.nodes[b]!)
+                return (x.isReady(at: time) ? 1 : 0, -x.launchedAt, a) < (y.isReady(at: time) ? 1 : 0, -y.launchedAt, b)
+            }.prefix(warm.count - floor.warm)
+            for id in extra { cluster.remove(id, at: time) }
+        }
     }
 
     /// Places `count` EVMs on ready hosts; asks for hosts when they lack room.
-    mutating func create(_ count: Int, _ cluster: inout SimCluster, at time: Int) {
+    mutating func create(_ count: Int, _ cluster: inout SimCluster, at time: Int, warm: Bool = false) {
+        guard count > 0 else { return }
         let requests = (0..<count).map {
             PlacementRequest(id: "new-\($0)", size: shape, expectedUse: shape.scaled(cpu: 0.25, memory: 0.25))
         }
@@ -108,7 +148,7 @@ struct EMPScenario: Scenario {
         for placement in result.placements {
             let host = Int(placement.hostID.dropFirst())!
             let boot = time == 0 ? 0 : time + settings.evmBootSeconds
-            cluster.launch(allocatable: allocatable, at: time, readyAt: boot, host: host)
+            cluster.launch(allocatable: allocatable, at: time, readyAt: boot, host: host, warm: warm)
             hosts[host]!.emptySince = nil
         }
         let short = result.unplaced.count
@@ -123,12 +163,16 @@ struct EMPScenario: Scenario {
     }
 
     mutating func scaleDown(_ cluster: inout SimCluster, at time: Int) {
-        let empty = cluster.nodeOrder.filter { cluster.nodes[$0]!.isReady(at: time) && cluster.nodes[$0]!.pods.isEmpty }
-            .reversed()  // newest first
-        let free = cluster.nodeOrder.reduce(Resources.zero) { $0 + cluster.nodes[$1]!.free }
+        let migrating = Set(flights.map(\.node))
+        let empty = cluster.nodeOrder.filter {
+            cluster.nodes[$0]!.isReady(at: time) && cluster.nodes[$0]!.pods.isEmpty && !cluster.nodes[$0]!.warm && !migrating.contains($0)
+        }
+        .reversed()  // newest first
+        let free = cluster.nodeOrder.filter { !cluster.nodes[$0]!.warm }.reduce(Resources.zero) { $0 + cluster.nodes[$1]!.free }
         let removals = timers.removals(
             empty: empty.map { ScalingTimers.EmptyEVM(id: "n\($0)", free: cluster.nodes[$0]!.free) },
-            pool: Set(cluster.nodeOrder.map { "n\($0)" }), live: cluster.nodes.count, minimum: settings.minEVMs, headroom: nil, free: free,
+            pool: Set(cluster.nodeOrder.map { "n\($0)" }), live: cluster.nodeOrder.count { !cluster.nodes[$0]!.warm },
+            minimum: CapacityCalendar.floor(policy, at: settings.start.addingTimeInterval(Double(time))).minEVMs, headroom: nil, free: free,
             at: .seconds(time))
         if !removals.isEmpty { self.removals.append((time, removals.count)) }
         for name in removals {
@@ -149,8 +193,9 @@ struct EMPScenario: Scenario {
 
     func snapshot(_ host: Int, _ cluster: SimCluster) -> HostSnapshot {
         let evms = evms(on: host, cluster)
+        let inbound = flights.count { $0.to == host }
         return HostSnapshot(
-            id: "h\(host)", capacity: hostType.capacity, allocated: shape * Int64(evms.count),
+            id: "h\(host)", capacity: hostType.capacity, allocated: shape * Int64(evms.count + inbound),
             used: evms.reduce(.zero) { $0 + used(cluster.nodes[$1]!) }, cpuOvercommit: settings.cpuOvercommit,
             memoryOvercommit: settings.memoryOvercommit, highWatermark: settings.highWatermark, poolID: "emp")
     }
@@ -165,26 +210,43 @@ struct EMPScenario: Scenario {
                 id: "n\(id)", hostID: "h\(host)", size: shape, used: used(node), secondsSinceMigration: moved.map { Double(time - $0.at) },
                 previousHostID: moved.map { "h\($0.from)" })
         }
+        let inFlight = flights.map {
+            InFlightMigration(evmID: "n\($0.node)", from: "h\($0.from)", to: "h\($0.to)", remainingSeconds: Double($0.endsAt - time))
+        }
         let snapshot = Snapshot(
-            hosts: ready.map { self.snapshot($0, cluster) }, evms: evms, pools: [PoolSnapshot(id: "emp", minHosts: settings.minHosts)])
-        let plan = Rebalancer().plan(snapshot)
+            hosts: ready.map { self.snapshot($0, cluster) }, evms: evms, inFlight: inFlight,
+            pools: [PoolSnapshot(id: "emp", minHosts: settings.minHosts)])
+        var planner = RebalanceSettings()
+        planner.bandwidthBytesPerSecond = settings.migrationBandwidth
+        let plan = Rebalancer(settings: planner).plan(snapshot)
+        let moving = Set(flights.map(\.node))
         for move in plan.startable {
-            guard let id = Int(move.evmID.dropFirst()), let from = Int(move.from.dropFirst()), let to = Int(move.to.dropFirst()) else {
-                continue
-            }
-            // The move is applied at once; its bytes and count are what the report shows.
-            cluster.setHost(id, to)
-            lastMove[id] = (from, time)
+            guard let id = Int(move.evmID.dropFirst()), let from = Int(move.from.dropFirst()), let to = Int(move.to.dropFirst()),
+                !moving.contains(id), cluster.nodes[id] != nil
+            else { continue }
+            let seconds = max(1, Int(move.durationSeconds.rounded(.up)))
+            flights.append(Flight(node: id, from: from, to: to, endsAt: time + seconds))
             hosts[to]!.emptySince = nil
             extras.migrations += 1
             extras.bytesMoved += move.bytes
+            extras.migrationSeconds += seconds
+        }
+    }
+
+    /// Migrations that have ended move their EVM to the destination.
+    mutating func land(_ cluster: inout SimCluster, at time: Int) {
+        let (done, flying) = (flights.filter { $0.endsAt <= time }, flights.filter { $0.endsAt > time })
+        flights = flying
+        for flight in done where cluster.nodes[flight.node] != nil {
+            cluster.setHost(flight.node, flight.to)
+            lastMove[flight.node] = (flight.from, time)
         }
     }
 
     /// Returns hosts empty for ``SimulationSettings/hostReleaseSeconds``, keeping ``SimulationSettings/minHosts``.
     mutating func releaseHosts(_ cluster: SimCluster, at time: Int) {
         for id in hostOrder where hosts[id]!.readyAt <= time {
-            if evms(on: id, cluster).isEmpty {
+            if evms(on: id, cluster).isEmpty && !flights.contains(where: { $0.to == id }) {
                 if hosts[id]!.emptySince == nil { hosts[id]!.emptySince = time }
             } else {
                 hosts[id]!.emptySince = nil

@@ -1,5 +1,6 @@
 public import EMPModel
 import EMPScheduling
+public import Foundation
 
 /// One way of providing capacity for the trace: it launches and removes nodes (and, for EMP, hosts) as time
 /// passes, and says what the capacity it holds costs.
@@ -20,6 +21,10 @@ public struct ScenarioExtras: Sendable, Hashable, Codable {
     public var hotHostSeconds = 0
     public var migrations = 0
     public var bytesMoved: Int64 = 0
+    /// Seconds EVMs spent migrating (their memory over the migration bandwidth).
+    public var migrationSeconds = 0
+    /// Warm EVMs handed to pending pods.
+    public var warmClaims = 0
 }
 
 /// How the simulated machines behave; defaults from published figures (see docs/simulate.md).
@@ -56,6 +61,12 @@ public struct SimulationSettings: Sendable, Hashable {
     /// The pool's floor of EVMs in use, and its most EVMs.
     public var minEVMs = 0
     public var maxEVMs = 2_000
+    /// Warm EVMs the pool keeps (booted, joined, no pods; a pending pod claims one at once) and schedules that
+    /// raise the floor (``CapacitySchedule``, read on the simulated day that starts at ``start``).
+    public var warm = 0
+    public var schedules: [CapacitySchedule] = []
+    /// Midnight UTC of the simulated day: a Monday, so weekday schedules apply.
+    public var start = Date(timeIntervalSince1970: 1_773_014_400)  // 2026-03-09T00:00:00Z
     /// The autoscaler's batch window and empty-EVM timer (its defaults).
     public var batchIdleSeconds = 1
     public var batchMaxSeconds = 10

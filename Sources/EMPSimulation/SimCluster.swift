@@ -26,6 +26,8 @@ struct SimCluster {
         /// What the scenario keeps per node: the instance type's hourly price (baselines), the host (EMP).
         let hourly: Double
         var host: Int?
+        /// A warm EVM: booted and joined but tainted; no pod lands on it until it is claimed.
+        var warm = false
 
         var free: Resources { allocatable - requested }
         func isReady(at time: Int) -> Bool { readyAt <= time }
@@ -121,7 +123,7 @@ struct SimCluster {
     /// start latency.
     mutating func schedule(at time: Int) {
         guard !pending.isEmpty else { return }
-        let ready = nodeOrder.filter { nodes[$0]!.isReady(at: time) }
+        let ready = nodeOrder.filter { nodes[$0]!.isReady(at: time) && !nodes[$0]!.warm }
         guard !ready.isEmpty else { return }
         var left: [Int] = []
         for id in pending {
@@ -148,10 +150,12 @@ struct SimCluster {
     // MARK: Nodes
 
     @discardableResult
-    mutating func launch(allocatable: Resources, at time: Int, readyAt: Int, hourly: Double = 0, host: Int? = nil) -> Int {
+    mutating func launch(allocatable: Resources, at time: Int, readyAt: Int, hourly: Double = 0, host: Int? = nil, warm: Bool = false)
+        -> Int
+    {
         let id = nextNode
         nextNode += 1
-        nodes[id] = Node(id: id, allocatable: allocatable, launchedAt: time, readyAt: readyAt, hourly: hourly, host: host)
+        nodes[id] = Node(id: id, allocatable: allocatable, launchedAt: time, readyAt: readyAt, hourly: hourly, host: host, warm: warm)
         nodeOrder.append(id)
         return id
     }
@@ -170,11 +174,17 @@ struct SimCluster {
 
     mutating func setHost(_ id: Int, _ host: Int?) { nodes[id]?.host = host }
 
+    /// Hands a warm EVM over to pods (its warm taint removed).
+    mutating func claim(_ id: Int) { nodes[id]?.warm = false }
+
     /// True when the pods of `node` would fit on the other ready nodes (first fit, oldest first), `excluding`
     /// nodes about to go too.
     func podsFitElsewhere(_ node: Int, excluding: Set<Int> = [], at time: Int) -> Bool {
         var free = Dictionary(
-            uniqueKeysWithValues: nodeOrder.filter { $0 != node && !excluding.contains($0) && nodes[$0]!.isReady(at: time) }.map {
+            uniqueKeysWithValues: nodeOrder.filter {
+                $0 != node && !excluding.contains($0) && nodes[$0]!.isReady(at: time) && !nodes[$0]!.warm
+            }
+            .map {
                 ($0, (nodes[$0]!.free, podsPerNode - nodes[$0]!.pods.count))
             })
         let order = nodeOrder.filter { free[$0] != nil }
@@ -193,9 +203,9 @@ struct SimCluster {
     }
 
     /// Every node's free room as the packer sees it (nodes still launching count with their whole room, as the
-    /// autoscalers count nodes that are coming).
+    /// autoscalers count nodes that are coming; warm EVMs do not: they are claimed after the count).
     func packNodes(taints: [PackTaint]) -> [PackNode] {
-        nodeOrder.map { id in
+        nodeOrder.filter { !nodes[$0]!.warm }.map { id in
             let node = nodes[id]!
             return PackNode(name: "n\(id)", labels: [:], taints: taints, free: node.free, freePods: podsPerNode - node.pods.count)
         }

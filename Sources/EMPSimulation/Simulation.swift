@@ -83,7 +83,9 @@ public struct Simulation: Sendable {
             pendingP50: percentile(0.5), pendingP99: percentile(0.99), pendingMax: waits.last ?? 0, podsRan: waits.count,
             neverRan: cluster.neverRan + cluster.pending.count, evictions: cluster.evictions,
             hotHostSeconds: scenario.extras.hotHostSeconds,
-            migrations: scenario.extras.migrations, bytesMoved: scenario.extras.bytesMoved, series: series)
+            migrations: scenario.extras.migrations, bytesMoved: scenario.extras.bytesMoved, warmClaims: scenario.extras.warmClaims,
+            migrationSeconds: scenario.extras.migrationSeconds,
+            series: series)
     }
 }
 

@@ -40,9 +40,16 @@ public struct SimulationReport: Sendable, Hashable, Codable {
             ("pods run / never ran", { "\($0.podsRan) / \($0.neverRan)" }),
             ("pods evicted by scale-down", { "\($0.evictions)" }),
             ("host-seconds over watermark", { $0.name == "emp" ? "\($0.hotHostSeconds)" : "-" }),
+            ("warm EVMs claimed", { $0.name == "emp" ? "\($0.warmClaims)" : "-" }),
             (
-                "migrations (GiB moved)",
-                { $0.name == "emp" ? String(format: "%d (%.1f)", $0.migrations, Double($0.bytesMoved) / 1_073_741_824) : "-" }
+                "migrations (GiB moved, minutes)",
+                {
+                    $0.name == "emp"
+                        ? String(
+                            format: "%d (%.1f, %.1f)", $0.migrations, Double($0.bytesMoved) / 1_073_741_824,
+                            Double($0.migrationSeconds) / 60)
+                        : "-"
+                }
             ),
         ]
         let names = scenarios.map(\.name)
@@ -88,6 +95,8 @@ public struct ScenarioResult: Sendable, Hashable, Codable {
     public var hotHostSeconds: Int
     public var migrations: Int
     public var bytesMoved: Int64
+    public var warmClaims = 0
+    public var migrationSeconds = 0
     public var series: [SeriesPoint]
     /// EMP's scale-up decisions (time, EVMs asked for, for pods or the floor) and removals (time, EVMs removed).
     public var scaleUps: [ScaleUp] = []

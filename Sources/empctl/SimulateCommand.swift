@@ -48,6 +48,19 @@ struct SimulateCommand: ParsableCommand {
     @Option(name: .long, help: "EMP hosts kept even when empty.")
     var minHosts: Int = 1
 
+    @Option(name: .customLong("min-evms"), help: "EMP pool's minEVMs.")
+    var minEVMs: Int = 0
+
+    @Option(name: .long, help: "Warm EVMs the EMP pool keeps (booted and joined; a pending pod claims one at once).")
+    var warm: Int = 0
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "A schedule raising the EMP pool's floor: 'CRON;TIMEZONE;DURATION;MINEVMS[;WARM]', e.g. '15 9 * * 1-5;UTC;1h;300;20' (repeatable).",
+            valueName: "schedule"))
+    var schedule: [String] = []
+
     enum Format: String, ExpressibleByArgument, CaseIterable {
         case table, json, html
     }
@@ -90,6 +103,24 @@ struct SimulateCommand: ParsableCommand {
         settings.cpuOvercommit = cpuOvercommit
         settings.memoryOvercommit = memoryOvercommit
         settings.minHosts = minHosts
+        settings.minEVMs = minEVMs
+        settings.warm = warm
+        settings.schedules = try schedule.enumerated().map { index, text in
+            let parts = text.split(separator: ";", omittingEmptySubsequences: false).map(String.init)
+            guard parts.count == 4 || parts.count == 5, let minimum = Int(parts[3]), parts.count == 4 || Int(parts[4]) != nil else {
+                throw TraceError(
+                    line: nil, column: nil, message: "--schedule \"\(text)\": expected 'CRON;TIMEZONE;DURATION;MINEVMS[;WARM]'")
+            }
+            return CapacitySchedule(
+                name: "schedule-\(index + 1)", cron: parts[0], timeZone: parts[1], duration: parts[2], minEVMs: minimum,
+                warm: parts.count == 5 ? Int(parts[4]) : nil)
+        }
+        let policy = PoolPolicy(
+            cpuOvercommit: cpuOvercommit, memoryOvercommit: memoryOvercommit, minEVMs: minEVMs, maxEVMs: settings.maxEVMs,
+            warm: warm > 0 ? WarmPolicy(count: warm) : nil, schedules: settings.schedules.isEmpty ? nil : settings.schedules)
+        do { try policy.validate() } catch {
+            throw TraceError(line: nil, column: nil, message: "the EMP pool's policy: \(error)")
+        }
         let terminal = isatty(STDERR_FILENO) == 1
         let report = try Simulation(trace: demand, settings: settings, duration: length).run { share in
             guard terminal else { return }

@@ -157,3 +157,67 @@ import Testing
         #expect(trace.end == 60)
     }
 }
+
+/// Warm EVMs, schedules and migration time in the EMP scenario, worked out by hand.
+@Suite struct SimulationCapacityTests {
+    /// 1 pod, then 14 at 600 s (1 CPU each; 7 fit an 8 vCPU EVM). Without warm capacity the 7 that do not fit wait
+    /// for a new EVM: decided at 610 s, booted at 655 s, bound at the 660 s step, running at 665 s (65 s). With one
+    /// warm EVM they get it at the decision: bound at 610 s, running at 615 s (15 s).
+    @Test func aWarmEVMTakesTheBootOutOfTheWait() throws {
+        let trace = try SimulationHandComputedTests.csv([
+            "0,app,1,1,1Gi,500m,512Mi", "600,app,14,1,1Gi,500m,512Mi", "1800,app,14,1,1Gi,500m,512Mi",
+        ])
+        let cold = try #require(try Simulation(trace: trace).run().scenarios.first { $0.name == "emp" })
+        #expect(cold.pendingMax == 65)
+        #expect(cold.warmClaims == 0)
+        var settings = SimulationSettings()
+        settings.warm = 1
+        let warm = try #require(try Simulation(trace: trace, settings: settings).run().scenarios.first { $0.name == "emp" })
+        #expect(warm.pendingMax == 15)
+        #expect(warm.warmClaims == 1)
+        // The warm EVM is refilled after the claim: one more EVM than without.
+        #expect(warm.series.last?.nodes == (cold.series.last?.nodes ?? 0) + 1)
+    }
+
+    /// A schedule from 01:00 to 02:00 UTC raises the floor to 5 EVMs (the simulated day starts at midnight UTC on a
+    /// Monday); when it ends the empty ones go at once (empty for far longer than 30 s), the one with the pod stays.
+    @Test func aScheduleRaisesTheFloorForItsWindow() throws {
+        let trace = try SimulationHandComputedTests.csv(["0,app,1,1,1Gi,500m,512Mi", "10800,app,1,1,1Gi,500m,512Mi"])
+        var settings = SimulationSettings()
+        settings.schedules = [CapacitySchedule(name: "night", cron: "0 1 * * *", timeZone: "UTC", duration: "1h", minEVMs: 5)]
+        let emp = try #require(try Simulation(trace: trace, settings: settings).run().scenarios.first { $0.name == "emp" })
+        let nodes = Dictionary(uniqueKeysWithValues: emp.series.map { ($0.time, $0.nodes) })
+        #expect(nodes[3300] == 1)
+        #expect(nodes[3600] == 5)
+        #expect(nodes[6900] == 5)
+        #expect(nodes[7200] == 1)
+        #expect(emp.scaleUps.map(\.time) == [3600])
+        #expect(emp.scaleDowns.map { [$0.time, $0.evms] } == [[7200, 4]])
+    }
+
+    /// A migration takes its EVM's memory over the bandwidth: the EVM stays on its source until then, while the
+    /// destination already holds its allocation.
+    @Test func aMigrationTakesItsTime() throws {
+        var settings = SimulationSettings()
+        settings.migrationBandwidth = 1_073_741_824  // 1 GiB/s
+        let trace = try SimulationHandComputedTests.csv(["0,app,1,1,1Gi,500m,512Mi", "60,app,1,1,1Gi,500m,512Mi"])  // not followed here
+        var cluster = SimCluster(trace: trace, podStartSeconds: 5)
+        var emp = try EMPScenario(settings: settings)
+        emp.addHost(at: 0, readyAt: 0)  // a second host (the pool keeps one)
+        // Two EVMs, one on each host, lightly used: consolidation moves one onto the other host.
+        let a = cluster.launch(allocatable: emp.allocatable, at: 0, readyAt: 0, host: 0)
+        let b = cluster.launch(allocatable: emp.allocatable, at: 0, readyAt: 0, host: 1)
+        emp.rebalance(&cluster, at: 0)
+        let flight = try #require(emp.flights.first)
+        #expect(emp.flights.count == 1)
+        // Used memory: the EVM's own 1124Mi; at 1 GiB/s that is 1.1 s of copying, 2 s in whole seconds.
+        #expect(flight.endsAt == 2)
+        #expect(emp.snapshot(flight.to, cluster).allocated == emp.shape * 2, "the destination holds both allocations")
+        emp.land(&cluster, at: 1)
+        #expect(cluster.nodes[flight.node]?.host == flight.from, "not landed before its time")
+        emp.land(&cluster, at: 2)
+        #expect(cluster.nodes[flight.node]?.host == flight.to)
+        #expect(Set([a, b]).contains(flight.node))
+        #expect(emp.extras.migrationSeconds == 2)
+    }
+}
