@@ -60,7 +60,6 @@ public struct CloudInitSeed: Sendable, Hashable {
 
     /// The kubelet's command line: EMP's flags first, then the pool's extra flags.
     public func kubeletArguments(_ join: KubeletJoin) -> [String] {
-        let taint = "\(Profile.taintKey)=\(Profile.taintValue):\(Profile.taintEffect)"
         let labels = NodeRegistrar.labels(for: evm, hostID: hostID).sorted { $0.key < $1.key }
             .map { "\($0.key)=\($0.value)" }.joined(separator: ",")
         return [
@@ -68,7 +67,6 @@ public struct CloudInitSeed: Sendable, Hashable {
             "--kubeconfig=\(Path.kubeconfig)",
             "--config=\(Path.kubeletConfig)",
             "--hostname-override=\(evm.nodeName)",
-            "--register-with-taints=\(taint)",
             "--node-labels=\(labels)",
         ] + join.extraArgs
     }
@@ -79,7 +77,7 @@ public struct CloudInitSeed: Sendable, Hashable {
         [
             file(Path.caCertificate, mode: "0644", join.caCertificate),
             file(Path.bootstrapKubeconfig, mode: "0600", try bootstrapKubeconfig(join)),
-            file(Path.kubeletConfig, mode: "0644", try kubeletConfiguration()),
+            file(Path.kubeletConfig, mode: "0644", try kubeletConfiguration(join)),
             file(Path.dropIn, mode: "0644", dropIn(join)),
         ]
     }
@@ -103,19 +101,33 @@ public struct CloudInitSeed: Sendable, Hashable {
 
     /// Webhook authentication and authorization (as kubeadm sets them), systemd cgroups, rotating client
     /// certificates: the kubelet trades the bootstrap token for its own certificate.
-    func kubeletConfiguration() throws -> String {
-        try serialize(node: [
-            "apiVersion": "kubelet.config.k8s.io/v1beta1",
-            "kind": "KubeletConfiguration",
-            "authentication": [
-                "anonymous": ["enabled": flag(false)],
-                "webhook": ["enabled": flag(true)],
-                "x509": ["clientCAFile": quoted(Path.caCertificate)],
-            ],
-            "authorization": ["mode": "Webhook"],
-            "cgroupDriver": "systemd",
-            "rotateCertificates": flag(true),
-        ])
+    /// The kubelet's configuration file: authentication, the systemd cgroup driver, the container runtime, cluster
+    /// DNS, and the EMP taint in `registerWithTaints` (the `--register-with-taints` flag is deprecated).
+    func kubeletConfiguration(_ join: KubeletJoin) throws -> String {
+        var config: [(Node, Node)] = [
+            ("apiVersion", "kubelet.config.k8s.io/v1beta1"),
+            ("kind", "KubeletConfiguration"),
+            (
+                "authentication",
+                [
+                    "anonymous": ["enabled": flag(false)],
+                    "webhook": ["enabled": flag(true)],
+                    "x509": ["clientCAFile": quoted(Path.caCertificate)],
+                ]
+            ),
+            ("authorization", ["mode": "Webhook"]),
+            ("cgroupDriver", "systemd"),
+            ("containerRuntimeEndpoint", quoted(join.containerRuntimeEndpoint ?? KubeletJoin.defaultContainerRuntimeEndpoint)),
+            ("clusterDomain", quoted(join.clusterDomain ?? KubeletJoin.defaultClusterDomain)),
+        ]
+        if let dns = join.clusterDNS, !dns.isEmpty { config.append(("clusterDNS", Node(dns.map { quoted($0) }))) }
+        config.append(
+            (
+                "registerWithTaints",
+                [["key": quoted(Profile.taintKey), "value": quoted(Profile.taintValue), "effect": quoted(Profile.taintEffect)]]
+            ))
+        config.append(("rotateCertificates", flag(true)))
+        return try serialize(node: Node(config))
     }
 
     /// Replaces the packaged unit's command line with EMP's, so the taint is registered with the Node.

@@ -80,9 +80,6 @@ public enum ControlPlane {
             generated = stored.created
         }
         let console = ConsoleState(sessionLifetime: configuration.sessionLifetime, clock: clock)
-        let router = makeRouter(
-            store: store, tokens: tokens, registry: registry, configuration: configuration, now: now, console: console,
-            leadership: leadership, logger: logger)
         var client: KubeClient?
         if let path = configuration.kubeconfigPath {
             do {
@@ -91,6 +88,9 @@ public enum ControlPlane {
                 throw ConfigurationError("kubeconfig \(path): \(error)")
             }
         }
+        let router = makeRouter(
+            store: store, tokens: tokens, registry: registry, configuration: configuration, now: now, console: console,
+            leadership: leadership, kube: client, logger: logger)
         let fleet = try HostFleet.build(configuration, store: store, clock: clock)
         let application = Application(
             router: router,
@@ -174,6 +174,7 @@ public enum ControlPlane {
         now: @escaping @Sendable () -> Date,
         console: ConsoleState = ConsoleState(),
         leadership: Leadership? = nil,
+        kube: KubeClient? = nil,
         logger: Logger = Logger(label: "emp-control-plane")
     ) -> Router<BasicRequestContext> {
         let router = Router()
@@ -210,7 +211,8 @@ public enum ControlPlane {
         }
         root.get("metrics") { _, _ in MetricCatalog.annotate(registry.emitToString()) }
         let v1 = root.recordingGroup("v1").add(middleware: OperatorAuth(tokens: tokens, viewerTokens: configuration.viewerTokens))
-        PoolRoutes<BasicRequestContext>(store: store, now: now, maxBodyBytes: configuration.maxBodyBytes).register(on: v1)
+        PoolRoutes<BasicRequestContext>(store: store, now: now, maxBodyBytes: configuration.maxBodyBytes, kube: kube, logger: logger)
+            .register(on: v1)
         HostRoutes<BasicRequestContext>(store: store, now: now, configuration: configuration).register(on: v1)
         EVMRoutes<BasicRequestContext>(store: store, now: now, configuration: configuration).register(on: v1)
         JoinTokenRoutes<BasicRequestContext>(store: store, now: now, configuration: configuration).register(on: v1)

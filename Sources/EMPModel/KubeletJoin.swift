@@ -11,15 +11,34 @@ public struct KubeletJoin: Sendable, Hashable, Codable {
     public var bootstrapToken: String
     /// Extra kubelet flags appended after EMP's own (`--max-pods=58`); EMP's taint and labels always win.
     public var extraArgs: [String]
+    /// The cluster DNS Service's IPs for the pods' resolv.conf (KubeletConfiguration `clusterDNS`). nil: the control
+    /// plane fills in the `kube-system/kube-dns` Service's clusterIP when it can read it, as kubeadm does.
+    public var clusterDNS: [String]?
+    /// The cluster's DNS domain (`clusterDomain`). Default `cluster.local`.
+    public var clusterDomain: String?
+    /// The container runtime's CRI socket (`containerRuntimeEndpoint`). Default containerd's,
+    /// `unix:///run/containerd/containerd.sock`; CRI-O's is `unix:///var/run/crio/crio.sock`.
+    public var containerRuntimeEndpoint: String?
 
-    public init(apiServer: String, caCertificate: String, bootstrapToken: String, extraArgs: [String] = []) {
+    public static let defaultClusterDomain = "cluster.local"
+    public static let defaultContainerRuntimeEndpoint = "unix:///run/containerd/containerd.sock"
+
+    public init(
+        apiServer: String, caCertificate: String, bootstrapToken: String, extraArgs: [String] = [], clusterDNS: [String]? = nil,
+        clusterDomain: String? = nil, containerRuntimeEndpoint: String? = nil
+    ) {
         self.apiServer = apiServer
         self.caCertificate = caCertificate
         self.bootstrapToken = bootstrapToken
         self.extraArgs = extraArgs
+        self.clusterDNS = clusterDNS
+        self.clusterDomain = clusterDomain
+        self.containerRuntimeEndpoint = containerRuntimeEndpoint
     }
 
-    enum CodingKeys: String, CodingKey { case apiServer, caCertificate, bootstrapToken, extraArgs }
+    enum CodingKeys: String, CodingKey {
+        case apiServer, caCertificate, bootstrapToken, extraArgs, clusterDNS, clusterDomain, containerRuntimeEndpoint
+    }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -27,6 +46,9 @@ public struct KubeletJoin: Sendable, Hashable, Codable {
         caCertificate = try container.decode(String.self, forKey: .caCertificate)
         bootstrapToken = try container.decode(String.self, forKey: .bootstrapToken)
         extraArgs = try container.decodeIfPresent([String].self, forKey: .extraArgs) ?? []
+        clusterDNS = try container.decodeIfPresent([String].self, forKey: .clusterDNS)
+        clusterDomain = try container.decodeIfPresent(String.self, forKey: .clusterDomain)
+        containerRuntimeEndpoint = try container.decodeIfPresent(String.self, forKey: .containerRuntimeEndpoint)
     }
 
     /// The token's public half (`abcdef`), safe to show.
@@ -62,6 +84,23 @@ public struct KubeletJoin: Sendable, Hashable, Codable {
             "bootstrapToken",
             "must be a bootstrap token: 6 and 16 lowercase letters or digits joined by '.' (kubeadm token create)"
         )
+        for (index, address) in (clusterDNS ?? []).enumerated() {
+            try Check.require(
+                Self.isIPAddress(address), "clusterDNS[\(index)]", "must be an IP address such as 10.96.0.10 (got \"\(address)\")")
+        }
+        try Check.require((clusterDNS ?? []).count <= 3, "clusterDNS", "must hold at most 3 addresses (resolv.conf's limit)")
+        if let clusterDomain {
+            try Check.require(clusterDomain.count <= 253, "clusterDomain", "must be at most 253 characters")
+            for label in clusterDomain.split(separator: ".", omittingEmptySubsequences: false) {
+                try DNSLabel.validate(String(label), field: "clusterDomain")
+            }
+        }
+        if let endpoint = containerRuntimeEndpoint {
+            try InputLimits.text(endpoint, max: InputLimits.shortText, field: "containerRuntimeEndpoint")
+            try Check.require(
+                endpoint.hasPrefix("unix:///") && !endpoint.contains(where: { $0.isWhitespace }), "containerRuntimeEndpoint",
+                "must be a unix socket URL such as unix:///run/containerd/containerd.sock (got \"\(endpoint)\")")
+        }
         for (index, argument) in extraArgs.enumerated() {
             try InputLimits.text(argument, max: InputLimits.shortText, field: "extraArgs[\(index)]")
             try Check.require(
@@ -78,10 +117,18 @@ public struct KubeletJoin: Sendable, Hashable, Codable {
         }
     }
 
-    /// Flags the seed sets itself: overriding them would drop the EMP taint or break the join.
+    /// Flags the seed sets itself, or that would override its configuration: overriding them would drop the EMP
+    /// taint or break the join.
     public static let reservedFlags: Set<String> = [
-        "--register-with-taints", "--node-labels", "--bootstrap-kubeconfig", "--kubeconfig", "--hostname-override",
+        "--register-with-taints", "--node-labels", "--bootstrap-kubeconfig", "--kubeconfig", "--hostname-override", "--config",
     ]
+
+    /// An IPv4 or IPv6 address (`inet_pton`).
+    static func isIPAddress(_ text: String) -> Bool {
+        var v4 = in_addr()
+        var v6 = in6_addr()
+        return inet_pton(AF_INET, text, &v4) == 1 || inet_pton(AF_INET6, text, &v6) == 1
+    }
 
     static func isBootstrapToken(_ token: String) -> Bool {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)

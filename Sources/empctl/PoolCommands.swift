@@ -116,12 +116,18 @@ struct PoolCommand: AsyncParsableCommand {
         @Option(help: "File with the cluster CA certificate (PEM).") var clusterCa: String?
         @Option(help: "Bootstrap token for the kubelets (kubeadm token create).") var bootstrapToken: String?
         @Option(help: "Extra kubelet flag (repeatable), e.g. --kubelet-arg=--max-pods=58.") var kubeletArg: [String] = []
+        @Option(help: "Cluster DNS address for pods on the EVMs (repeatable; default: the kube-system/kube-dns Service's IP).")
+        var clusterDns: [String] = []
+        @Option(help: "Cluster DNS domain (default cluster.local).") var clusterDomain: String?
+        @Option(help: "CRI socket of the EVM image (default unix:///run/containerd/containerd.sock).") var containerRuntimeEndpoint: String?
 
         func join() throws -> KubeletJoin? {
             let given = [apiServer, clusterCa, bootstrapToken].compactMap { $0 }
             if given.isEmpty {
-                guard kubeletArg.isEmpty else {
-                    throw ValidationError("--kubelet-arg needs --api-server, --cluster-ca and --bootstrap-token")
+                guard kubeletArg.isEmpty, clusterDns.isEmpty, clusterDomain == nil, containerRuntimeEndpoint == nil else {
+                    throw ValidationError(
+                        "--kubelet-arg, --cluster-dns, --cluster-domain and --container-runtime-endpoint need --api-server, --cluster-ca and --bootstrap-token"
+                    )
                 }
                 return nil
             }
@@ -131,7 +137,10 @@ struct PoolCommand: AsyncParsableCommand {
             guard let ca = try? String(contentsOfFile: clusterCa, encoding: .utf8) else {
                 throw ValidationError("--cluster-ca: cannot read \(clusterCa)")
             }
-            return KubeletJoin(apiServer: apiServer, caCertificate: ca, bootstrapToken: bootstrapToken, extraArgs: kubeletArg)
+            return KubeletJoin(
+                apiServer: apiServer, caCertificate: ca, bootstrapToken: bootstrapToken, extraArgs: kubeletArg,
+                clusterDNS: clusterDns.isEmpty ? nil : clusterDns, clusterDomain: clusterDomain,
+                containerRuntimeEndpoint: containerRuntimeEndpoint)
         }
     }
 

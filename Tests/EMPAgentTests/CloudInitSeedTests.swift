@@ -66,7 +66,7 @@ import Yams
         let dropIn = try #require(files["/etc/systemd/system/kubelet.service.d/20-emp.conf"]?["content"] as? String)
         let execStart = try #require(dropIn.split(separator: "\n").last { $0.hasPrefix("ExecStart=/usr/bin/kubelet") })
         let flags = execStart.split(separator: " ").dropFirst().map(String.init)
-        #expect(flags.contains("--register-with-taints=emp.pf9.io/EMPSchedulable=true:NoSchedule"))
+        #expect(!flags.contains { $0.hasPrefix("--register-with-taints") }, "the deprecated flag: the taint is in the configuration")
         #expect(
             flags.contains("--node-labels=emp.pf9.io/evm=p-aaa111,emp.pf9.io/host=bm-1,emp.pf9.io/owned=true,emp.pf9.io/pool=p"))
         #expect(flags.contains("--hostname-override=p-aaa111"))
@@ -75,6 +75,32 @@ import Yams
         #expect(files["/etc/kubernetes/pki/ca.crt"]?["content"] as? String == Self.join().caCertificate)
         let config = try #require(try Yams.load(yaml: userData) as? [String: Any])
         #expect(config["runcmd"] as? [[String]] == [["systemctl", "daemon-reload"], ["systemctl", "enable", "--now", "kubelet"]])
+        // The kubelet's configuration file (issue 20): the taint through registerWithTaints, containerd's socket and
+        // cluster.local by default, no clusterDNS unless known.
+        let kubelet = try #require(
+            try Yams.load(yaml: files["/etc/kubernetes/kubelet-config.yaml"]?["content"] as? String ?? "") as? [String: Any])
+        #expect(kubelet["kind"] as? String == "KubeletConfiguration")
+        let taints = kubelet["registerWithTaints"] as? [[String: String]]
+        #expect(taints == [["key": "emp.pf9.io/EMPSchedulable", "value": "true", "effect": "NoSchedule"]])
+        #expect(kubelet["containerRuntimeEndpoint"] as? String == "unix:///run/containerd/containerd.sock")
+        #expect(kubelet["clusterDomain"] as? String == "cluster.local")
+        #expect(kubelet["clusterDNS"] == nil)
+        #expect(kubelet["cgroupDriver"] as? String == "systemd")
+    }
+
+    /// Without clusterDNS every pod on an EVM got `MissingClusterDNS` and could not resolve Services (found on a real
+    /// node): the join's DNS, domain and runtime reach the kubelet's configuration.
+    @Test func clusterDNSDomainAndRuntimeReachTheKubelet() throws {
+        var join = Self.join()
+        join.clusterDNS = ["10.96.0.10"]
+        join.clusterDomain = "corp.example"
+        join.containerRuntimeEndpoint = "unix:///var/run/crio/crio.sock"
+        let files = try Self.writtenFiles(try CloudInitSeed(evm: evm("p-aaa111"), hostID: "bm-1", kubelet: join).userData())
+        let kubelet = try #require(
+            try Yams.load(yaml: files["/etc/kubernetes/kubelet-config.yaml"]?["content"] as? String ?? "") as? [String: Any])
+        #expect(kubelet["clusterDNS"] as? [String] == ["10.96.0.10"])
+        #expect(kubelet["clusterDomain"] as? String == "corp.example")
+        #expect(kubelet["containerRuntimeEndpoint"] as? String == "unix:///var/run/crio/crio.sock")
     }
 
     @Test func withoutAKubeletJoinTheSeedOnlyNamesTheMachine() throws {
@@ -131,6 +157,13 @@ import Yams
         #expect(field { $0.bootstrapToken = "abcdef0123456789abcdef" } == "bootstrapToken")
         #expect(field { $0.extraArgs = ["--register-with-taints=none"] } == "extraArgs[0]")
         #expect(field { $0.extraArgs = ["--max-pods=58", "max-pods"] } == "extraArgs[1]")
+        #expect(field { $0.extraArgs = ["--config=/tmp/other.yaml"] } == "extraArgs[0]")
+        #expect(field { $0.clusterDNS = ["10.96.0.10", "fd00::a"] } == nil)
+        #expect(field { $0.clusterDNS = ["kube-dns"] } == "clusterDNS[0]")
+        #expect(field { $0.clusterDNS = ["10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4"] } == "clusterDNS")
+        #expect(field { $0.clusterDomain = "Cluster.Local" } == "clusterDomain")
+        #expect(field { $0.clusterDomain = "cluster..local" } == "clusterDomain")
+        #expect(field { $0.containerRuntimeEndpoint = "/run/containerd/containerd.sock" } == "containerRuntimeEndpoint")
         #expect(Self.join().redacted.bootstrapToken == "abcdef.****************")
     }
 }

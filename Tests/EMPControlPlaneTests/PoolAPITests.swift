@@ -28,9 +28,10 @@ struct APIFixture {
         }
     }
 
-    init(store: Store = .sqlite) throws {
+    init(store: Store = .sqlite, kubeconfig: String? = nil) throws {
         dir = try TemporaryDirectory()
         var configuration = ControlPlaneConfiguration(dataDirectory: dir.file("data"), operatorTokens: [Self.token])
+        configuration.kubeconfigPath = kubeconfig
         if store == .postgres {
             configuration.postgres = try PostgresStore.Configuration.parse(url: try TestPostgres.freshDatabase())
         }

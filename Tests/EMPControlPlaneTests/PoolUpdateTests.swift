@@ -4,6 +4,8 @@ import EMPTesting
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import Kube
+import KubeSim
 import Testing
 
 @testable import EMPControlPlane
@@ -45,6 +47,51 @@ import Testing
             #expect(desired.kubelet?.apiServer == "https://10.0.0.1:6443")
         }
         #expect(try await stored(fixture).kubelet?.bootstrapToken == "abcdef.0123456789abcdef")
+    }
+
+    /// A join that names no clusterDNS gets the `kube-system/kube-dns` Service's clusterIP, as kubeadm's nodes do
+    /// (issue 20: without it pods on EVMs cannot resolve Services); one that names it keeps its own; without the
+    /// Service the pool is still created, and its event says what to set.
+    @Test func aJoinWithoutClusterDNSGetsTheClusterDNSServiceAddress() async throws {
+        let sim = try KubeSim()
+        try await sim.start()
+        defer { Task { await sim.stop() } }
+        let dir = try TemporaryDirectory()
+        try sim.writeKubeconfig(to: dir.file("kubeconfig"))
+        let fixture = try APIFixture(kubeconfig: dir.file("kubeconfig"))
+        // The control plane's own client: its service would shut it down; the router alone runs here.
+        defer { Task { try? await fixture.built.kube?.shutdown() } }
+        try await fixture.built.application.test(.router) { client in
+            // No Service yet: created without clusterDNS, and the event says so.
+            let bare = try await client.execute(uri: "/v1/pools", method: .post, headers: fixture.auth, body: fixture.body(Self.created))
+            #expect(bare.status == .created)
+            #expect(try decode(Pool.self, bare).kubelet?.clusterDNS == nil)
+            let events = try await fixture.built.store.read { try $0.events(EventFilter(object: ObjectRef(.pool, "pool-a"))) }
+            #expect(events.first { $0.reason == "Created" }?.message.contains("set kubelet.clusterDNS") == true)
+
+            let kube = try KubeClient(config: sim.kubeConfig())
+            defer { Task { try? await kube.shutdown() } }
+            _ = try await kube.resources(CoreService.self, namespace: "kube-system").create(
+                CoreService(name: "kube-dns", namespace: "kube-system", clusterIP: "10.96.0.10"))
+            let set = try await patch(
+                client, fixture,
+                #"{"kubelet":{"apiServer":"https://10.0.0.1:6443","caCertificate":"\#(Self.ca)","bootstrapToken":"abcdef.0123456789abcdef"}}"#
+            )
+            #expect(set.status == .ok)
+            #expect(try decode(Pool.self, set).kubelet?.clusterDNS == ["10.96.0.10"])
+            let own = try await patch(
+                client, fixture,
+                #"{"kubelet":{"apiServer":"https://10.0.0.1:6443","caCertificate":"\#(Self.ca)","bootstrapToken":"abcdef.0123456789abcdef","clusterDNS":["10.100.0.53"]}}"#
+            )
+            #expect(try decode(Pool.self, own).kubelet?.clusterDNS == ["10.100.0.53"])
+            let bad = try await patch(
+                client, fixture,
+                #"{"kubelet":{"apiServer":"https://10.0.0.1:6443","caCertificate":"\#(Self.ca)","bootstrapToken":"abcdef.0123456789abcdef","clusterDNS":["dns"]}}"#
+            )
+            #expect(bad.status == .badRequest)
+            #expect(String(buffer: bad.body).contains("kubelet.clusterDNS[0]"))
+        }
+        #expect(try await stored(fixture).kubelet?.clusterDNS == ["10.100.0.53"])
     }
 
     @Test func patchChangesOnlyTheGivenFieldsAndLogsWhat() async throws {

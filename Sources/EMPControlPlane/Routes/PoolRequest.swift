@@ -16,7 +16,8 @@ struct PoolRequest: StrictDecodable, Sendable {
             .object(["name": .value, "cron": .value, "timeZone": .value, "duration": .value, "minEVMs": .value, "warm": .value])),
     ])
     static let kubeletSchema = FieldSchema.object([
-        "apiServer": .value, "caCertificate": .value, "bootstrapToken": .value, "extraArgs": .value,
+        "apiServer": .value, "caCertificate": .value, "bootstrapToken": .value, "extraArgs": .value, "clusterDNS": .value,
+        "clusterDomain": .value, "containerRuntimeEndpoint": .value,
     ])
     static let schema = FieldSchema.object([
         "id": .value,

@@ -2,6 +2,8 @@ import EMPModel
 import EMPStore
 import Foundation
 import Hummingbird
+import Kube
+import Logging
 import ServerGuard
 
 /// `/v1/pools`: create, list, get, update (policy, cluster, kubelet join), delete (only when the pool has no
@@ -10,6 +12,9 @@ struct PoolRoutes<Context: RequestContext>: Sendable {
     let store: any StateStore
     let now: @Sendable () -> Date
     let maxBodyBytes: Int
+    /// Reads the cluster DNS Service for joins that name no `clusterDNS` (``ClusterDNS``); nil leaves them as given.
+    var kube: KubeClient? = nil
+    var logger = Logger(label: "emp-control-plane.pools")
 
     func register(on group: RecordingRoutes<Context>) {
         group.get("pools") { request, _ in try Page(request).response(try await list().value, key: \.id, request: request) }
@@ -30,21 +35,28 @@ struct PoolRoutes<Context: RequestContext>: Sendable {
 
     func create(_ request: Request) async throws -> JSONResponse<Pool> {
         let body = try await StrictJSON.decode(PoolRequest.self, from: request, maxBytes: maxBodyBytes)
-        let pool = try body.pool(createdAt: now())
+        var pool = try body.pool(createdAt: now())
+        let note: String?
+        (pool.kubelet, note) = await ClusterDNS.defaulted(pool.kubelet, kube: kube, logger: logger)
+        let created = pool
         try await store.write { tx in
-            if try tx.pool(pool.id) != nil { throw APIError.conflict("pool \(pool.id) already exists") }
-            try tx.save(pool)
+            if try tx.pool(created.id) != nil { throw APIError.conflict("pool \(created.id) already exists") }
+            try tx.save(created)
             try tx.append(
                 Event(
-                    time: pool.createdAt, object: ObjectRef(.pool, pool.id), reason: "Created",
-                    message: "pool created with \(pool.shape.resources) EVMs")
+                    time: created.createdAt, object: ObjectRef(.pool, created.id), reason: "Created",
+                    message: "pool created with \(created.shape.resources) EVMs\(note.map { "; \($0)" } ?? "")")
             )
         }
         return JSONResponse(pool.redacted, status: .created)
     }
 
     func update(_ id: String, _ request: Request) async throws -> JSONResponse<Pool> {
-        let change = try await StrictJSON.decode(PoolUpdateRequest.self, from: request, maxBytes: maxBodyBytes).update
+        var decoded = try await StrictJSON.decode(PoolUpdateRequest.self, from: request, maxBytes: maxBodyBytes).update
+        if case .some(.some(let join)) = decoded.kubelet {
+            decoded.kubelet = .some(await ClusterDNS.defaulted(join, kube: kube, logger: logger).0)
+        }
+        let change = decoded
         let time = now()
         let pool = try await store.write { tx -> Pool in
             guard let pool = try tx.pool(id) else { throw APIError.notFound("pool \(id)") }

@@ -136,3 +136,32 @@ public struct ObjectReference: JSONBacked {
     public var namespace: String? { self["namespace"] }
     public var uid: String? { self["uid"] }
 }
+
+/// A core/v1 Service (named apart from ServiceLifecycle's `Service`): the control plane reads `kube-system/kube-dns`'s clusterIP as the EVMs' kubelet `clusterDNS`.
+public struct CoreService: KubeResource {
+    public static let resourceType = ResourceType(group: "", version: "v1", kind: "Service", plural: "services", namespaced: true)
+    public var object: JSONObject
+    public init(object: JSONObject) { self.object = object }
+
+    public init(name: String, namespace: String, clusterIP: String) {
+        self.init(name: name, namespace: namespace)
+        spec = Spec(object: ["clusterIP": .string(clusterIP)])
+    }
+
+    public var spec: Spec {
+        get { self[object: "spec"] }
+        set { self[object: "spec"] = newValue }
+    }
+
+    /// `spec`: what EMP reads of it.
+    public struct Spec: JSONBacked {
+        public var object: JSONObject
+        public init(object: JSONObject) { self.object = object }
+
+        /// The Service's virtual IP; `None` for a headless Service.
+        public var clusterIP: String? {
+            get { self["clusterIP"] }
+            set { self["clusterIP"] = newValue }
+        }
+    }
+}
