@@ -1,7 +1,7 @@
 # EMP: `make demo` runs the main job, `make test` passes the tests. See README.md.
 SWIFT ?= swift
 
-.PHONY: all deps build test test-unit test-slow-clients test-cloud test-postgres test-browser test-vm test-tsan test-fuzz fuzz fuzz-build lint demo bench clean
+.PHONY: all deps build dist test-dist test test-unit test-slow-clients test-cloud test-postgres test-browser test-vm test-tsan test-fuzz fuzz fuzz-build lint demo bench clean
 
 all: build
 
@@ -11,6 +11,16 @@ deps:
 
 build: deps
 	$(SWIFT) build
+
+# Debian packages and OCI image archives under dist/ (scripts/dist.sh); REGISTRY and VERSION name the images.
+REGISTRY ?= localhost/emp
+VERSION ?= 0.1.0
+dist: deps
+	REGISTRY=$(REGISTRY) VERSION=$(VERSION) SWIFT=$(SWIFT) scripts/dist.sh
+
+# Installs what `make dist` built on this machine and checks it as an operator would (root; CI's machine).
+test-dist:
+	VERSION=$(VERSION) scripts/test-dist.sh
 
 # Every test target, then the libvirt concurrency tests again under ThreadSanitizer, then the format lint.
 test: deps test-unit test-slow-clients test-cloud test-postgres test-browser test-vm test-tsan test-fuzz lint
@@ -97,4 +107,4 @@ bench: deps
 	WITH_POSTGRES_DURABLE=1 scripts/with-postgres.sh .build/release/emp-bench
 
 clean:
-	rm -rf .build .build-tsan .build-fuzz
+	rm -rf .build .build-tsan .build-fuzz dist
