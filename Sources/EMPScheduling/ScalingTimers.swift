@@ -104,4 +104,27 @@ public struct ScalingTimers: Sendable {
     public static func floorMissing(inUse: Int, live: Int, minimum: Int, maxEVMs: Int) -> Int {
         min(max(0, maxEVMs - live), max(0, minimum - inUse))
     }
+
+    /// What keeping a pool's floor asks for now.
+    public enum FloorAction: Sendable, Hashable {
+        case none
+        /// EVMs in use to create (the minimum first: warm ones wait until it is met).
+        case create(Int)
+        /// Warm EVMs to create.
+        case refillWarm(Int)
+        /// Warm EVMs to retire (a schedule ended, the count was lowered): not yet joined first, then the newest.
+        case retireWarm(Int)
+    }
+
+    /// The floor's decision, the service's and the simulator's: EVMs in use up to `minEVMs`; else warm EVMs
+    /// refilled to, or retired down to, `warmWanted`; always within `maxEVMs` (`live` counts every EVM).
+    public static func floorAction(inUse: Int, warm: Int, live: Int, minEVMs: Int, warmWanted: Int, maxEVMs: Int) -> FloorAction {
+        let missing = floorMissing(inUse: inUse, live: live, minimum: minEVMs, maxEVMs: maxEVMs)
+        if missing > 0 { return .create(missing) }
+        if warm < warmWanted {
+            let count = min(max(0, maxEVMs - live), warmWanted - warm)
+            return count > 0 ? .refillWarm(count) : .none
+        }
+        return warm > warmWanted ? .retireWarm(warm - warmWanted) : .none
+    }
 }

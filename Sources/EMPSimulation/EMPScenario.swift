@@ -120,19 +120,23 @@ struct EMPScenario: Scenario {
         let floor = CapacityCalendar.floor(policy, at: settings.start.addingTimeInterval(Double(time)))
         let live = cluster.nodes.count
         let warm = cluster.nodeOrder.filter { cluster.nodes[$0]!.warm }
-        let missing = ScalingTimers.floorMissing(inUse: live - warm.count, live: live, minimum: floor.minEVMs, maxEVMs: settings.maxEVMs)
-        if missing > 0 {
+        switch ScalingTimers.floorAction(
+            inUse: live - warm.count, warm: warm.count, live: live, minEVMs: floor.minEVMs, warmWanted: floor.warm,
+            maxEVMs: settings.maxEVMs)
+        {
+        case .none:
+            return
+        case .create(let missing):
             decisions.append((time, missing))
             create(missing, &cluster, at: time)
-            return
-        }
-        if warm.count < floor.warm {
-            create(min(max(0, settings.maxEVMs - live), floor.warm - warm.count), &cluster, at: time, warm: true)
-        } else if warm.count > floor.warm {
+        case .refillWarm(let count):
+            create(count, &cluster, at: time, warm: true)
+        case .retireWarm(let count):
+            // Not yet joined first, then the newest (as the service).
             let extra = warm.sorted { a, b in
                 let (x, y) = (cluster.nodes[a]!, cluster.nodes[b]!)
                 return (x.isReady(at: time) ? 1 : 0, -x.launchedAt, a) < (y.isReady(at: time) ? 1 : 0, -y.launchedAt, b)
-            }.prefix(warm.count - floor.warm)
+            }.prefix(count)
             for id in extra { cluster.remove(id, at: time) }
         }
     }

@@ -69,3 +69,15 @@ import Testing
         #expect(ScalingTimers.floorMissing(inUse: 5, live: 5, minimum: 3, maxEVMs: 10) == 0)
     }
 }
+
+extension ScalingTimersTests {
+    /// The floor's decision: the minimum in use first, then warm EVMs refilled or retired, within maxEVMs.
+    @Test func theFloorActsInItsOrder() {
+        #expect(ScalingTimers.floorAction(inUse: 1, warm: 0, live: 1, minEVMs: 3, warmWanted: 2, maxEVMs: 10) == .create(2))
+        #expect(ScalingTimers.floorAction(inUse: 3, warm: 0, live: 3, minEVMs: 3, warmWanted: 2, maxEVMs: 10) == .refillWarm(2))
+        #expect(ScalingTimers.floorAction(inUse: 3, warm: 0, live: 9, minEVMs: 3, warmWanted: 2, maxEVMs: 10) == .refillWarm(1))
+        #expect(ScalingTimers.floorAction(inUse: 3, warm: 0, live: 10, minEVMs: 3, warmWanted: 2, maxEVMs: 10) == .none)
+        #expect(ScalingTimers.floorAction(inUse: 3, warm: 4, live: 7, minEVMs: 3, warmWanted: 1, maxEVMs: 10) == .retireWarm(3))
+        #expect(ScalingTimers.floorAction(inUse: 5, warm: 1, live: 6, minEVMs: 3, warmWanted: 1, maxEVMs: 10) == .none)
+    }
+}

@@ -322,26 +322,25 @@ public struct Autoscaler: Service {
         let pool = view.pool
         if let retry = state.floorRetryAt[pool.id], uptime < retry { return }
         let live = view.live
-        let inUse = live.filter { $0.warm == nil }.count
         let warm = live.filter { $0.warm != nil }
-        let budget = max(0, pool.policy.maxEVMs - live.count)
-        let missing = ScalingTimers.floorMissing(inUse: inUse, live: live.count, minimum: floor.minEVMs, maxEVMs: pool.policy.maxEVMs)
         let source =
             floor.active.isEmpty
             ? "minEVMs \(floor.minEVMs)" : "minEVMs \(floor.minEVMs) (schedule \(floor.active.joined(separator: ", ")))"
-        if missing > 0 {
+        switch ScalingTimers.floorAction(
+            inUse: live.count - warm.count, warm: warm.count, live: live.count, minEVMs: floor.minEVMs, warmWanted: floor.warm,
+            maxEVMs: pool.policy.maxEVMs)
+        {
+        case .none:
+            return
+        case .create(let missing):
             let created = try await createForFloor(pool, count: missing, warm: nil, state: &state, uptime: uptime)
             if !created.isEmpty {
                 try await poolEvent(
                     pool, "ScaledUp", "minimum: \(created.count) EVMs to keep \(source): \(created.map(\.id).joined(separator: ", "))")
                 Counter(label: "emp_autoscaler_decisions_total", dimensions: [("pool", pool.id), ("action", "minimum")]).increment()
             }
-            return
-        }
-        if warm.count < floor.warm {
+        case .refillWarm(let count):
             let mode = pool.policy.warm?.mode ?? .running
-            let count = min(budget, floor.warm - warm.count)
-            guard count > 0 else { return }
             let created = try await createForFloor(pool, count: count, warm: mode, state: &state, uptime: uptime)
             if !created.isEmpty {
                 try await poolEvent(
@@ -350,11 +349,11 @@ public struct Autoscaler: Service {
                 )
                 Counter(label: "emp_autoscaler_decisions_total", dimensions: [("pool", pool.id), ("action", "warm_refill")]).increment()
             }
-        } else if warm.count > floor.warm {
+        case .retireWarm(let count):
             // Not yet joined first, then the newest.
             let extra = warm.sorted { a, b in
                 (a.nodeReadyAt == nil ? 0 : 1, b.createdAt, a.id) < (b.nodeReadyAt == nil ? 0 : 1, a.createdAt, b.id)
-            }.prefix(warm.count - floor.warm)
+            }.prefix(count)
             let drainer = NodeDrainer(client: client, logger: logger)
             for evm in extra {
                 let time = now()
