@@ -63,7 +63,7 @@ final class SimAPI: HTTPResponder, Sendable {
                 return Self.json(error.status, status: .init(code: fault.status), headers: headers)
             }
             if let response = try discovery(path: path, request: request) { return response }
-            let target = try Self.target(path)
+            let target = try self.target(path)
             try authorize(user, request.method, target)
             return try await handle(request, target: target, user: user)
         } catch let error as SimError {
@@ -105,7 +105,17 @@ final class SimAPI: HTTPResponder, Sendable {
 
     // MARK: routing
 
-    static func target(_ path: String) throws(SimError) -> SimTarget {
+    /// The built-in kinds and those the stored CustomResourceDefinitions add.
+    var resources: [SimResource] {
+        SimResource.all + store.list(SimResource.crds.key, namespace: nil).items.flatMap { SimResource.custom(from: $0.object) }
+    }
+
+    func find(group: String, version: String, plural: String) -> SimResource? {
+        SimResource.find(group: group, version: version, plural: plural)
+            ?? resources.first { $0.type.group == group && $0.type.version == version && $0.type.plural == plural }
+    }
+
+    func target(_ path: String) throws(SimError) -> SimTarget {
         var parts = path.split(separator: "/").map { $0.removingPercentEncoding ?? String($0) }
         let group: String
         let version: String
@@ -125,7 +135,7 @@ final class SimAPI: HTTPResponder, Sendable {
             namespace = parts[1]
             parts.removeFirst(2)
         }
-        guard let plural = parts.first, let resource = SimResource.find(group: group, version: version, plural: plural) else {
+        guard let plural = parts.first, let resource = find(group: group, version: version, plural: plural) else {
             throw SimError(code: 404, reason: "NotFound", message: "the server could not find the requested resource")
         }
         if resource.type.namespaced == false, namespace != nil {

@@ -25,7 +25,7 @@ extension SimAPI {
                 ]),
             ])
         case "/apis":
-            let groups = Dictionary(grouping: SimResource.all.filter { !$0.type.group.isEmpty }, by: \.type.group)
+            let groups = Dictionary(grouping: resources.filter { !$0.type.group.isEmpty }, by: \.type.group)
             return Self.json([
                 "kind": .string("APIGroupList"), "apiVersion": .string("v1"),
                 "groups": .array(
@@ -40,7 +40,7 @@ extension SimAPI {
         default:
             break
         }
-        if trimmed.hasPrefix("/openapi/") { return try SimOpenAPI.response(trimmed) }
+        if trimmed.hasPrefix("/openapi/") { return try SimOpenAPI.response(trimmed, resources: resources) }
         let parts = trimmed.split(separator: "/").map(String.init)
         let groupVersion: (group: String, version: String)?
         if parts.count == 2, parts[0] == "api" {
@@ -48,7 +48,7 @@ extension SimAPI {
         } else if parts.count == 3, parts[0] == "apis" {
             groupVersion = (parts[1], parts[2])
         } else if parts.count == 2, parts[0] == "apis" {
-            let resources = SimResource.all.filter { $0.type.group == parts[1] }
+            let resources = resources.filter { $0.type.group == parts[1] }
             guard let first = resources.first else { throw SimError(code: 404, reason: "NotFound", message: "not found") }
             let version = JSONValue.object(["groupVersion": .string(first.type.apiVersion), "version": .string(first.type.version)])
             return Self.json([
@@ -59,7 +59,7 @@ extension SimAPI {
             groupVersion = nil
         }
         guard let groupVersion else { return nil }
-        let resources = SimResource.all.filter { $0.type.group == groupVersion.group && $0.type.version == groupVersion.version }
+        let resources = resources.filter { $0.type.group == groupVersion.group && $0.type.version == groupVersion.version }
         guard !resources.isEmpty else {
             throw SimError(code: 404, reason: "NotFound", message: "the server could not find the requested resource")
         }

@@ -5,8 +5,8 @@ import Kube
 /// `x-kubernetes-group-version-kind` and (on each operation) the `fieldValidation` query parameter, which tells kubectl to let the
 /// server validate fields (so it needs no schemas). `/openapi/v2` stays 404, as kubectl then does not need it.
 enum SimOpenAPI {
-    static func response(_ path: String) throws(SimError) -> Response {
-        let groupVersions = Set(SimResource.all.map { $0.type.prefix.dropFirst() }).sorted()
+    static func response(_ path: String, resources: [SimResource]) throws(SimError) -> Response {
+        let groupVersions = Set(resources.map { $0.type.prefix.dropFirst() }).sorted()
         if path == "/openapi/v3" {
             var paths: JSONObject = [:]
             for groupVersion in groupVersions {
@@ -19,7 +19,7 @@ enum SimOpenAPI {
             throw SimError(code: 404, reason: "NotFound", message: "the server could not find the requested resource")
         }
         var paths: JSONObject = [:]
-        for resource in SimResource.all where resource.type.prefix.dropFirst() == requested {
+        for resource in resources where resource.type.prefix.dropFirst() == requested {
             let type = resource.type
             let kind = JSONValue.object(["group": .string(type.group), "version": .string(type.version), "kind": .string(type.kind)])
             let parameters = JSONValue.array([

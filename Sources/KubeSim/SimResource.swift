@@ -9,6 +9,16 @@ struct SimResource: Sendable, Hashable {
     /// Field selectors the real API server accepts for this kind (beyond metadata.name/namespace).
     var fields: [String] = []
     var verbs = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
+    /// A custom resource's `additionalPrinterColumns` (server-side printing).
+    var printerColumns: [PrinterColumn] = []
+
+    /// One `additionalPrinterColumns` entry: a column name, its type and the JSONPath of its value.
+    struct PrinterColumn: Sendable, Hashable {
+        var name: String
+        var type: String
+        var jsonPath: String
+        var priority: Int
+    }
 
     /// Storage key: `plural.group`.
     var key: String { type.description }
@@ -47,7 +57,36 @@ struct SimResource: Sendable, Hashable {
         SimResource(type: .rbac("RoleBinding", "rolebindings", namespaced: true), singular: "rolebinding"),
         SimResource(type: .rbac("ClusterRole", "clusterroles", namespaced: false), singular: "clusterrole"),
         SimResource(type: .rbac("ClusterRoleBinding", "clusterrolebindings", namespaced: false), singular: "clusterrolebinding"),
+        SimResource(
+            type: ResourceType(
+                group: "apiextensions.k8s.io", version: "v1", kind: "CustomResourceDefinition", plural: "customresourcedefinitions",
+                namespaced: false), singular: "customresourcedefinition", shortNames: ["crd", "crds"], subresources: ["status"]),
     ]
+
+    static let crds = all.first { $0.type.plural == "customresourcedefinitions" }!
+
+    /// The kinds a stored CustomResourceDefinition adds: one per served version, with its scope, names, status
+    /// subresource and printer columns.
+    static func custom(from crd: JSONObject) -> [SimResource] {
+        guard let spec = crd["spec"]?.objectValue, let group = spec["group"]?.stringValue,
+            let names = spec["names"]?.objectValue, let kind = names["kind"]?.stringValue, let plural = names["plural"]?.stringValue
+        else { return [] }
+        let namespaced = spec["scope"]?.stringValue != "Cluster"
+        return (spec["versions"]?.arrayValue ?? []).compactMap { version -> SimResource? in
+            guard let name = version["name"]?.stringValue, version["served"]?.boolValue != false else { return nil }
+            let columns = (version["additionalPrinterColumns"]?.arrayValue ?? []).compactMap { column -> PrinterColumn? in
+                guard let title = column["name"]?.stringValue, let path = column["jsonPath"]?.stringValue else { return nil }
+                return PrinterColumn(
+                    name: title, type: column["type"]?.stringValue ?? "string", jsonPath: path,
+                    priority: Int(column["priority"]?.intValue ?? 0))
+            }
+            return SimResource(
+                type: ResourceType(group: group, version: name, kind: kind, plural: plural, namespaced: namespaced),
+                singular: names["singular"]?.stringValue ?? kind.lowercased(),
+                shortNames: names["shortNames"]?.arrayValue?.compactMap(\.stringValue) ?? [],
+                subresources: version["subresources"]?["status"] != nil ? ["status"] : [], printerColumns: columns)
+        }
+    }
 
     static func find(group: String, version: String, plural: String) -> SimResource? {
         all.first { $0.type.group == group && $0.type.version == version && $0.type.plural == plural }

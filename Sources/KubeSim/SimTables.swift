@@ -104,8 +104,55 @@ enum SimTables {
                 }
             )
         default:
-            return ([("Name", "string", 0), ("Age", "string", 0)], { object in [.string(object.name), .string(age(object))] })
+            guard !resource.printerColumns.isEmpty else {
+                return ([("Name", "string", 0), ("Age", "string", 0)], { object in [.string(object.name), .string(age(object))] })
+            }
+            // A custom resource: NAME, then its additionalPrinterColumns (a date column shows as an age).
+            let custom = resource.printerColumns
+            return (
+                [("Name", "string", 0)] + custom.map { ($0.name, $0.type == "date" ? "string" : $0.type, $0.priority) },
+                { object in
+                    [.string(object.name)]
+                        + custom.map { column in
+                            guard let value = evaluate(column.jsonPath, in: .object(object)) else { return .string("<none>") }
+                            if column.type == "date", let text = value.stringValue, KubeTime.parse(text) != nil {
+                                return .string(age(["metadata": .object(["creationTimestamp": .string(text)])]))
+                            }
+                            return value
+                        }
+                }
+            )
         }
+    }
+
+    /// The JSONPath subset printer columns use: `.a.b`, `.list[0]` and `.list[?(@.key=="value")].field`.
+    static func evaluate(_ path: String, in root: JSONValue) -> JSONValue? {
+        var current: JSONValue? = root
+        var rest = Substring(path.hasPrefix("$") ? String(path.dropFirst()) : path)
+        while !rest.isEmpty, let value = current {
+            if rest.hasPrefix(".") {
+                rest = rest.dropFirst()
+                let name = rest.prefix { $0 != "." && $0 != "[" }
+                rest = rest.dropFirst(name.count)
+                current = value[String(name)]
+            } else if rest.hasPrefix("[?(@."), let close = rest.range(of: ")]") {
+                let condition = rest[rest.index(rest.startIndex, offsetBy: 5)..<close.lowerBound]
+                rest = rest[close.upperBound...]
+                let parts = condition.components(separatedBy: "==")
+                guard parts.count == 2 else { return nil }
+                let key = parts[0].trimmingCharacters(in: .whitespaces)
+                let wanted = parts[1].trimmingCharacters(in: CharacterSet(charactersIn: " \"'"))
+                current = value.arrayValue?.first { $0[key]?.stringValue == wanted }
+            } else if rest.hasPrefix("["), let close = rest.firstIndex(of: "]"),
+                let index = Int(rest[rest.index(after: rest.startIndex)..<close])
+            {
+                rest = rest[rest.index(after: close)...]
+                current = value.arrayValue.flatMap { index < $0.count ? $0[index] : nil }
+            } else {
+                return nil
+            }
+        }
+        return current
     }
 
     /// kubectl's short human duration: `42s`, `5m12s`, `3h`, `2d`.

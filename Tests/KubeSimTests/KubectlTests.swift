@@ -117,3 +117,43 @@ import Testing
         #expect(result.errors.contains("spec.template.metadata.labels"))
     }
 }
+
+extension KubectlTests {
+    static var repositoryRoot: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    }
+
+    /// The project's CustomResourceDefinitions (deploy/crds) through kubectl (issue 20): applied, their kinds in
+    /// discovery, objects created, status written through the status subresource only, and `kubectl get` showing
+    /// the printer columns from server-side tables.
+    @Test func customResourcesWithPrinterColumns() async throws {
+        let sim = try KubeSim()
+        try await sim.start()
+        defer { Task { await sim.stop() } }
+        let dir = try TemporaryDirectory()
+        let config = dir.file("kubeconfig")
+        try sim.writeKubeconfig(to: config)
+        let applied = try await kubectl(config, "apply", "-f", "\(Self.repositoryRoot)/deploy/crds/")
+        #expect(applied.status == 0, "\(applied.errors)")
+        let resources = try await kubectl(config, "api-resources", "--api-group", "emp.pf9.io")
+        #expect(resources.output.contains("evmpools") && resources.output.contains("evmp") && resources.output.contains("EVMPool"))
+        let manifest = dir.file("pool.yaml")
+        try "apiVersion: emp.pf9.io/v1alpha1\nkind: EVMPool\nmetadata: {name: trading}\nspec: {}\n".write(
+            toFile: manifest, atomically: true, encoding: .utf8)
+        #expect(try await kubectl(config, "apply", "-f", manifest).status == 0)
+        // Status is written through the status subresource; a write of the object itself does not change it.
+        let status =
+            #"{"status":{"shape":"4 vCPU / 16Gi","evms":{"summary":"3/4","warm":1},"hosts":2,"conditions":[{"type":"Ready","status":"True"}]}}"#
+        let patched = try await kubectl(config, "patch", "evmpool", "trading", "--subresource=status", "--type=merge", "-p", status)
+        #expect(patched.status == 0, "\(patched.errors)")
+        _ = try await kubectl(config, "patch", "evmpool", "trading", "--type=merge", "-p", #"{"status":{"hosts":9}}"#)
+        let table = try await kubectl(config, "get", "evmpools")
+        let header = table.output.split(separator: "\n").first.map { $0.split(separator: " ").map(String.init) }
+        #expect(header == ["NAME", "SHAPE", "EVMS", "WARM", "HOSTS", "CPU", "MEMORY", "SAVINGS", "READY", "AGE"])
+        let row = rows(table.output).first ?? []
+        #expect(Array(row.prefix(8)) == ["trading", "4", "vCPU", "/", "16Gi", "3/4", "1", "2"])
+        #expect(row.contains("True"))
+        let evms = try await kubectl(config, "get", "evms")
+        #expect(evms.status == 0 && evms.errors.contains("No resources found"))
+    }
+}
