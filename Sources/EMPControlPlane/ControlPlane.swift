@@ -142,6 +142,12 @@ public enum ControlPlane {
                 Autoscaler(
                     client: client, store: store, placement: placement, settings: configuration.autoscaler, provider: provider,
                     pending: console.pending, clock: clock, logger: Logger(label: "emp-control-plane.autoscaler")))
+            var projection = KubeProjection.Settings()
+            projection.cost = configuration.cost.model
+            services.append(
+                KubeProjection(
+                    client: client, store: store, settings: projection, clock: clock, logger: Logger(label: "emp-control-plane.kube-status")
+                ))
         }
         return services
     }
