@@ -88,7 +88,7 @@ PY
         sh -c "buildah ${storage[*]} run --isolation chroot $container -- /usr/bin/$name --help >/dev/null && [ \"\$(buildah ${storage[*]} inspect --format '{{.OCIv1.Config.User}}' $container)\" = 65532:65532 ]"
     buildah "${storage[@]}" rm "$container" >/dev/null
 done
-check "dist/deploy names the image built" grep -q "image: localhost/emp/emp-webhook:$VERSION" dist/deploy/webhook/20-deployment.yaml
+check "dist/deploy names the images built" sh -c "grep -q 'image: localhost/emp/emp-webhook:$VERSION' dist/deploy/webhook/20-deployment.yaml && grep -q 'image: localhost/emp/emp-control-plane:$VERSION' dist/deploy/control-plane/30-statefulset.yaml"
 
 echo "lintian (findings listed, not failed on)"
 command -v lintian >/dev/null || apt-get install -y -q --no-install-recommends lintian >/dev/null || true

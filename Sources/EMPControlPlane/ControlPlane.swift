@@ -83,7 +83,9 @@ public enum ControlPlane {
         var client: KubeClient?
         if let path = configuration.kubeconfigPath {
             do {
-                client = try KubeClient(config: try KubeConfig.load(paths: [path]), logger: Logger(label: "emp-control-plane.kube"))
+                // `in-cluster`: the pod's service account (deploy/control-plane).
+                let config = path == ControlPlaneConfiguration.inCluster ? try KubeConfig.inCluster() : try KubeConfig.load(paths: [path])
+                client = try KubeClient(config: config, logger: Logger(label: "emp-control-plane.kube"))
             } catch {
                 throw ConfigurationError("kubeconfig \(path): \(error)")
             }

@@ -51,8 +51,11 @@ public struct ControlPlaneConfiguration: Sendable {
     public var leaseRenewInterval: Duration = .seconds(2)
     /// How often host providers' launches and machines are looked at. Default 15 s.
     public var hostProviderInterval: Duration = .seconds(15)
-    /// kubeconfig of the cluster the pools serve; nil turns the autoscaler off.
+    /// kubeconfig of the cluster the pools serve, or ``inCluster`` for the pod's service account; nil turns the
+    /// autoscaler off.
     public var kubeconfigPath: String?
+    /// The `kubeconfig` value that means the pod's own service account (running inside the cluster).
+    public static let inCluster = "in-cluster"
     /// Autoscaler timings and reserved resources.
     public var autoscaler = Autoscaler.Settings()
     /// Rebalancer loop and planner settings.
