@@ -1,7 +1,7 @@
 # EMP: `make demo` runs the main job, `make test` passes the tests. See README.md.
 SWIFT ?= swift
 
-.PHONY: all deps build dist test-dist test test-unit test-slow-clients test-cloud test-postgres test-browser test-vm test-tsan test-fuzz fuzz fuzz-build lint demo bench clean
+.PHONY: all deps build dist test-dist test-image test test-unit test-slow-clients test-cloud test-postgres test-browser test-vm test-tsan test-fuzz fuzz fuzz-build lint demo bench clean
 
 all: build
 
@@ -21,6 +21,10 @@ dist: deps
 # Installs what `make dist` built on this machine and checks it as an operator would (root; CI's machine).
 test-dist:
 	VERSION=$(VERSION) scripts/test-dist.sh
+
+# Builds a node image (images/build-node-image.sh) and boots it under QEMU with the agent's seed (root).
+test-image:
+	SWIFT=$(SWIFT) images/test-node-image.sh
 
 # Every test target, then the libvirt concurrency tests again under ThreadSanitizer, then the format lint.
 test: deps test-unit test-slow-clients test-cloud test-postgres test-browser test-vm test-tsan test-fuzz lint

@@ -349,6 +349,7 @@ let package = Package(
         .executableTarget(
             name: "emp-test-helper",
             dependencies: [
+                "EMPAgent",
                 "EMPModel",
                 "EMPStore",
             ],

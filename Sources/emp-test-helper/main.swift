@@ -1,5 +1,7 @@
 // Child-process helper for tests that kill a writer mid-flight (SIGKILL) and check what survived.
 // Usage: emp-test-helper store-writer DB_PATH|POSTGRES_URL COUNT
+//        emp-test-helper seed DIR   (the agent's real cloud-init seed files for a test EVM, for images/test-node-image.sh)
+import EMPAgent
 import EMPModel
 import EMPStore
 import Foundation
@@ -8,6 +10,20 @@ import Foundation
 func emit(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
 
 let arguments = CommandLine.arguments
+if arguments.count == 3, arguments[1] == "seed" {
+    // What the agent writes for an EVM of a pool with a kubelet join (an API server the guest cannot reach).
+    let evm = EVM(
+        id: "emp-image-test", poolID: "p", hostID: "bm-1", shape: EVMShape(vcpus: 2, memoryBytes: .gibibytes(2)), phase: .creating,
+        nodeName: "emp-image-test", createdAt: Date(timeIntervalSince1970: 1_700_000_000))
+    let join = KubeletJoin(
+        apiServer: "https://192.0.2.1:6443", caCertificate: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+        bootstrapToken: "abcdef.0123456789abcdef", clusterDNS: ["10.96.0.10"])
+    try FileManager.default.createDirectory(atPath: arguments[2], withIntermediateDirectories: true)
+    for (name, content) in try CloudInitSeed(evm: evm, hostID: "bm-1", kubelet: join).files() {
+        try Data(content.utf8).write(to: URL(fileURLWithPath: "\(arguments[2])/\(name)"))
+    }
+    exit(0)
+}
 guard arguments.count == 4, arguments[1] == "store-writer", let count = Int(arguments[3]) else {
     FileHandle.standardError.write(Data("usage: emp-test-helper store-writer DB_PATH|POSTGRES_URL COUNT\n".utf8))
     exit(2)
