@@ -16,6 +16,8 @@ struct EMPScenario: Scenario {
 
     let name = "emp"
     let settings: SimulationSettings
+    /// The pool as the simulation sets it (``SimulationSettings/poolPolicy``): its floor comes from ``CapacityCalendar``.
+    let policy: PoolPolicy
     let hostType: InstancePrice
     var hosts: [Int: Host] = [:]
     var hostOrder: [Int] = []
@@ -39,6 +41,7 @@ struct EMPScenario: Scenario {
 
     init(settings: SimulationSettings) throws(TraceError) {
         self.settings = settings
+        policy = settings.poolPolicy
         guard let type = settings.prices.price(settings.hostType) else {
             throw TraceError(line: nil, column: nil, message: "unknown host type \(settings.hostType)")
         }
@@ -63,7 +66,7 @@ struct EMPScenario: Scenario {
     mutating func bootstrap(_ cluster: inout SimCluster) {
         scaleUp(&cluster, at: 0)
         if hostOrder.count > settings.minHosts || cluster.nodes.isEmpty { scaleUp(&cluster, at: 0) }
-        keepFloor(&cluster, at: 0)
+        keepFloor(&cluster, floor: floor(at: 0), at: 0)
         decisions.removeAll()
         extras = ScenarioExtras()
     }
@@ -73,20 +76,25 @@ struct EMPScenario: Scenario {
         let pending = Set(cluster.pending.map { "p\($0)" })
         // The service's pass, in its order: a due batch, else the floor; scale-down only with nothing pending.
         var decided = false
+        let floor = floor(at: time)
         if timers.observe(pending: pending, at: uptime) {
             scaleUp(&cluster, at: time)
             timers.decided()
             decided = true
         }
-        if !decided { keepFloor(&cluster, at: time) }
-        if cluster.pending.isEmpty { scaleDown(&cluster, at: time) }
+        if !decided { keepFloor(&cluster, floor: floor, at: time) }
+        if cluster.pending.isEmpty { scaleDown(&cluster, minimum: floor.minEVMs, at: time) }
         land(&cluster, at: time)
         if time % settings.rebalanceSeconds == 0 { rebalance(&cluster, at: time) }
         releaseHosts(cluster, at: time)
-        for id in hostOrder {
-            let snapshot = self.snapshot(id, cluster)
-            if !snapshot.used.fits(in: snapshot.usageLimit) { extras.hotHostSeconds += settings.step }
+        for snapshot in snapshots(cluster).values where !snapshot.used.fits(in: snapshot.usageLimit) {
+            extras.hotHostSeconds += settings.step
         }
+    }
+
+    /// The pool's floor at simulated `time`.
+    func floor(at time: Int) -> CapacityFloor {
+        CapacityCalendar.floor(policy, at: settings.start.addingTimeInterval(Double(time)))
     }
 
     // MARK: Autoscaler
@@ -105,19 +113,9 @@ struct EMPScenario: Scenario {
         create(count - claimable.count, &cluster, at: time)
     }
 
-    /// The pool's policy as the simulation sets it: the floor comes from the same ``CapacityCalendar``.
-    var policy: PoolPolicy {
-        PoolPolicy(
-            cpuOvercommit: settings.cpuOvercommit, memoryOvercommit: settings.memoryOvercommit, minEVMs: settings.minEVMs,
-            maxEVMs: settings.maxEVMs, highWatermark: settings.highWatermark,
-            warm: settings.warm > 0 ? WarmPolicy(count: settings.warm) : nil,
-            schedules: settings.schedules.isEmpty ? nil : settings.schedules)
-    }
-
     /// As the service: EVMs in use up to the floor's minimum; else warm EVMs refilled to, or retired down to, the
     /// floor's count (not yet joined first, then the newest).
-    mutating func keepFloor(_ cluster: inout SimCluster, at time: Int) {
-        let floor = CapacityCalendar.floor(policy, at: settings.start.addingTimeInterval(Double(time)))
+    mutating func keepFloor(_ cluster: inout SimCluster, floor: CapacityFloor, at time: Int) {
         let live = cluster.nodes.count
         let warm = cluster.nodeOrder.filter { cluster.nodes[$0]!.warm }
         switch ScalingTimers.floorAction(
@@ -148,7 +146,8 @@ struct EMPScenario: Scenario {
             PlacementRequest(id: "new-\($0)", size: shape, expectedUse: shape.scaled(cpu: 0.25, memory: 0.25))
         }
         let ready = hostOrder.filter { hosts[$0]!.readyAt <= time }
-        let result = Placer().place(requests, on: ready.map { snapshot($0, cluster) })
+        let views = snapshots(cluster)
+        let result = Placer().place(requests, on: ready.map { views[$0]! })
         for placement in result.placements {
             let host = Int(placement.hostID.dropFirst())!
             let boot = time == 0 ? 0 : time + settings.evmBootSeconds
@@ -166,7 +165,8 @@ struct EMPScenario: Scenario {
         for _ in 0..<max(1, Int(wanted)) { addHost(at: time, readyAt: time == 0 ? 0 : time + settings.hostLaunchSeconds) }
     }
 
-    mutating func scaleDown(_ cluster: inout SimCluster, at time: Int) {
+    /// Empty EVMs removed by the service's timers, keeping `minimum` in use.
+    mutating func scaleDown(_ cluster: inout SimCluster, minimum: Int, at time: Int) {
         let migrating = Set(flights.map(\.node))
         let empty = cluster.nodeOrder.filter {
             cluster.nodes[$0]!.isReady(at: time) && cluster.nodes[$0]!.pods.isEmpty && !cluster.nodes[$0]!.warm && !migrating.contains($0)
@@ -176,7 +176,7 @@ struct EMPScenario: Scenario {
         let removals = timers.removals(
             empty: empty.map { ScalingTimers.EmptyEVM(id: "n\($0)", free: cluster.nodes[$0]!.free) },
             pool: Set(cluster.nodeOrder.map { "n\($0)" }), live: cluster.nodeOrder.count { !cluster.nodes[$0]!.warm },
-            minimum: CapacityCalendar.floor(policy, at: settings.start.addingTimeInterval(Double(time))).minEVMs, headroom: nil, free: free,
+            minimum: minimum, headroom: nil, free: free,
             at: .seconds(time))
         if !removals.isEmpty { self.removals.append((time, removals.count)) }
         for name in removals {
@@ -188,21 +188,34 @@ struct EMPScenario: Scenario {
 
     // MARK: Hosts
 
-    func evms(on host: Int, _ cluster: SimCluster) -> [Int] {
-        cluster.nodeOrder.filter { cluster.nodes[$0]!.host == host }
-    }
-
     /// An EVM's use: its pods' plus what its own system takes.
     func used(_ node: SimCluster.Node) -> Resources { node.used + settings.reserved }
 
-    func snapshot(_ host: Int, _ cluster: SimCluster) -> HostSnapshot {
-        let evms = evms(on: host, cluster)
-        let inbound = flights.count { $0.to == host }
-        return HostSnapshot(
-            id: "h\(host)", capacity: hostType.capacity, allocated: shape * Int64(evms.count + inbound),
-            used: evms.reduce(.zero) { $0 + used(cluster.nodes[$1]!) }, cpuOvercommit: settings.cpuOvercommit,
-            memoryOvercommit: settings.memoryOvercommit, highWatermark: settings.highWatermark, poolID: "emp")
+    /// Every host as the placer and the planner see it, from one pass over the EVMs: its EVMs' use, and the
+    /// allocation of its EVMs and of those migrating to it.
+    func snapshots(_ cluster: SimCluster) -> [Int: HostSnapshot] {
+        var count: [Int: Int] = [:]
+        var load: [Int: Resources] = [:]
+        for id in cluster.nodeOrder {
+            let node = cluster.nodes[id]!
+            guard let host = node.host else { continue }
+            count[host, default: 0] += 1
+            load[host, default: .zero] += used(node)
+        }
+        for flight in flights { count[flight.to, default: 0] += 1 }
+        return Dictionary(
+            uniqueKeysWithValues: hostOrder.map { host in
+                (
+                    host,
+                    HostSnapshot(
+                        id: "h\(host)", capacity: hostType.capacity, allocated: shape * Int64(count[host] ?? 0), used: load[host] ?? .zero,
+                        cpuOvercommit: settings.cpuOvercommit, memoryOvercommit: settings.memoryOvercommit,
+                        highWatermark: settings.highWatermark, poolID: "emp")
+                )
+            })
     }
+
+    func snapshot(_ host: Int, _ cluster: SimCluster) -> HostSnapshot { snapshots(cluster)[host]! }
 
     mutating func rebalance(_ cluster: inout SimCluster, at time: Int) {
         let ready = hostOrder.filter { hosts[$0]!.readyAt <= time }
@@ -214,11 +227,12 @@ struct EMPScenario: Scenario {
                 id: "n\(id)", hostID: "h\(host)", size: shape, used: used(node), secondsSinceMigration: moved.map { Double(time - $0.at) },
                 previousHostID: moved.map { "h\($0.from)" })
         }
+        let views = snapshots(cluster)
         let inFlight = flights.map {
             InFlightMigration(evmID: "n\($0.node)", from: "h\($0.from)", to: "h\($0.to)", remainingSeconds: Double($0.endsAt - time))
         }
         let snapshot = Snapshot(
-            hosts: ready.map { self.snapshot($0, cluster) }, evms: evms, inFlight: inFlight,
+            hosts: ready.map { views[$0]! }, evms: evms, inFlight: inFlight,
             pools: [PoolSnapshot(id: "emp", minHosts: settings.minHosts)])
         var planner = RebalanceSettings()
         planner.bandwidthBytesPerSecond = settings.migrationBandwidth
@@ -249,8 +263,10 @@ struct EMPScenario: Scenario {
 
     /// Returns hosts empty for ``SimulationSettings/hostReleaseSeconds``, keeping ``SimulationSettings/minHosts``.
     mutating func releaseHosts(_ cluster: SimCluster, at time: Int) {
+        // Holding an EVM, or one migrating to it.
+        let occupied = Set(cluster.nodeOrder.compactMap { cluster.nodes[$0]!.host } + flights.map(\.to))
         for id in hostOrder where hosts[id]!.readyAt <= time {
-            if evms(on: id, cluster).isEmpty && !flights.contains(where: { $0.to == id }) {
+            if !occupied.contains(id) {
                 if hosts[id]!.emptySince == nil { hosts[id]!.emptySince = time }
             } else {
                 hosts[id]!.emptySince = nil

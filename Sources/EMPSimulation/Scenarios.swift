@@ -77,6 +77,14 @@ public struct SimulationSettings: Sendable, Hashable {
     public var prices = PriceTable.simulation
 
     public init() {}
+
+    /// The EMP pool these settings describe: what the simulator's autoscaler reads its floor from, and what
+    /// `empctl simulate` validates before running.
+    public var poolPolicy: PoolPolicy {
+        PoolPolicy(
+            cpuOvercommit: cpuOvercommit, memoryOvercommit: memoryOvercommit, minEVMs: minEVMs, maxEVMs: maxEVMs,
+            highWatermark: highWatermark, warm: warm > 0 ? WarmPolicy(count: warm) : nil, schedules: schedules.isEmpty ? nil : schedules)
+    }
 }
 
 extension PriceTable {

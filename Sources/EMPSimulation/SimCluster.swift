@@ -49,6 +49,8 @@ struct SimCluster {
     private var applied = 0
     private var target: [(replicas: Int, request: Resources, usage: Resources)]
     private let trace: DemandTrace
+    /// Each workload's position in ``DemandTrace/workloads``.
+    private let workloadIndex: [String: Int]
 
     /// Seconds each pod that ran waited (creation to running).
     private(set) var waits: [Int] = []
@@ -63,6 +65,7 @@ struct SimCluster {
         self.podsPerNode = podsPerNode
         byWorkload = Array(repeating: [], count: trace.workloads.count)
         target = Array(repeating: (0, .zero, .zero), count: trace.workloads.count)
+        workloadIndex = Dictionary(uniqueKeysWithValues: trace.workloads.enumerated().map { ($1, $0) })
     }
 
     var workloadCount: Int { trace.workloads.count }
@@ -71,11 +74,10 @@ struct SimCluster {
 
     /// Applies every sample up to `time`: pods created or deleted (pending ones first, then the newest).
     mutating func follow(to time: Int) {
-        let index = Dictionary(uniqueKeysWithValues: trace.workloads.enumerated().map { ($1, $0) })
         var touched = Set<Int>()
         while applied < trace.samples.count, trace.samples[applied].time <= time {
             let sample = trace.samples[applied]
-            let workload = index[sample.workload]!
+            let workload = workloadIndex[sample.workload]!
             target[workload] = (sample.replicas, sample.request, sample.usage)
             touched.insert(workload)
             applied += 1

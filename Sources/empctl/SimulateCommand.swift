@@ -115,10 +115,7 @@ struct SimulateCommand: ParsableCommand {
                 name: "schedule-\(index + 1)", cron: parts[0], timeZone: parts[1], duration: parts[2], minEVMs: minimum,
                 warm: parts.count == 5 ? Int(parts[4]) : nil)
         }
-        let policy = PoolPolicy(
-            cpuOvercommit: cpuOvercommit, memoryOvercommit: memoryOvercommit, minEVMs: minEVMs, maxEVMs: settings.maxEVMs,
-            warm: warm > 0 ? WarmPolicy(count: warm) : nil, schedules: settings.schedules.isEmpty ? nil : settings.schedules)
-        do { try policy.validate() } catch {
+        do { try settings.poolPolicy.validate() } catch {
             throw TraceError(line: nil, column: nil, message: "the EMP pool's policy: \(error)")
         }
         let terminal = isatty(STDERR_FILENO) == 1
