@@ -27,7 +27,7 @@ struct KubeProjection: Service {
     struct Settings: Sendable {
         /// How often the store is compared with the cluster when nothing was written. Default 30 s.
         var resync: Duration = .seconds(30)
-        /// How often a pass may run after a write. Default 2 s.
+        /// How often a pass may run after a write (longer when passes are slow: ``PassPacing``). Default 2 s.
         var interval: Duration = .seconds(2)
         var cost = CostModel()
     }
@@ -48,6 +48,7 @@ struct KubeProjection: Service {
             while !Task.isCancelled {
                 let uptime = clock.uptime
                 let due = lastPass.map { uptime - $0 >= settings.resync } ?? true
+                var gap = settings.interval
                 if store.commitCount != commits || due {
                     commits = store.commitCount
                     lastPass = uptime
@@ -66,8 +67,11 @@ struct KubeProjection: Service {
                     } catch {
                         logger.warning("projecting pools and EVMs to the cluster failed", metadata: ["error": "\(error)"])
                     }
+                    gap = PassPacing.gap(after: clock.uptime - uptime, atLeast: settings.interval)
                 }
-                try await clock.sleep(for: settings.interval)
+                // A pass reads every pool and EVM and lists their objects: after a write it runs at most every
+                // `interval`, and no oftener than the fleet's size allows (PassPacing).
+                try await clock.sleep(for: gap)
             }
         }
     }

@@ -55,9 +55,6 @@ public struct RebalancerService: Service {
         self.logger = logger
     }
 
-    /// Passes are at least this many times their own duration apart.
-    static let busyShare = 20
-
     public func run() async throws {
         try? await cancelWhenGracefulShutdown {
             var revision: Int64 = -1
@@ -73,10 +70,10 @@ public struct RebalancerService: Service {
                 // Coalesce: events during the gap are seen by the next pass (their revision differs) without
                 // waking a pass each.
                 // A pass costs in proportion to the fleet (every host and EVM is read and planned): at most
-                // 1/`busyShare` of the time goes to passes, so a fleet large enough to make a pass slow is planned
+                // 1/`PassPacing.busyShare` of the time goes to passes, so a fleet large enough to make a pass slow is planned
                 // less often instead of keeping a core busy.
                 let passed = clock.uptime
-                let interval = max(settings.interval, (passed - began) * Self.busyShare)
+                let interval = PassPacing.gap(after: passed - began, atLeast: settings.interval)
                 try await clock.sleep(for: min(settings.minimumGap, interval))
                 let remaining = interval - (clock.uptime - passed)
                 revision = try await store.waitForRevision(
@@ -206,4 +203,15 @@ public struct RebalancerService: Service {
 actor DrainedSet {
     private var ids: Set<String> = []
     func insert(_ id: String) -> Bool { ids.insert(id).inserted }
+}
+
+/// How far apart a loop whose pass reads the whole fleet runs its passes: at least its own interval, and at least
+/// ``busyShare`` times the last pass's duration, so a fleet large enough to make a pass slow is gone over less often
+/// instead of keeping a core busy. The rebalancer and the Kubernetes projection both pace themselves by it.
+enum PassPacing {
+    static let busyShare = 20
+
+    static func gap(after pass: Duration, atLeast interval: Duration) -> Duration {
+        max(interval, pass * busyShare)
+    }
 }
