@@ -83,7 +83,7 @@ public struct SimulationSettings: Sendable, Hashable {
     public var poolPolicy: PoolPolicy {
         PoolPolicy(
             cpuOvercommit: cpuOvercommit, memoryOvercommit: memoryOvercommit, minEVMs: minEVMs, maxEVMs: maxEVMs,
-            highWatermark: highWatermark, warm: warm > 0 ? WarmPolicy(count: warm) : nil, schedules: schedules.isEmpty ? nil : schedules)
+            highWatermark: highWatermark, warm: warm != 0 ? WarmPolicy(count: warm) : nil, schedules: schedules.isEmpty ? nil : schedules)
     }
 }
 
