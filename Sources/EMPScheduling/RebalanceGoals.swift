@@ -31,15 +31,13 @@ extension Rebalancer {
             targets.refresh(host, state: state)
             var placed: [(Int, Int)] = []
             for evm in largestFirst(members, state: state) {
-                guard let target = targets.first(for: evm, state: state) else {
-                    placed.removeAll()
-                    break
-                }
+                guard let target = targets.first(for: evm, state: state) else { break }
                 placed.append((evm, target))
                 state.shift(evm, to: target)
                 targets.refresh(target, state: state)
             }
             guard placed.count == members.count else {
+                // Not all fit: the ones moved go back (in the host's own order, as it had them).
                 for evm in members where state.evms[evm].host != host {
                     let target = state.evms[evm].host
                     state.shift(evm, to: host)
